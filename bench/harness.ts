@@ -1,0 +1,26 @@
+/** One measured figure, next to the baseline it was compared with in the same run. */
+export interface BenchFigure {
+  /** e.g. `runner overhead per check`. */
+  name: string;
+  value: number;
+  unit: string;
+  /** What it is compared with, measured in the same process. */
+  baseline?: { name: string; value: number; unit: string };
+  /** The target as text, e.g. `≤ 0.1 ms`, `≥ 0.8× baseline`. */
+  target: string;
+  ok: boolean;
+  note?: string;
+}
+
+export interface Bench {
+  /** Short id used on the command line: `npm run bench -- runner`. */
+  id: string;
+  title: string;
+  run(): Promise<BenchFigure[]>;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

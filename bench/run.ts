@@ -1,0 +1,47 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bench, BenchFigure } from './harness';
+import { runnerBench } from './runner';
+
+/** Every benchmark, in the order `npm run bench` runs them. */
+const benches: Bench[] = [runnerBench];
+
+async function main(): Promise<void> {
+  const only = new Set(process.argv.slice(2));
+  const selected = only.size ? benches.filter((b) => only.has(b.id)) : benches;
+  const results: Array<{ id: string; title: string; figures: BenchFigure[] }> = [];
+  for (const bench of selected) {
+    process.stderr.write(`running ${bench.id}: ${bench.title}\n`);
+    const figures = await bench.run();
+    results.push({ id: bench.id, title: bench.title, figures });
+  }
+  const rows = results.flatMap((r) =>
+    r.figures.map((f) => [
+      r.id,
+      f.name,
+      `${round(f.value)} ${f.unit}`,
+      f.baseline ? `${round(f.baseline.value)} ${f.baseline.unit} (${f.baseline.name})` : '',
+      f.target,
+      f.ok ? 'ok' : 'MISSED',
+    ]),
+  );
+  const header = ['bench', 'figure', 'value', 'baseline', 'target', ''];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  const file = join(__dirname, '..', '..', 'bench', 'results.json');
+  writeFileSync(
+    file,
+    JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, date: new Date().toISOString(), results }, null, 2) + '\n',
+  );
+  console.log(`\nwrote ${join('bench', 'results.json')}`);
+  if (results.some((r) => r.figures.some((f) => !f.ok))) process.exitCode = 1;
+}
+
+function round(value: number): string {
+  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

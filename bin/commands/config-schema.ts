@@ -1,0 +1,13 @@
+import { builtinCheckTypes } from '../../checks/registry';
+import { configJsonSchema } from '../../lib/config-schema';
+import { EXIT_OK, type Command } from '../command';
+
+export const configSchemaCommand: Command = {
+  name: 'config-schema',
+  summary: 'Print the JSON Schema of greenlight.yml (for editors).',
+  usage: 'greenlight config-schema',
+  async run(_args, io) {
+    io.stdout.write(JSON.stringify(configJsonSchema(builtinCheckTypes), null, 2) + '\n');
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,4 @@
+import { createHookHandler } from '../lib/hook-handler';
+
+/** CodeDeploy ECS lifecycle hook: AfterAllowTraffic. */
+export const handler = createHookHandler('AfterAllowTraffic');
