@@ -74,7 +74,11 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union') {
     return `${formatPath(path)}: ${issue.message}, got ${describeValue(input)}`;
   }
-  const missing = issue.code === 'invalid_type' && input === undefined;
+  if (issue.code === 'invalid_key') {
+    const inner = issue.issues[0]?.message ?? issue.message;
+    return `${formatPath(path)}: ${inner}, got ${describeValue(input)}`;
+  }
+  const missing = (issue.code === 'invalid_type' || issue.code === 'invalid_value') && input === undefined;
   if (missing) return `${formatPath(path)}: required, ${issue.message}`;
   const got = issue.code === 'custom' && input === undefined ? '' : `, got ${describeValue(input)}`;
   return `${formatPath(path)}: ${issue.message}${got}`;

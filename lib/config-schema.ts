@@ -74,7 +74,10 @@ export function configSchema(checkTypes: readonly CheckType[]) {
       })
       .catchall(httpUrl)
       .describe('Named base URLs that checks send requests to.'),
-    checks: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), checkEntrySchema(checkTypes)).default({}),
+    checks: z.record(
+      z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected a check name of letters, digits, "_", "." and "-"' }),
+      checkEntrySchema(checkTypes),
+    ).default({}),
     hooks: z.strictObject(hooks).default({}),
     runner: runnerSettings,
   });

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { CheckType, FactoryContext } from '../checks/check-type';
 import { builtinCheckTypes } from '../checks/registry';
@@ -45,10 +45,12 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
 /** Parses config text: YAML 1.2, of which JSON is a subset. */
 export async function parseConfig(text: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   const source = options.source ?? 'greenlight.yml';
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
-    const where = first.linePos?.[0] ? ` at line ${first.linePos[0].line}, column ${first.linePos[0].col}` : '';
+    const at = first.linePos?.[0] ?? lines.linePos(first.pos[0]);
+    const where = ` at line ${at.line}, column ${at.col}`;
     throw new ConfigError(`${source}: invalid YAML${where}: ${first.message.split('\n')[0]}`);
   }
   const raw: unknown = doc.toJS() ?? {};

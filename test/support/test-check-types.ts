@@ -45,3 +45,28 @@ export const scriptedCheckType = defineCheckType({
     },
   }),
 });
+
+/** A check type with nested options, so config tests can show deep error paths. */
+export const probeCheckType = defineCheckType({
+  type: 'probe',
+  summary: 'Nested options for config validation tests (test only).',
+  options: z.strictObject({
+    target: z.string().default('test'),
+    requests: z
+      .array(
+        z.strictObject({
+          path: z.string().startsWith('/', { error: 'expected a path starting with "/"' }),
+          expect: z.strictObject({
+            status: z.int({ error: 'expected an integer 100–599' }).min(100, { error: 'expected an integer 100–599' }).max(599, { error: 'expected an integer 100–599' }),
+          }),
+        }),
+      )
+      .min(1),
+  }),
+  create: (options, ctx) => {
+    if (!ctx.targets.includes(options.target)) {
+      throw ctx.fail('target', `unknown target "${options.target}"; defined targets: ${ctx.targets.join(', ')}`);
+    }
+    return { name: ctx.name, type: 'probe', run: async () => ({ outcome: 'passed', message: 'ok' }) };
+  },
+});
