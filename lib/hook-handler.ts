@@ -5,8 +5,8 @@ import { runChecks, type Verdict } from '../checks/runner';
 import type { LifecycleEvent } from '../checks/types';
 import type { CodeDeployStatus } from '../checks/verdict';
 import { defaultCodeDeployClient, reportHookStatus, type CodeDeploySender, type Delivery } from './codedeploy-report';
-import { loadConfig, type LoadedConfig, type LoadOptions } from './config';
-import { DEFAULT_REPORT_RESERVE_MS } from './config-schema';
+import type { LoadedConfig, LoadOptions } from './config';
+import { DEFAULT_REPORT_RESERVE_MS } from './report-reserve';
 import { ConfigError, EventError, errorMessage } from './errors';
 import { parseHookEvent } from './hook-event';
 import { createLogger, type Logger } from './log';
@@ -43,7 +43,9 @@ const configCache = new Map<string, Promise<LoadedConfig>>();
 function cachedConfig(path: string, options: LoadOptions): Promise<LoadedConfig> {
   let pending = configCache.get(path);
   if (!pending) {
-    pending = loadConfig(path, options);
+    // Loaded on first use: zod, yaml and the check types stay out of the module-load path of
+    // every cold start, and the report client is ready even when the config cannot be read.
+    pending = import('./config').then(({ loadConfig }) => loadConfig(path, options));
     configCache.set(path, pending);
     pending.catch(() => configCache.delete(path));
   }
