@@ -42,8 +42,15 @@ if (process.argv[2]) {
   process.stdout.write(JSON.stringify({ loaded, firstInvocation: withConfig }));
 }`;
 
-function probe(file: string, invoke: boolean, env: NodeJS.ProcessEnv): { loaded: number; firstInvocation: number } {
-  const out = execFileSync(process.execPath, ['-e', PROBE, file, invoke ? '1' : ''], { env, encoding: 'utf8' });
+function probe(
+  file: string,
+  invoke: boolean,
+  env: NodeJS.ProcessEnv,
+): { loaded: number; firstInvocation: number } {
+  const out = execFileSync(process.execPath, ['-e', PROBE, file, invoke ? '1' : ''], {
+    env,
+    encoding: 'utf8',
+  });
   return JSON.parse(out) as { loaded: number; firstInvocation: number };
 }
 
@@ -68,7 +75,9 @@ export const bundleBench: Bench = {
       };
       const baselineFile = join(dir, 'minimal-hook.js');
       await bundle('bench/minimal-hook.ts', baselineFile);
-      const handlers = readdirSync(join(ROOT, 'handlers')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+      const handlers = readdirSync(join(ROOT, 'handlers')).filter(
+        (f) => f.endsWith('.ts') && !f.endsWith('.d.ts'),
+      );
       const figures: BenchFigure[] = [];
       const baselineZipped = deflateRawSync(readFileSync(baselineFile), { level: 9 }).length / 1024;
       for (const handler of handlers) {

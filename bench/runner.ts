@@ -8,7 +8,11 @@ const ROUNDS = 15;
 
 function noopChecks(count: number): PlannedCheck[] {
   return Array.from({ length: count }, (_, i) => ({
-    check: { name: `noop-${i}`, type: 'noop', run: async () => ({ outcome: 'passed' as const, message: 'ok' }) },
+    check: {
+      name: `noop-${i}`,
+      type: 'noop',
+      run: async () => ({ outcome: 'passed' as const, message: 'ok' }),
+    },
   }));
 }
 
@@ -34,7 +38,8 @@ export const runnerBench: Bench = {
         concurrency: 8,
       });
       runnerTimes.push(performance.now() - t0);
-      if (verdict.status !== 'Succeeded') throw new Error(`runner bench: unexpected verdict ${verdict.reason}`);
+      if (verdict.status !== 'Succeeded')
+        throw new Error(`runner bench: unexpected verdict ${verdict.reason}`);
     }
     const perCheck = median(runnerTimes) / CHECKS;
     const barePerCheck = median(bareTimes) / CHECKS;

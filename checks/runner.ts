@@ -104,18 +104,29 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
     if (all.signal.aborted) {
       const stopped = stopMessage(all.signal.reason);
       if (stopped.failFast) skippedByFailFast.add(index);
-      results[index] = { ...base, outcome: 'error', message: `not started: ${stopped.message}`, durationMs: 0, assertions: [], cancelled: true };
+      results[index] = {
+        ...base,
+        outcome: 'error',
+        message: `not started: ${stopped.message}`,
+        durationMs: 0,
+        assertions: [],
+        cancelled: true,
+      };
       return;
     }
 
     const own = new AbortController();
     const forward = () => own.abort(all.signal.reason);
     all.signal.addEventListener('abort', forward, { once: true });
-    const deadline = timeoutMs === undefined ? options.deadline : Math.min(options.deadline, Date.now() + timeoutMs);
+    const deadline =
+      timeoutMs === undefined ? options.deadline : Math.min(options.deadline, Date.now() + timeoutMs);
     const checkTimer =
       timeoutMs === undefined
         ? undefined
-        : setTimeout(() => own.abort(new StopReason(`did not finish within its ${timeoutMs} ms timeout`, false)), timeoutMs);
+        : setTimeout(
+            () => own.abort(new StopReason(`did not finish within its ${timeoutMs} ms timeout`, false)),
+            timeoutMs,
+          );
     const aborted = whenAborted(own.signal);
     const ctx: CheckContext = {
       signal: own.signal,
@@ -134,7 +145,14 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
       if (report === ABORTED) {
         const stopped = stopMessage(own.signal.reason);
         if (stopped.failFast) skippedByFailFast.add(index);
-        result = { ...base, outcome: 'error', message: stopped.message, durationMs, assertions: [], cancelled: true };
+        result = {
+          ...base,
+          outcome: 'error',
+          message: stopped.message,
+          durationMs,
+          assertions: [],
+          cancelled: true,
+        };
       } else {
         result = fromReport(base, report as CheckReport, durationMs);
       }
@@ -150,7 +168,9 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
     options.onResult?.(result);
     if (failFast && !decisive && !result.cancelled && decidesFailure(result)) {
       decisive = result;
-      stop(new StopReason(`cancelled: '${result.name}' already decided the verdict (${result.outcome})`, true));
+      stop(
+        new StopReason(`cancelled: '${result.name}' already decided the verdict (${result.outcome})`, true),
+      );
     }
   };
 
@@ -177,8 +197,15 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
   };
 }
 
-function fromReport(base: Pick<CheckResult, 'name' | 'type' | 'advisory'>, report: CheckReport, durationMs: number): CheckResult {
-  const valid = report && typeof report === 'object' && ['passed', 'failed', 'error', 'inconclusive'].includes(report.outcome);
+function fromReport(
+  base: Pick<CheckResult, 'name' | 'type' | 'advisory'>,
+  report: CheckReport,
+  durationMs: number,
+): CheckResult {
+  const valid =
+    report &&
+    typeof report === 'object' &&
+    ['passed', 'failed', 'error', 'inconclusive'].includes(report.outcome);
   if (!valid) {
     return { ...base, outcome: 'error', message: 'returned no valid outcome', durationMs, assertions: [] };
   }
@@ -193,7 +220,12 @@ function fromReport(base: Pick<CheckResult, 'name' | 'type' | 'advisory'>, repor
   return result;
 }
 
-function explain(all: CheckResult[], counted: CheckResult[], outcome: Outcome, decisive?: CheckResult): string {
+function explain(
+  all: CheckResult[],
+  counted: CheckResult[],
+  outcome: Outcome,
+  decisive?: CheckResult,
+): string {
   const advisoryNotes = all
     .filter((r) => r.advisory && r.outcome !== 'passed')
     .map((r) => `advisory '${r.name}' ${r.outcome}: ${r.message}`);

@@ -44,11 +44,7 @@ export interface CheckResult {
 }
 
 export type LifecycleEvent =
-  | 'BeforeInstall'
-  | 'AfterInstall'
-  | 'AfterAllowTestTraffic'
-  | 'BeforeAllowTraffic'
-  | 'AfterAllowTraffic';
+  'BeforeInstall' | 'AfterInstall' | 'AfterAllowTestTraffic' | 'BeforeAllowTraffic' | 'AfterAllowTraffic';
 
 export const LIFECYCLE_EVENTS: readonly LifecycleEvent[] = [
   'BeforeInstall',

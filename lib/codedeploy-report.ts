@@ -64,9 +64,12 @@ export async function reportHookStatus(
       });
       return 'already-completed';
     }
-    const reason = err instanceof ReportError ? err.message : `${awsErrorName(err) ?? 'error'}: ${errorMessage(err)}`;
+    const reason =
+      err instanceof ReportError ? err.message : `${awsErrorName(err) ?? 'error'}: ${errorMessage(err)}`;
     options.log.error('could not report to CodeDeploy', { status, reason });
-    throw err instanceof ReportError ? err : new ReportError(`could not report ${status} to CodeDeploy: ${reason}`, { cause: err });
+    throw err instanceof ReportError
+      ? err
+      : new ReportError(`could not report ${status} to CodeDeploy: ${reason}`, { cause: err });
   } finally {
     clearTimeout(timer);
   }

@@ -43,13 +43,17 @@ export const issueMessages: z.core.$ZodErrorMap = (issue) => {
       if (issue.origin === 'string') return `expected at most ${issue.maximum} characters`;
       return `expected a number ${issue.inclusive ? '≤' : '<'} ${issue.maximum}`;
     case 'too_small':
-      if (issue.origin === 'array') return `expected at least ${issue.minimum} item${issue.minimum === 1 ? '' : 's'}`;
-      if (issue.origin === 'string') return `expected at least ${issue.minimum} character${issue.minimum === 1 ? '' : 's'}`;
+      if (issue.origin === 'array')
+        return `expected at least ${issue.minimum} item${issue.minimum === 1 ? '' : 's'}`;
+      if (issue.origin === 'string')
+        return `expected at least ${issue.minimum} character${issue.minimum === 1 ? '' : 's'}`;
       return `expected a number ${issue.inclusive ? '≥' : '>'} ${issue.minimum}`;
     case 'invalid_value':
       return `expected ${issue.values.length === 1 ? '' : 'one of '}${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_format':
-      return issue.format === 'regex' && 'pattern' in issue ? `expected a value matching ${String(issue.pattern)}` : `expected a valid ${issue.format}`;
+      return issue.format === 'regex' && 'pattern' in issue
+        ? `expected a value matching ${String(issue.pattern)}`
+        : `expected a valid ${issue.format}`;
     case 'not_multiple_of':
       return `expected a multiple of ${String(issue.divisor)}`;
     default:
@@ -66,9 +70,18 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
     const where = formatPath(keys.length === 1 ? [...path, keys[0]!] : path);
     return `${where}: unknown key${keys.length === 1 ? '' : 's'}${keys.length === 1 ? '' : ' ' + keys.map((k) => JSON.stringify(k)).join(', ')}`;
   }
-  if (issue.code === 'invalid_union' && 'discriminator' in issue && (issue as { options?: unknown[] }).options) {
-    const options = (issue as unknown as { options: unknown[] }).options.map((o) => JSON.stringify(o)).join(', ');
-    const value = input && typeof input === 'object' ? (input as Record<string, unknown>)[String(issue.discriminator)] : undefined;
+  if (
+    issue.code === 'invalid_union' &&
+    'discriminator' in issue &&
+    (issue as { options?: unknown[] }).options
+  ) {
+    const options = (issue as unknown as { options: unknown[] }).options
+      .map((o) => JSON.stringify(o))
+      .join(', ');
+    const value =
+      input && typeof input === 'object'
+        ? (input as Record<string, unknown>)[String(issue.discriminator)]
+        : undefined;
     return `${formatPath(path)}: expected one of ${options}, got ${describeValue(value)}`;
   }
   if (issue.code === 'invalid_union') {

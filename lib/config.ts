@@ -55,7 +55,9 @@ export async function parseConfig(text: string, options: LoadOptions = {}): Prom
   }
   const raw: unknown = doc.toJS() ?? {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(`${source}: expected a mapping at the top level, got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
+    throw new ConfigError(
+      `${source}: expected a mapping at the top level, got ${Array.isArray(raw) ? 'a list' : typeof raw}`,
+    );
   }
   const resolvers = { env: envResolver(options.env ?? process.env), ...options.resolvers };
   const interpolated = await interpolate(raw, resolvers);
@@ -71,7 +73,8 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
   const config = parsed.data;
 
   const targets: Record<string, URL> = {};
-  for (const [name, value] of Object.entries(config.targets)) if (value !== undefined) targets[name] = new URL(value);
+  for (const [name, value] of Object.entries(config.targets))
+    if (value !== undefined) targets[name] = new URL(value);
   const targetNames = Object.keys(targets);
   const byType = new Map(checkTypes.map((t) => [t.type, t]));
 
@@ -86,7 +89,10 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
       name,
       path,
       targets: targetNames,
-      fail: (subpath, message) => new ConfigError(`${source}: ${path}${subpath ? (subpath.startsWith('[') ? '' : '.') + subpath : ''}: ${message}`),
+      fail: (subpath, message) =>
+        new ConfigError(
+          `${source}: ${path}${subpath ? (subpath.startsWith('[') ? '' : '.') + subpath : ''}: ${message}`,
+        ),
     };
     let check;
     try {
@@ -118,14 +124,21 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
     config,
     targets,
     runner: config.runner,
-    plan: (event) => ((config.hooks as Record<string, string[] | undefined>)[event] ?? []).map((n) => built.get(n)!),
+    plan: (event) =>
+      ((config.hooks as Record<string, string[] | undefined>)[event] ?? []).map((n) => built.get(n)!),
   };
 }
 
 function configErrorFrom(source: string, error: z.ZodError): ConfigError {
   const lines = error.issues.map(formatIssue);
   const head = lines[0]!;
-  const more = lines.length > 1 ? `\n${lines.slice(1).map((l) => `  ${l}`).join('\n')}` : '';
+  const more =
+    lines.length > 1
+      ? `\n${lines
+          .slice(1)
+          .map((l) => `  ${l}`)
+          .join('\n')}`
+      : '';
   const err = new ConfigError(`${source}: ${head}${more}`, { cause: error });
   return Object.assign(err, { problems: lines });
 }

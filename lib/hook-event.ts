@@ -26,11 +26,16 @@ export function parseHookEvent(event: unknown): HookExecution {
     const value = record[field];
     if (typeof value === 'string' && value.trim() !== '') continue;
     const camel = field[0]!.toLowerCase() + field.slice(1);
-    if (value === undefined && camel in record) problems.push(`${field} is missing (found camelCase ${camel}; CodeDeploy sends ${field})`);
+    if (value === undefined && camel in record)
+      problems.push(`${field} is missing (found camelCase ${camel}; CodeDeploy sends ${field})`);
     else if (value === undefined) problems.push(`${field} is missing`);
-    else problems.push(`${field} must be a non-empty string, got ${value === '' ? 'an empty string' : typeof value}`);
+    else
+      problems.push(
+        `${field} must be a non-empty string, got ${value === '' ? 'an empty string' : typeof value}`,
+      );
   }
-  if (problems.length) throw new EventError(`malformed lifecycle event (${describeShape(event)}): ${problems.join('; ')}`);
+  if (problems.length)
+    throw new EventError(`malformed lifecycle event (${describeShape(event)}): ${problems.join('; ')}`);
   return {
     deploymentId: record.DeploymentId as string,
     lifecycleEventHookExecutionId: record.LifecycleEventHookExecutionId as string,

@@ -4,7 +4,12 @@ import type { CheckType } from '../checks/check-type';
 import { runChecks, type Verdict } from '../checks/runner';
 import type { LifecycleEvent } from '../checks/types';
 import type { CodeDeployStatus } from '../checks/verdict';
-import { defaultCodeDeployClient, reportHookStatus, type CodeDeploySender, type Delivery } from './codedeploy-report';
+import {
+  defaultCodeDeployClient,
+  reportHookStatus,
+  type CodeDeploySender,
+  type Delivery,
+} from './codedeploy-report';
 import type { LoadedConfig, LoadOptions } from './config';
 import { DEFAULT_REPORT_RESERVE_MS } from './report-reserve';
 import { ConfigError, EventError, errorMessage } from './errors';
@@ -35,7 +40,10 @@ export interface HookOutcome {
   verdict?: Verdict;
 }
 
-export type HookHandler = (event: unknown, context?: Partial<Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>>) => Promise<HookOutcome>;
+export type HookHandler = (
+  event: unknown,
+  context?: Partial<Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>>,
+) => Promise<HookOutcome>;
 
 const configCache = new Map<string, Promise<LoadedConfig>>();
 
@@ -53,7 +61,9 @@ function cachedConfig(path: string, options: LoadOptions): Promise<LoadedConfig>
 }
 
 export function defaultConfigPath(): string {
-  return process.env.GREENLIGHT_CONFIG || join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'greenlight.yml');
+  return (
+    process.env.GREENLIGHT_CONFIG || join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'greenlight.yml')
+  );
 }
 
 /**
@@ -61,7 +71,10 @@ export function defaultConfigPath(): string {
  * checks under the remaining Lambda time minus the report reserve, and reports exactly once
  * from `finally`, with a status that starts as Failed. Only an undeliverable report throws.
  */
-export function createHookHandler(lifecycleEvent: LifecycleEvent, options: HookHandlerOptions = {}): HookHandler {
+export function createHookHandler(
+  lifecycleEvent: LifecycleEvent,
+  options: HookHandlerOptions = {},
+): HookHandler {
   return async (event, context) => {
     const log = (options.log ?? createLogger()).child({ lifecycleEvent });
     let execution;
@@ -74,7 +87,11 @@ export function createHookHandler(lifecycleEvent: LifecycleEvent, options: HookH
       return { status: 'Failed', reason, delivery: 'not-reported' };
     }
 
-    const hookLog = log.child({ deploymentId: execution.deploymentId, lifecycleEventHookExecutionId: execution.lifecycleEventHookExecutionId, requestId: context?.awsRequestId });
+    const hookLog = log.child({
+      deploymentId: execution.deploymentId,
+      lifecycleEventHookExecutionId: execution.lifecycleEventHookExecutionId,
+      requestId: context?.awsRequestId,
+    });
     const remaining = () => context?.getRemainingTimeInMillis?.() ?? FALLBACK_REMAINING_MS;
     const started = performance.now();
     let status: CodeDeployStatus = 'Failed';
@@ -115,7 +132,8 @@ export function createHookHandler(lifecycleEvent: LifecycleEvent, options: HookH
       }
     } catch (err) {
       status = 'Failed';
-      reason = err instanceof ConfigError ? `config error: ${err.message}` : `hook error: ${errorMessage(err)}`;
+      reason =
+        err instanceof ConfigError ? `config error: ${err.message}` : `hook error: ${errorMessage(err)}`;
       hookLog.error('the hook could not run its checks', { reason });
     } finally {
       hookLog.info('verdict', {

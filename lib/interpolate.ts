@@ -40,7 +40,8 @@ export async function interpolate(
   }
   if (doc !== null && typeof doc === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(doc)) out[key] = await interpolate(value, resolvers, [...path, key]);
+    for (const [key, value] of Object.entries(doc))
+      out[key] = await interpolate(value, resolvers, [...path, key]);
     return out;
   }
   return doc;
@@ -60,20 +61,28 @@ async function interpolateString(
     const [whole, provider, argument] = match as unknown as [string, string, string];
     const resolve = resolvers[provider];
     if (!resolve) {
-      const known = Object.keys(resolvers).map((p) => `\${${p}:...}`).join(', ');
+      const known = Object.keys(resolvers)
+        .map((p) => `\${${p}:...}`)
+        .join(', ');
       throw new ConfigError(`${formatPath(path)}: unknown reference ${whole}; supported: ${known}`);
     }
     let value: string | undefined;
     try {
       value = await resolve(argument);
     } catch (err) {
-      throw new ConfigError(`${formatPath(path)}: could not resolve ${whole}: ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(`${formatPath(path)}: could not resolve ${whole}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     if (value === undefined) {
-      const what = provider === 'env' ? `environment variable ${splitDefault(argument)[0]} is not set` : `${whole} was not found`;
+      const what =
+        provider === 'env'
+          ? `environment variable ${splitDefault(argument)[0]} is not set`
+          : `${whole} was not found`;
       throw new ConfigError(`${formatPath(path)}: ${what}`);
     }
-    if (provider !== 'env' || isSecretField(field) || isSecretField(splitDefault(argument)[0])) registerSecret(value);
+    if (provider !== 'env' || isSecretField(field) || isSecretField(splitDefault(argument)[0]))
+      registerSecret(value);
     out += text.slice(last, match.index) + value;
     last = (match.index ?? 0) + whole.length;
   }

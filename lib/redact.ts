@@ -7,7 +7,8 @@
  */
 export const REDACTED = '[redacted]';
 
-const SECRET_FIELD = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)$|pass(word|wd|phrase)?$|secret|token$|^token|api[-_]?key|credential|private[-_]?key/i;
+const SECRET_FIELD =
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)$|pass(word|wd|phrase)?$|secret|token$|^token|api[-_]?key|credential|private[-_]?key/i;
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi;
 const MIN_SECRET_LENGTH = 4;
 
@@ -57,7 +58,10 @@ function walk(value: unknown, seen: WeakMap<object, unknown>): unknown {
   const out: Record<string, unknown> = {};
   seen.set(value, out);
   for (const [key, inner] of Object.entries(value)) {
-    out[key] = isSecretField(key) && inner !== undefined && inner !== null && inner !== '' ? REDACTED : walk(inner, seen);
+    out[key] =
+      isSecretField(key) && inner !== undefined && inner !== null && inner !== ''
+        ? REDACTED
+        : walk(inner, seen);
   }
   return out;
 }

@@ -49,7 +49,12 @@ describe('a valid config', () => {
       ['flag', true],
     ]);
     expect(config.plan('BeforeAllowTraffic')).toEqual([]);
-    expect(config.runner).toEqual({ concurrency: 8, failFast: true, reportReserveMs: 10_000, noChecks: 'succeed' });
+    expect(config.runner).toEqual({
+      concurrency: 8,
+      failFast: true,
+      reportReserveMs: 10_000,
+      noChecks: 'succeed',
+    });
     expect(config.targets.prod?.href).toBe('http://127.0.0.1/');
   });
 
@@ -75,7 +80,9 @@ checks:
     const dir = mkdtempSync(join(tmpdir(), 'greenlight-config-'));
     const file = join(dir, 'greenlight.yml');
     writeFileSync(file, 'targets: { test: 42 }\n');
-    await expect(loadConfig(file, { checkTypes })).rejects.toThrow(`${file}: targets.test: expected a string, got 42`);
+    await expect(loadConfig(file, { checkTypes })).rejects.toThrow(
+      `${file}: targets.test: expected a string, got 42`,
+    );
     await expect(loadConfig(join(dir, 'nope.yml'), { checkTypes })).rejects.toThrow(
       `cannot read config ${join(dir, 'nope.yml')}: file not found`,
     );
@@ -88,13 +95,26 @@ describe('an invalid config names the path and what was expected', () => {
     ['an empty file', '', 'greenlight.yml: targets: required, expected a mapping'],
     ['a list at the top', '- a\n- b\n', 'greenlight.yml: expected a mapping at the top level, got a list'],
     ['invalid YAML', 'targets:\n  test: [unclosed\n', 'greenlight.yml: invalid YAML at line 3, column 1:'],
-    ['a duplicate key', base + 'checks: {}\nchecks: {}\n', 'greenlight.yml: invalid YAML at line 3, column 1: Map keys must be unique'],
+    [
+      'a duplicate key',
+      base + 'checks: {}\nchecks: {}\n',
+      'greenlight.yml: invalid YAML at line 3, column 1: Map keys must be unique',
+    ],
     ['an unknown top-level key', base + 'chekcs: {}\n', 'greenlight.yml: chekcs: unknown key'],
-    ['a target that is not a URL', 'targets: { test: "green:8080" }\n', 'greenlight.yml: targets.test: expected an http(s) URL, got "green:8080"'],
-    ['a non-http target', 'targets: { test: "ftp://x" }\n', 'greenlight.yml: targets.test: expected an http(s) URL, got "ftp://x"'],
+    [
+      'a target that is not a URL',
+      'targets: { test: "green:8080" }\n',
+      'greenlight.yml: targets.test: expected an http(s) URL, got "green:8080"',
+    ],
+    [
+      'a non-http target',
+      'targets: { test: "ftp://x" }\n',
+      'greenlight.yml: targets.test: expected an http(s) URL, got "ftp://x"',
+    ],
     [
       'a status that is not an integer',
-      base + 'checks:\n  smoke:\n    type: probe\n    requests:\n      - { path: /a, expect: { status: 200 } }\n      - { path: /b, expect: { status: 200 } }\n      - { path: /c, expect: { status: abc } }\n',
+      base +
+        'checks:\n  smoke:\n    type: probe\n    requests:\n      - { path: /a, expect: { status: 200 } }\n      - { path: /b, expect: { status: 200 } }\n      - { path: /c, expect: { status: abc } }\n',
       'greenlight.yml: checks.smoke.requests[2].expect.status: expected an integer 100–599, got "abc"',
     ],
     [
@@ -107,31 +127,82 @@ describe('an invalid config names the path and what was expected', () => {
       base + 'checks:\n  smoke: { type: probe, requests: [] }\n',
       'greenlight.yml: checks.smoke.requests: expected at least 1 item, got a list',
     ],
-    ['an unknown check type', base + 'checks:\n  smoke: { type: htp }\n', 'greenlight.yml: checks.smoke.type: expected one of "scripted", "probe", got "htp"'],
-    ['a check without a type', base + 'checks:\n  smoke: { behaviour: pass }\n', 'greenlight.yml: checks.smoke.type: expected one of "scripted", "probe", got nothing'],
-    ['an unknown check option', base + 'checks:\n  a: { type: scripted, behavior: pass }\n', 'checks.a.behavior: unknown key'],
-    ['a bad enum value', base + 'checks:\n  a: { type: scripted, behaviour: maybe }\n', 'greenlight.yml: checks.a.behaviour: expected one of "pass", "fail", "error", "inconclusive", "throw", "hang", "hang-ignoring-signal", got "maybe"'],
-    ['a non-boolean advisory', base + 'checks:\n  a: { type: scripted, behaviour: pass, advisory: "yes" }\n', 'greenlight.yml: checks.a.advisory: expected true or false, got "yes"'],
-    ['a bad check name', base + 'checks:\n  "my check": { type: scripted, behaviour: pass }\n', 'greenlight.yml: checks["my check"]: expected a check name of letters, digits, "_", "." and "-", got "my check"'],
-    ['an unknown lifecycle event', base + 'hooks:\n  AfterAllowTestTrafic: []\n', 'greenlight.yml: hooks.AfterAllowTestTrafic: unknown key'],
+    [
+      'an unknown check type',
+      base + 'checks:\n  smoke: { type: htp }\n',
+      'greenlight.yml: checks.smoke.type: expected one of "scripted", "probe", got "htp"',
+    ],
+    [
+      'a check without a type',
+      base + 'checks:\n  smoke: { behaviour: pass }\n',
+      'greenlight.yml: checks.smoke.type: expected one of "scripted", "probe", got nothing',
+    ],
+    [
+      'an unknown check option',
+      base + 'checks:\n  a: { type: scripted, behavior: pass }\n',
+      'checks.a.behavior: unknown key',
+    ],
+    [
+      'a bad enum value',
+      base + 'checks:\n  a: { type: scripted, behaviour: maybe }\n',
+      'greenlight.yml: checks.a.behaviour: expected one of "pass", "fail", "error", "inconclusive", "throw", "hang", "hang-ignoring-signal", got "maybe"',
+    ],
+    [
+      'a non-boolean advisory',
+      base + 'checks:\n  a: { type: scripted, behaviour: pass, advisory: "yes" }\n',
+      'greenlight.yml: checks.a.advisory: expected true or false, got "yes"',
+    ],
+    [
+      'a bad check name',
+      base + 'checks:\n  "my check": { type: scripted, behaviour: pass }\n',
+      'greenlight.yml: checks["my check"]: expected a check name of letters, digits, "_", "." and "-", got "my check"',
+    ],
+    [
+      'an unknown lifecycle event',
+      base + 'hooks:\n  AfterAllowTestTrafic: []\n',
+      'greenlight.yml: hooks.AfterAllowTestTrafic: unknown key',
+    ],
     [
       'a hook naming an undefined check',
-      base + 'checks:\n  smoke: { type: scripted, behaviour: pass }\nhooks:\n  BeforeAllowTraffic: [smoke, smok]\n',
+      base +
+        'checks:\n  smoke: { type: scripted, behaviour: pass }\nhooks:\n  BeforeAllowTraffic: [smoke, smok]\n',
       'greenlight.yml: hooks.BeforeAllowTraffic[1]: unknown check "smok"; defined checks: smoke',
     ],
     [
       'a check listed twice',
-      base + 'checks:\n  smoke: { type: scripted, behaviour: pass }\nhooks:\n  BeforeAllowTraffic: [smoke, smoke]\n',
+      base +
+        'checks:\n  smoke: { type: scripted, behaviour: pass }\nhooks:\n  BeforeAllowTraffic: [smoke, smoke]\n',
       'greenlight.yml: hooks.BeforeAllowTraffic[1]: check "smoke" is listed twice',
     ],
-    ['a runner setting out of range', base + 'runner: { concurrency: 0 }\n', 'greenlight.yml: runner.concurrency: expected a number ≥ 1, got 0'],
-    ['a report reserve too small', base + 'runner: { reportReserveMs: 10 }\n', 'greenlight.yml: runner.reportReserveMs: expected a number ≥ 1000, got 10'],
-    ['an unset environment variable', base + 'checks:\n  a: { type: scripted, behaviour: pass, message: "${env:NOPE}" }\n', 'checks.a.message: environment variable NOPE is not set'],
-    ['an empty environment variable', base + 'checks:\n  a: { type: scripted, behaviour: pass, message: "${env:EMPTY}" }\n', 'checks.a.message: environment variable EMPTY is not set'],
-    ['an unknown reference provider', base + 'checks:\n  a: { type: scripted, behaviour: pass, message: "${vault:x}" }\n', 'checks.a.message: unknown reference ${vault:x}; supported: ${env:...}'],
+    [
+      'a runner setting out of range',
+      base + 'runner: { concurrency: 0 }\n',
+      'greenlight.yml: runner.concurrency: expected a number ≥ 1, got 0',
+    ],
+    [
+      'a report reserve too small',
+      base + 'runner: { reportReserveMs: 10 }\n',
+      'greenlight.yml: runner.reportReserveMs: expected a number ≥ 1000, got 10',
+    ],
+    [
+      'an unset environment variable',
+      base + 'checks:\n  a: { type: scripted, behaviour: pass, message: "${env:NOPE}" }\n',
+      'checks.a.message: environment variable NOPE is not set',
+    ],
+    [
+      'an empty environment variable',
+      base + 'checks:\n  a: { type: scripted, behaviour: pass, message: "${env:EMPTY}" }\n',
+      'checks.a.message: environment variable EMPTY is not set',
+    ],
+    [
+      'an unknown reference provider',
+      base + 'checks:\n  a: { type: scripted, behaviour: pass, message: "${vault:x}" }\n',
+      'checks.a.message: unknown reference ${vault:x}; supported: ${env:...}',
+    ],
     [
       'an option valid alone but wrong in context',
-      base + 'checks:\n  p: { type: probe, target: staging, requests: [{ path: /, expect: { status: 200 } }] }\n',
+      base +
+        'checks:\n  p: { type: probe, target: staging, requests: [{ path: /, expect: { status: 200 } }] }\n',
       'greenlight.yml: checks.p.target: unknown target "staging"; defined targets: test, prod',
     ],
   ])('%s', async (_name, text, message) => {

@@ -32,7 +32,13 @@ function waitingForSignal(name: string, seen: Record<string, boolean>): Check {
 }
 
 function run(planned: PlannedCheck[], extra: Partial<Parameters<typeof runChecks>[1]> = {}) {
-  return runChecks(planned, { deadline: Date.now() + 10_000, targets, deployment, log: silentLogger, ...extra });
+  return runChecks(planned, {
+    deadline: Date.now() + 10_000,
+    targets,
+    deployment,
+    log: silentLogger,
+    ...extra,
+  });
 }
 
 describe('worst wins', () => {
@@ -59,7 +65,11 @@ describe('worst wins', () => {
 
   it('gives the verdict of the worst gating check, with its name and message as the reason', async () => {
     const verdict = await run(
-      [{ check: returning('a', 'passed') }, { check: returning('b', 'inconclusive') }, { check: returning('c', 'error') }],
+      [
+        { check: returning('a', 'passed') },
+        { check: returning('b', 'inconclusive') },
+        { check: returning('c', 'error') },
+      ],
       { failFast: false },
     );
     expect(verdict).toMatchObject({ status: 'Failed', outcome: 'error' });
@@ -70,7 +80,10 @@ describe('worst wins', () => {
 
 describe('runner', () => {
   it('succeeds when every gating check passes and keeps the configured order', async () => {
-    const verdict = await run([{ check: returning('slow', 'passed', 30) }, { check: returning('fast', 'passed') }]);
+    const verdict = await run([
+      { check: returning('slow', 'passed', 30) },
+      { check: returning('fast', 'passed') },
+    ]);
     expect(verdict.status).toBe('Succeeded');
     expect(verdict.reason).toBe('all 2 gating checks passed');
     expect(verdict.checks.map((c) => c.name)).toEqual(['slow', 'fast']);
@@ -87,7 +100,11 @@ describe('runner', () => {
     ]);
     expect(seen).toEqual({ 'slow-1': true, 'slow-2': true });
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect(verdict).toMatchObject({ status: 'Failed', outcome: 'failed', reason: "'broken' failed: broken failed" });
+    expect(verdict).toMatchObject({
+      status: 'Failed',
+      outcome: 'failed',
+      reason: "'broken' failed: broken failed",
+    });
     expect(verdict.checks[0]).toMatchObject({ outcome: 'error', cancelled: true });
     expect(verdict.checks[0]!.message).toMatch(/'broken' already decided the verdict/);
   });
@@ -99,13 +116,22 @@ describe('runner', () => {
         started.push(name);
         return { outcome, message: outcome };
       });
-    const verdict = await run([{ check: tracked('first', 'failed') }, { check: tracked('second', 'passed') }], { concurrency: 1 });
+    const verdict = await run(
+      [{ check: tracked('first', 'failed') }, { check: tracked('second', 'passed') }],
+      { concurrency: 1 },
+    );
     expect(started).toEqual(['first']);
-    expect(verdict.checks[1]).toMatchObject({ cancelled: true, message: expect.stringMatching(/^not started: /) });
+    expect(verdict.checks[1]).toMatchObject({
+      cancelled: true,
+      message: expect.stringMatching(/^not started: /),
+    });
   });
 
   it('runs everything to the end with failFast off', async () => {
-    const verdict = await run([{ check: returning('broken', 'failed') }, { check: returning('later', 'passed', 20) }], { failFast: false });
+    const verdict = await run(
+      [{ check: returning('broken', 'failed') }, { check: returning('later', 'passed', 20) }],
+      { failFast: false },
+    );
     expect(verdict.checks.map((c) => c.outcome)).toEqual(['failed', 'passed']);
     expect(verdict.checks.some((c) => c.cancelled)).toBe(false);
   });
@@ -120,7 +146,9 @@ describe('runner', () => {
     expect(seen).toEqual({});
     expect(verdict.status).toBe('Succeeded');
     expect(verdict.checks.map((c) => c.outcome)).toEqual(['failed', 'error', 'passed']);
-    expect(verdict.reason).toBe("all 1 gating check passed; advisory 'noisy' failed: noisy failed; advisory 'flaky' error: flaky error");
+    expect(verdict.reason).toBe(
+      "all 1 gating check passed; advisory 'noisy' failed: noisy failed; advisory 'flaky' error: flaky error",
+    );
   });
 
   it('records a thrown error, sync or async, as error with its message', async () => {
@@ -148,13 +176,15 @@ describe('runner', () => {
 
   it('records a check that ignores its signal as error at the deadline, without waiting for it', async () => {
     const started = Date.now();
-    const verdict = await run([{ check: check('stuck', () => new Promise<CheckReport>(() => {})) }], { deadline: Date.now() + 150 });
+    const verdict = await run([{ check: check('stuck', () => new Promise<CheckReport>(() => {})) }], {
+      deadline: Date.now() + 150,
+    });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(verdict.checks[0]).toMatchObject({ outcome: 'error', cancelled: true });
     expect(verdict.checks[0]!.message).toMatch(/did not finish before the hook deadline/);
   });
 
-  it("stops a check at its own timeoutMs and says so", async () => {
+  it('stops a check at its own timeoutMs and says so', async () => {
     const seen: Record<string, boolean> = {};
     const verdict = await run([{ check: waitingForSignal('bounded', seen), timeoutMs: 50 }]);
     expect(seen.bounded).toBe(true);
@@ -162,7 +192,9 @@ describe('runner', () => {
   });
 
   it('turns a result without a valid outcome into error', async () => {
-    const verdict = await run([{ check: check('sloppy', () => ({ outcome: 'ok' }) as unknown as CheckReport) }]);
+    const verdict = await run([
+      { check: check('sloppy', () => ({ outcome: 'ok' }) as unknown as CheckReport) },
+    ]);
     expect(verdict.checks[0]).toMatchObject({ outcome: 'error', message: 'returned no valid outcome' });
   });
 
@@ -176,7 +208,10 @@ describe('runner', () => {
         running--;
         return { outcome: 'passed', message: 'ok' };
       });
-    const verdict = await run(Array.from({ length: 10 }, (_, i) => ({ check: counted(`c${i}`) })), { concurrency: 3 });
+    const verdict = await run(
+      Array.from({ length: 10 }, (_, i) => ({ check: counted(`c${i}`) })),
+      { concurrency: 3 },
+    );
     expect(verdict.status).toBe('Succeeded');
     expect(peak).toBe(3);
   });
@@ -194,7 +229,9 @@ describe('runner', () => {
   it('passes the deadline, targets and deployment to each check', async () => {
     let seenCtx: CheckContext | undefined;
     const deadline = Date.now() + 5_000;
-    await run([{ check: check('ctx', (ctx) => ((seenCtx = ctx), { outcome: 'passed', message: 'ok' })) }], { deadline });
+    await run([{ check: check('ctx', (ctx) => ((seenCtx = ctx), { outcome: 'passed', message: 'ok' })) }], {
+      deadline,
+    });
     expect(seenCtx?.deadline).toBe(deadline);
     expect(seenCtx?.targets.test?.href).toBe('http://127.0.0.1:8080/');
     expect(seenCtx?.deployment.lifecycleEvent).toBe('AfterAllowTestTraffic');

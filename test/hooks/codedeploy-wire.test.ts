@@ -25,13 +25,18 @@ afterAll(async () => {
 });
 beforeEach(() => {
   server.reset();
-  server.on(PUT, (call) => ({ body: { lifecycleEventHookExecutionId: call.body.lifecycleEventHookExecutionId } }));
+  server.on(PUT, (call) => ({
+    body: { lifecycleEventHookExecutionId: call.body.lifecycleEventHookExecutionId },
+  }));
   output = captureOutput();
 });
 afterEach(() => output.restore());
 
 /** A handler reading its own config file; each test gets a fresh path, so the per-container cache does not leak between tests. */
-function hookWith(configText: string | undefined, event: Parameters<typeof createHookHandler>[0] = 'AfterAllowTestTraffic'): HookHandler {
+function hookWith(
+  configText: string | undefined,
+  event: Parameters<typeof createHookHandler>[0] = 'AfterAllowTestTraffic',
+): HookHandler {
   const path = join(dir, `greenlight-${++fileCount}.yml`);
   if (configText !== undefined) writeFileSync(path, configText);
   return createHookHandler(event, { checkTypes: [scriptedCheckType], configPath: path });
@@ -61,24 +66,47 @@ function reports() {
 describe('the CodeDeploy hook reports exactly once, over the wire', () => {
   it('reports Succeeded with the camelCase fields when every check passes', async () => {
     const event = hookEvent();
-    const outcome = await hookWith(configWith({ a: 'behaviour: pass', b: 'behaviour: pass' }))(event, lambdaContext(30_000));
-    expect(reports()).toEqual([{ deploymentId: event.DeploymentId, lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId, status: 'Succeeded' }]);
+    const outcome = await hookWith(configWith({ a: 'behaviour: pass', b: 'behaviour: pass' }))(
+      event,
+      lambdaContext(30_000),
+    );
+    expect(reports()).toEqual([
+      {
+        deploymentId: event.DeploymentId,
+        lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
+        status: 'Succeeded',
+      },
+    ]);
     const call = server.callsOf(PUT)[0]!;
     expect(call.target).toBe('CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus');
     expect(call.contentType).toBe('application/x-amz-json-1.1');
-    expect(outcome).toMatchObject({ status: 'Succeeded', delivery: 'reported', reason: 'all 2 gating checks passed' });
+    expect(outcome).toMatchObject({
+      status: 'Succeeded',
+      delivery: 'reported',
+      reason: 'all 2 gating checks passed',
+    });
   });
 
   it('reports Failed when one check fails, naming it in the log', async () => {
-    const outcome = await hookWith(configWith({ ok: 'behaviour: pass', health: 'behaviour: fail' }))(hookEvent(), lambdaContext(30_000));
+    const outcome = await hookWith(configWith({ ok: 'behaviour: pass', health: 'behaviour: fail' }))(
+      hookEvent(),
+      lambdaContext(30_000),
+    );
     expect(reports().map((r) => r.status)).toEqual(['Failed']);
     expect(outcome.reason).toBe("'health' failed: GET /health returned 503, expected 200");
     const verdictLine = output.lines().find((l) => l.message === 'verdict');
-    expect(verdictLine).toMatchObject({ status: 'Failed', lifecycleEvent: 'AfterAllowTestTraffic', deploymentId: 'd-TESTDEPL1' });
+    expect(verdictLine).toMatchObject({
+      status: 'Failed',
+      lifecycleEvent: 'AfterAllowTestTraffic',
+      deploymentId: 'd-TESTDEPL1',
+    });
   });
 
   it('reports Failed when a check throws, with the exception as the reason', async () => {
-    const outcome = await hookWith(configWith({ boom: 'behaviour: throw, message: "socket hang up"' }))(hookEvent(), lambdaContext(30_000));
+    const outcome = await hookWith(configWith({ boom: 'behaviour: throw, message: "socket hang up"' }))(
+      hookEvent(),
+      lambdaContext(30_000),
+    );
     expect(reports().map((r) => r.status)).toEqual(['Failed']);
     expect(outcome.reason).toBe("'boom' error: threw: socket hang up");
   });
@@ -86,10 +114,9 @@ describe('the CodeDeploy hook reports exactly once, over the wire', () => {
   it('reports Failed before the Lambda deadline when a check hangs and ignores its signal', async () => {
     const budgetMs = 2_500;
     const started = Date.now();
-    const outcome = await hookWith(configWith({ stuck: 'behaviour: hang-ignoring-signal' }, 'runner: { reportReserveMs: 1000 }\n'))(
-      hookEvent(),
-      lambdaContext(budgetMs),
-    );
+    const outcome = await hookWith(
+      configWith({ stuck: 'behaviour: hang-ignoring-signal' }, 'runner: { reportReserveMs: 1000 }\n'),
+    )(hookEvent(), lambdaContext(budgetMs));
     const elapsed = Date.now() - started;
     expect(reports().map((r) => r.status)).toEqual(['Failed']);
     expect(elapsed).toBeLessThan(budgetMs);
@@ -100,22 +127,35 @@ describe('the CodeDeploy hook reports exactly once, over the wire', () => {
   it('reports Failed at once when the remaining time is less than the report reserve', async () => {
     const outcome = await hookWith(configWith({ a: 'behaviour: pass' }))(hookEvent(), lambdaContext(5_000));
     expect(reports().map((r) => r.status)).toEqual(['Failed']);
-    expect(outcome.reason).toMatch(/^not enough time to run checks: \d+ ms left, 10000 ms reserved for reporting$/);
+    expect(outcome.reason).toMatch(
+      /^not enough time to run checks: \d+ ms left, 10000 ms reserved for reporting$/,
+    );
   });
 
   it.each([
     ['missing', undefined, /config error: cannot read config .*greenlight-\d+\.yml: file not found/],
     ['invalid YAML', 'targets: [\n', /config error: .*: invalid YAML at line 2, column 1/],
-    ['failing validation', 'targets: { test: "http://x" }\nchecks:\n  a: { type: scripted, behaviour: sometimes }\n', /config error: .*: checks\.a\.behaviour: expected one of "pass", .*got "sometimes"/],
+    [
+      'failing validation',
+      'targets: { test: "http://x" }\nchecks:\n  a: { type: scripted, behaviour: sometimes }\n',
+      /config error: .*: checks\.a\.behaviour: expected one of "pass", .*got "sometimes"/,
+    ],
   ])('reports Failed with the config error when the config file is %s', async (_what, text, reason) => {
     const outcome = await hookWith(text)(hookEvent(), lambdaContext(30_000));
     expect(reports().map((r) => r.status)).toEqual(['Failed']);
     expect(outcome.reason).toMatch(reason);
-    expect(output.lines().some((l) => l.level === 'ERROR' && String(l.reason).startsWith('config error:'))).toBe(true);
+    expect(
+      output.lines().some((l) => l.level === 'ERROR' && String(l.reason).startsWith('config error:')),
+    ).toBe(true);
   });
 
   it('retries ThrottlingException twice, then reports once', async () => {
-    server.script(PUT, { error: 'ThrottlingException', message: 'Rate exceeded' }, { error: 'ThrottlingException', message: 'Rate exceeded' }, { body: {} });
+    server.script(
+      PUT,
+      { error: 'ThrottlingException', message: 'Rate exceeded' },
+      { error: 'ThrottlingException', message: 'Rate exceeded' },
+      { body: {} },
+    );
     const outcome = await hookWith(configWith({ a: 'behaviour: pass' }))(hookEvent(), lambdaContext(30_000));
     expect(reports().map((r) => r.status)).toEqual(['Succeeded', 'Succeeded', 'Succeeded']);
     expect(outcome.delivery).toBe('reported');
@@ -135,19 +175,27 @@ describe('the CodeDeploy hook reports exactly once, over the wire', () => {
     server.on(PUT, () =>
       ++seen === 1
         ? { body: {} }
-        : { error: 'LifecycleEventAlreadyCompletedException', message: `The lifecycle event is already completed` },
+        : {
+            error: 'LifecycleEventAlreadyCompletedException',
+            message: `The lifecycle event is already completed`,
+          },
     );
     const first = await hook(event, lambdaContext(30_000));
     const second = await hook(event, lambdaContext(30_000));
     expect([first.delivery, second.delivery]).toEqual(['reported', 'already-completed']);
     expect(reports()).toHaveLength(2);
-    expect(output.lines().some((l) => l.level === 'WARN' && String(l.message).includes('already reported'))).toBe(true);
+    expect(
+      output.lines().some((l) => l.level === 'WARN' && String(l.message).includes('already reported')),
+    ).toBe(true);
   });
 
   it('throws a ReportError within the deadline when CodeDeploy never answers', async () => {
     server.on(PUT, () => ({ hang: true }));
     const started = Date.now();
-    const error = await hookWith(configWith({ a: 'behaviour: pass' }, 'runner: { reportReserveMs: 1500 }\n'))(hookEvent(), lambdaContext(4_000)).then(
+    const error = await hookWith(configWith({ a: 'behaviour: pass' }, 'runner: { reportReserveMs: 1500 }\n'))(
+      hookEvent(),
+      lambdaContext(4_000),
+    ).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -157,8 +205,13 @@ describe('the CodeDeploy hook reports exactly once, over the wire', () => {
   });
 
   it('throws a ReportError naming the AWS error when CodeDeploy refuses the report', async () => {
-    server.script(PUT, { error: 'AccessDeniedException', message: 'not authorized to perform codedeploy:PutLifecycleEventHookExecutionStatus' });
-    await expect(hookWith(configWith({ a: 'behaviour: pass' }))(hookEvent(), lambdaContext(30_000))).rejects.toThrow(
+    server.script(PUT, {
+      error: 'AccessDeniedException',
+      message: 'not authorized to perform codedeploy:PutLifecycleEventHookExecutionStatus',
+    });
+    await expect(
+      hookWith(configWith({ a: 'behaviour: pass' }))(hookEvent(), lambdaContext(30_000)),
+    ).rejects.toThrow(
       'could not report Succeeded to CodeDeploy: AccessDeniedException: not authorized to perform codedeploy:PutLifecycleEventHookExecutionStatus',
     );
     expect(reports()).toHaveLength(1);
@@ -168,10 +221,22 @@ describe('the CodeDeploy hook reports exactly once, over the wire', () => {
 describe('events it cannot report for', () => {
   it.each<[string, unknown, string]>([
     ['an event without ids', {}, 'DeploymentId is missing; LifecycleEventHookExecutionId is missing'],
-    ['camelCase ids', { deploymentId: 'd-1', lifecycleEventHookExecutionId: 'x' }, 'DeploymentId is missing (found camelCase deploymentId; CodeDeploy sends DeploymentId)'],
+    [
+      'camelCase ids',
+      { deploymentId: 'd-1', lifecycleEventHookExecutionId: 'x' },
+      'DeploymentId is missing (found camelCase deploymentId; CodeDeploy sends DeploymentId)',
+    ],
     ['a missing execution id', { DeploymentId: 'd-1' }, 'LifecycleEventHookExecutionId is missing'],
-    ['an empty id', { DeploymentId: '', LifecycleEventHookExecutionId: 'x' }, 'DeploymentId must be a non-empty string, got an empty string'],
-    ['a numeric id', { DeploymentId: 12, LifecycleEventHookExecutionId: 'x' }, 'DeploymentId must be a non-empty string, got number'],
+    [
+      'an empty id',
+      { DeploymentId: '', LifecycleEventHookExecutionId: 'x' },
+      'DeploymentId must be a non-empty string, got an empty string',
+    ],
+    [
+      'a numeric id',
+      { DeploymentId: 12, LifecycleEventHookExecutionId: 'x' },
+      'DeploymentId must be a non-empty string, got number',
+    ],
     ['a string', 'd-123', 'expected a CodeDeploy lifecycle event object, got string'],
     ['null', null, 'expected a CodeDeploy lifecycle event object, got null'],
     ['a list', [{ DeploymentId: 'd-1' }], 'expected a CodeDeploy lifecycle event object, got a list'],
@@ -188,20 +253,29 @@ describe('events it cannot report for', () => {
 
 describe('configuration per container', () => {
   it('reports Succeeded and says nothing was checked for an event with no checks', async () => {
-    const outcome = await hookWith(configWith({ a: 'behaviour: pass' }), 'BeforeInstall')(hookEvent(), lambdaContext(30_000));
+    const outcome = await hookWith(configWith({ a: 'behaviour: pass' }), 'BeforeInstall')(
+      hookEvent(),
+      lambdaContext(30_000),
+    );
     expect(reports().map((r) => r.status)).toEqual(['Succeeded']);
     expect(outcome.reason).toBe('no checks configured for BeforeInstall (runner.noChecks: succeed)');
   });
 
   it('reports Failed for an event with no checks when runner.noChecks is fail', async () => {
-    const outcome = await hookWith(configWith({ a: 'behaviour: pass' }, 'runner: { noChecks: fail }\n'), 'BeforeInstall')(hookEvent(), lambdaContext(30_000));
+    const outcome = await hookWith(
+      configWith({ a: 'behaviour: pass' }, 'runner: { noChecks: fail }\n'),
+      'BeforeInstall',
+    )(hookEvent(), lambdaContext(30_000));
     expect(reports().map((r) => r.status)).toEqual(['Failed']);
     expect(outcome.reason).toBe('no checks configured for BeforeInstall (runner.noChecks: fail)');
   });
 
   it('reads the config once per container, but retries a load that failed', async () => {
     const path = join(dir, 'cached.yml');
-    const hook = createHookHandler('AfterAllowTestTraffic', { checkTypes: [scriptedCheckType], configPath: path });
+    const hook = createHookHandler('AfterAllowTestTraffic', {
+      checkTypes: [scriptedCheckType],
+      configPath: path,
+    });
     expect((await hook(hookEvent(), lambdaContext(30_000))).status).toBe('Failed');
     writeFileSync(path, configWith({ a: 'behaviour: pass' }));
     expect((await hook(hookEvent(), lambdaContext(30_000))).status).toBe('Succeeded');
@@ -211,10 +285,16 @@ describe('configuration per container', () => {
 
   it('logs each check with its evidence and never a secret from the config', async () => {
     process.env.GL_TEST_API_TOKEN = 'sEcr3t-t0ken-value';
-    const config = configWith({ leaky: 'behaviour: fail, message: "upstream said ${env:GL_TEST_API_TOKEN}"' });
+    const config = configWith({
+      leaky: 'behaviour: fail, message: "upstream said ${env:GL_TEST_API_TOKEN}"',
+    });
     const outcome = await hookWith(config)(hookEvent(), lambdaContext(30_000));
     const checkLine = output.lines().find((l) => l.message === 'check result');
-    expect(checkLine?.check).toMatchObject({ name: 'leaky', outcome: 'failed', assertions: [{ what: 'status', expected: 200, actual: 503, ok: false }] });
+    expect(checkLine?.check).toMatchObject({
+      name: 'leaky',
+      outcome: 'failed',
+      assertions: [{ what: 'status', expected: 200, actual: 503, ok: false }],
+    });
     expect(output.text()).not.toContain('sEcr3t-t0ken-value');
     expect(output.text()).toContain('upstream said [redacted]');
     expect(outcome.status).toBe('Failed');

@@ -12,9 +12,7 @@ export interface AwsCall {
 
 /** What a scripted operation answers: a JSON body, an AWS error, or nothing at all (a hang). */
 export type AwsReply =
-  | { status?: number; body: unknown }
-  | { error: string; message?: string; status?: number }
-  | { hang: true };
+  { status?: number; body: unknown } | { error: string; message?: string; status?: number } | { hang: true };
 
 export type AwsOperationHandler = (call: AwsCall) => AwsReply | Promise<AwsReply>;
 
@@ -90,10 +88,16 @@ export class AwsJsonServer {
       res.end(JSON.stringify(body));
     };
     if (req.method !== 'POST' || !target.startsWith(`${this.options.targetPrefix}.`)) {
-      return send(400, { __type: 'UnknownOperationException', message: `unexpected ${req.method} ${req.url} target ${target}` });
+      return send(400, {
+        __type: 'UnknownOperationException',
+        message: `unexpected ${req.method} ${req.url} target ${target}`,
+      });
     }
     if (contentType !== this.options.contentType) {
-      return send(400, { __type: 'SerializationException', message: `unexpected content-type ${contentType}` });
+      return send(400, {
+        __type: 'SerializationException',
+        message: `unexpected content-type ${contentType}`,
+      });
     }
     let body: Record<string, unknown>;
     try {
@@ -105,7 +109,8 @@ export class AwsJsonServer {
     const call: AwsCall = { operation, target, contentType, headers: req.headers, body };
     this.calls.push(call);
     const handler = this.handlers.get(operation);
-    if (!handler) return send(400, { __type: 'UnknownOperationException', message: `no handler for ${operation}` });
+    if (!handler)
+      return send(400, { __type: 'UnknownOperationException', message: `no handler for ${operation}` });
     const reply = await handler(call);
     if ('hang' in reply) {
       this.hanging.add(res);
@@ -121,10 +126,16 @@ export class AwsJsonServer {
 
 /** A local CodeDeploy: JSON 1.1 with the CodeDeploy_20141006 target prefix. */
 export function codeDeployServer(): AwsJsonServer {
-  return new AwsJsonServer({ targetPrefix: 'CodeDeploy_20141006', contentType: 'application/x-amz-json-1.1' });
+  return new AwsJsonServer({
+    targetPrefix: 'CodeDeploy_20141006',
+    contentType: 'application/x-amz-json-1.1',
+  });
 }
 
 /** A local CloudWatch: the current client speaks JSON 1.0 (`x-amzn-query-mode: true`). */
 export function cloudWatchServer(): AwsJsonServer {
-  return new AwsJsonServer({ targetPrefix: 'GraniteServiceVersion20100801', contentType: 'application/x-amz-json-1.0' });
+  return new AwsJsonServer({
+    targetPrefix: 'GraniteServiceVersion20100801',
+    contentType: 'application/x-amz-json-1.0',
+  });
 }

@@ -28,9 +28,17 @@ export const scriptedCheckType = defineCheckType({
       }
       switch (options.behaviour) {
         case 'pass':
-          return { outcome: 'passed', message: options.message ?? 'ok', assertions: [{ what: 'status', expected: 200, actual: 200, ok: true }] };
+          return {
+            outcome: 'passed',
+            message: options.message ?? 'ok',
+            assertions: [{ what: 'status', expected: 200, actual: 200, ok: true }],
+          };
         case 'fail':
-          return { outcome: 'failed', message: options.message ?? 'GET /health returned 503, expected 200', assertions: [{ what: 'status', expected: 200, actual: 503, ok: false }] };
+          return {
+            outcome: 'failed',
+            message: options.message ?? 'GET /health returned 503, expected 200',
+            assertions: [{ what: 'status', expected: 200, actual: 503, ok: false }],
+          };
         case 'error':
           return { outcome: 'error', message: options.message ?? 'could not tell' };
         case 'inconclusive':
@@ -38,7 +46,9 @@ export const scriptedCheckType = defineCheckType({
         case 'throw':
           throw new Error(options.message ?? 'boom');
         case 'hang':
-          return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+          return new Promise((_, reject) =>
+            signal.addEventListener('abort', () => reject(new Error('aborted'))),
+          );
         case 'hang-ignoring-signal':
           return new Promise(() => {});
       }
@@ -57,7 +67,10 @@ export const probeCheckType = defineCheckType({
         z.strictObject({
           path: z.string().startsWith('/', { error: 'expected a path starting with "/"' }),
           expect: z.strictObject({
-            status: z.int({ error: 'expected an integer 100–599' }).min(100, { error: 'expected an integer 100–599' }).max(599, { error: 'expected an integer 100–599' }),
+            status: z
+              .int({ error: 'expected an integer 100–599' })
+              .min(100, { error: 'expected an integer 100–599' })
+              .max(599, { error: 'expected an integer 100–599' }),
           }),
         }),
       )
@@ -65,7 +78,10 @@ export const probeCheckType = defineCheckType({
   }),
   create: (options, ctx) => {
     if (!ctx.targets.includes(options.target)) {
-      throw ctx.fail('target', `unknown target "${options.target}"; defined targets: ${ctx.targets.join(', ')}`);
+      throw ctx.fail(
+        'target',
+        `unknown target "${options.target}"; defined targets: ${ctx.targets.join(', ')}`,
+      );
     }
     return { name: ctx.name, type: 'probe', run: async () => ({ outcome: 'passed', message: 'ok' }) };
   },
