@@ -60,6 +60,19 @@ function cachedConfig(path: string, options: LoadOptions): Promise<LoadedConfig>
   return pending;
 }
 
+/** Rejects with `message` if `promise` has not settled within `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function defaultConfigPath(): string {
   return (
     process.env.GREENLIGHT_CONFIG || join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'greenlight.yml')
@@ -101,10 +114,15 @@ export function createHookHandler(
     let delivery: Delivery | undefined;
 
     try {
-      const config = await cachedConfig(options.configPath ?? defaultConfigPath(), {
-        ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
-        ...(options.resolvers ? { resolvers: options.resolvers } : {}),
-      });
+      const loadBudgetMs = remaining() - reserveMs;
+      const config = await withTimeout(
+        cachedConfig(options.configPath ?? defaultConfigPath(), {
+          ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
+          ...(options.resolvers ? { resolvers: options.resolvers } : {}),
+        }),
+        loadBudgetMs,
+        `loading the config took longer than the ${Math.max(0, loadBudgetMs)} ms left before the report reserve`,
+      );
       reserveMs = config.runner.reportReserveMs;
       const planned = config.plan(lifecycleEvent);
       const budgetMs = remaining() - reserveMs;

@@ -149,6 +149,21 @@ describe('the CodeDeploy hook reports exactly once, over the wire', () => {
     ).toBe(true);
   });
 
+  it('reports Failed before the deadline when resolving the config never finishes', async () => {
+    const path = join(dir, 'slow-resolver.yml');
+    writeFileSync(path, 'targets: { test: "${never:answers}" }\n');
+    const hook = createHookHandler('AfterAllowTestTraffic', {
+      checkTypes: [scriptedCheckType],
+      configPath: path,
+      resolvers: { never: () => new Promise<string>(() => {}) },
+    });
+    const started = Date.now();
+    const outcome = await hook(hookEvent(), lambdaContext(11_500));
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(reports().map((r) => r.status)).toEqual(['Failed']);
+    expect(outcome.reason).toMatch(/^hook error: loading the config took longer than the \d+ ms left before the report reserve$/);
+  });
+
   it('retries ThrottlingException twice, then reports once', async () => {
     server.script(
       PUT,
