@@ -1,10 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bench, BenchFigure } from './harness';
+import { bundleBench } from './bundle';
+import { cloudWatchBench } from './cloudwatch';
 import { runnerBench } from './runner';
+import { sdkBundlingBench } from './sdk-bundling';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-const benches: Bench[] = [runnerBench];
+const benches: Bench[] = [runnerBench, bundleBench, sdkBundlingBench, cloudWatchBench];
 
 async function main(): Promise<void> {
   const only = new Set(process.argv.slice(2));

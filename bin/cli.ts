@@ -1,8 +1,9 @@
 import { EXIT_OK, EXIT_USAGE, type Command, type CommandIO } from './command';
+import { appspecCommand } from './commands/appspec';
 import { configSchemaCommand } from './commands/config-schema';
 
 /** Every subcommand; `greenlight help` lists them in this order. */
-export const commands: Command[] = [configSchemaCommand];
+export const commands: Command[] = [configSchemaCommand, appspecCommand];
 
 function help(io: CommandIO): void {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,7 +1,10 @@
 import type { CheckType } from './check-type';
+import { alarmsCheckType } from './alarms';
+import { metricsCheckType } from './metrics';
+import { targetGroupsCheckType } from './target-groups';
 
 /**
  * The check types a config may name. To add one: write `checks/<type>.ts` exporting a
  * `defineCheckType(...)`, and list it here.
  */
-export const builtinCheckTypes: readonly CheckType[] = [];
+export const builtinCheckTypes: readonly CheckType[] = [alarmsCheckType, metricsCheckType, targetGroupsCheckType];

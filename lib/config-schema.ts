@@ -1,22 +1,40 @@
 import { z } from 'zod';
 import type { CheckType } from '../checks/check-type';
 import { LIFECYCLE_EVENTS } from '../checks/types';
+import { DEFAULT_REPORT_RESERVE_MS } from './report-reserve';
+import { ECS_LIFECYCLE_STAGES } from './ecs-lifecycle-stages';
 
-export const DEFAULT_REPORT_RESERVE_MS = 10_000; // time kept back from the Lambda budget to report
 export const COMMON_CHECK_KEYS = ['type', 'advisory', 'timeoutMs', 'description'] as const;
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 /** An http(s) base URL, e.g. the ALB test listener `http://internal-alb:8080`. */
-export const httpUrl = z.string().refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'http:' || url.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  },
-  { error: 'expected an http(s) URL' },
-);
+export const httpUrl = z.string().refine(isHttpUrl, { error: 'expected an http(s) URL' });
+
+/** `targets.test: auto`: the hook finds the listener from the deployment (lib/discovery.ts). */
+export const AUTO_TARGET = 'auto';
+/**
+ * What `auto` stands for until a hook replaces it with the discovered URL. The `.invalid` name
+ * never resolves (RFC 2606), so a check that runs without discovery errors instead of testing
+ * the wrong thing.
+ */
+export const AUTO_TARGET_URL = 'http://auto.greenlight.invalid/';
+
+export function isAutoTarget(url: URL | string): boolean {
+  return new URL(url).hostname === new URL(AUTO_TARGET_URL).hostname;
+}
+
+const targetUrl = z
+  .string()
+  .refine((value) => value === AUTO_TARGET || isHttpUrl(value), { error: 'expected an http(s) URL or "auto"' })
+  .transform((value) => (value === AUTO_TARGET ? AUTO_TARGET_URL : value));
 
 const commonCheckFields = {
   advisory: z.boolean().default(false).describe('Report this check but never let it gate the deployment.'),
@@ -63,14 +81,14 @@ export function checkEntrySchema(checkTypes: readonly CheckType[]) {
 /** The whole greenlight.yml, for these check types. */
 export function configSchema(checkTypes: readonly CheckType[]) {
   const hooks = Object.fromEntries(
-    LIFECYCLE_EVENTS.map((event) => [event, z.array(z.string()).optional().describe(`Checks run at ${event}.`)]),
-  ) as Record<(typeof LIFECYCLE_EVENTS)[number], z.ZodOptional<z.ZodArray<z.ZodString>>>;
+    [...LIFECYCLE_EVENTS, ...ECS_LIFECYCLE_STAGES].map((event) => [event, z.array(z.string()).optional().describe(`Checks run at ${event}.`)]),
+  ) as Record<(typeof LIFECYCLE_EVENTS)[number] | (typeof ECS_LIFECYCLE_STAGES)[number], z.ZodOptional<z.ZodArray<z.ZodString>>>;
   return z.strictObject({
     $schema: z.string().optional(),
     targets: z
       .object({
-        test: httpUrl.describe('The test listener base URL (green during AfterAllowTestTraffic).'),
-        prod: httpUrl.optional().describe('The production listener base URL (blue until AllowTraffic).'),
+        test: targetUrl.describe('The test listener base URL (green during AfterAllowTestTraffic), or "auto" to find it from the deployment.'),
+        prod: targetUrl.optional().describe('The production listener base URL (blue until AllowTraffic), or "auto".'),
       })
       .catchall(httpUrl)
       .describe('Named base URLs that checks send requests to.'),

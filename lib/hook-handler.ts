@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import type { CheckType } from '../checks/check-type';
 import { runChecks, type Verdict } from '../checks/runner';
@@ -10,11 +9,15 @@ import {
   type CodeDeploySender,
   type Delivery,
 } from './codedeploy-report';
-import type { LoadedConfig, LoadOptions } from './config';
-import { DEFAULT_REPORT_RESERVE_MS } from './report-reserve';
+import type { LoadOptions } from './config';
+import type { DiscoveryClients } from './discovery';
 import { ConfigError, EventError, errorMessage } from './errors';
+import { cachedConfig, defaultConfigPath, logCheckResults, withTimeout } from './hook-config';
 import { parseHookEvent } from './hook-event';
 import { createLogger, type Logger } from './log';
+import { DEFAULT_REPORT_RESERVE_MS } from './report-reserve';
+
+export { defaultConfigPath };
 
 /** Used when the Lambda context gives no remaining time (e.g. a local invoke): Lambda's 15-minute maximum. */
 const FALLBACK_REMAINING_MS = 900_000;
@@ -28,8 +31,10 @@ export interface HookHandlerOptions {
   /** Default: `GREENLIGHT_CONFIG`, else `greenlight.yml` in the Lambda task root (beside the bundle). */
   configPath?: string;
   log?: Logger;
-  /** Extra `${provider:...}` resolvers for the config. */
+  /** `${provider:...}` resolvers for the config (default: `secretsmanager` and `ssm`). */
   resolvers?: LoadOptions['resolvers'];
+  /** Clients for `targets: auto` discovery (default: created on first use). */
+  discovery?: DiscoveryClients;
 }
 
 export interface HookOutcome {
@@ -44,40 +49,6 @@ export type HookHandler = (
   event: unknown,
   context?: Partial<Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>>,
 ) => Promise<HookOutcome>;
-
-const configCache = new Map<string, Promise<LoadedConfig>>();
-
-/** Loaded once per container; a failed load is not cached, so a later invocation tries again. */
-function cachedConfig(path: string, options: LoadOptions): Promise<LoadedConfig> {
-  let pending = configCache.get(path);
-  if (!pending) {
-    // Loaded on first use: zod, yaml and the check types stay out of the module-load path of
-    // every cold start, and the report client is ready even when the config cannot be read.
-    pending = import('./config').then(({ loadConfig }) => loadConfig(path, options));
-    configCache.set(path, pending);
-    pending.catch(() => configCache.delete(path));
-  }
-  return pending;
-}
-
-/** Rejects with `message` if `promise` has not settled within `ms`. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export function defaultConfigPath(): string {
-  return (
-    process.env.GREENLIGHT_CONFIG || join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'greenlight.yml')
-  );
-}
 
 /**
  * The CodeDeploy hook adapter for one lifecycle event. It validates the event, runs the event's
@@ -105,6 +76,7 @@ export function createHookHandler(
       lifecycleEventHookExecutionId: execution.lifecycleEventHookExecutionId,
       requestId: context?.awsRequestId,
     });
+    const deployment = { ...execution, lifecycleEvent };
     const remaining = () => context?.getRemainingTimeInMillis?.() ?? FALLBACK_REMAINING_MS;
     const started = performance.now();
     let status: CodeDeployStatus = 'Failed';
@@ -114,14 +86,15 @@ export function createHookHandler(
     let delivery: Delivery | undefined;
 
     try {
-      const loadBudgetMs = remaining() - reserveMs;
+      // The config's own reserve is not known yet: loading may use all but what a report needs.
+      const loadBudgetMs = remaining() - MIN_REPORT_MS;
       const config = await withTimeout(
         cachedConfig(options.configPath ?? defaultConfigPath(), {
           ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
           ...(options.resolvers ? { resolvers: options.resolvers } : {}),
         }),
         loadBudgetMs,
-        `loading the config took longer than the ${Math.max(0, loadBudgetMs)} ms left before the report reserve`,
+        `loading the config took longer than the ${Math.max(0, loadBudgetMs)} ms the Lambda had left`,
       );
       reserveMs = config.runner.reportReserveMs;
       const planned = config.plan(lifecycleEvent);
@@ -132,21 +105,34 @@ export function createHookHandler(
       } else if (budgetMs <= 0) {
         reason = `not enough time to run checks: ${remaining()} ms left, ${reserveMs} ms reserved for reporting`;
       } else {
-        hookLog.info('running checks', { checks: planned.map((p) => p.check.name), budgetMs });
-        verdict = await runChecks(planned, {
-          deadline: Date.now() + budgetMs,
-          targets: config.targets,
-          deployment: { ...execution, lifecycleEvent },
-          log: hookLog,
-          concurrency: config.runner.concurrency,
-          failFast: config.runner.failFast,
-        });
-        for (const result of verdict.checks) {
-          const level = result.outcome === 'passed' ? 'info' : 'warn';
-          hookLog[level]('check result', { check: result });
+        const deadline = Date.now() + budgetMs;
+        const targets = await resolveTargets(
+          config.targets,
+          deployment,
+          deadline,
+          hookLog,
+          options.discovery,
+        );
+        if ('failure' in targets) {
+          reason = targets.failure;
+        } else {
+          hookLog.info('running checks', {
+            checks: planned.map((p) => p.check.name),
+            budgetMs: deadline - Date.now(),
+          });
+          verdict = await runChecks(planned, {
+            deadline,
+            targets: targets.resolved,
+            deployment,
+            log: hookLog,
+            concurrency: config.runner.concurrency,
+            failFast: config.runner.failFast,
+          });
+          logCheckResults(verdict, hookLog);
+          await emitMetrics(verdict, deployment, hookLog);
+          status = verdict.status;
+          reason = verdict.reason;
         }
-        status = verdict.status;
-        reason = verdict.reason;
       }
     } catch (err) {
       status = 'Failed';
@@ -170,4 +156,55 @@ export function createHookHandler(
     if (verdict) outcome.verdict = verdict;
     return outcome;
   };
+}
+
+/**
+ * Replaces `targets.*: auto` with the listeners discovered from the deployment, verifying that the
+ * test listener forwards to the replacement task set. Without `auto` targets it costs nothing.
+ */
+async function resolveTargets(
+  targets: Readonly<Record<string, URL>>,
+  deployment: { deploymentId: string; lifecycleEvent: string },
+  deadline: number,
+  log: Logger,
+  clients?: DiscoveryClients,
+): Promise<{ resolved: Record<string, URL> } | { failure: string }> {
+  const { autoTargetNames, resolveAutoTargets } = await import('./discovery');
+  if (autoTargetNames(targets).length === 0) return { resolved: { ...targets } };
+  const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+  const { targets: resolved, discovery } = await resolveAutoTargets(targets, deployment, clients, { signal });
+  log.info('discovered targets', {
+    outcome: discovery?.report.outcome,
+    message: discovery?.report.message,
+    assertions: discovery?.report.assertions,
+    targets: Object.fromEntries(Object.entries(resolved).map(([name, url]) => [name, url.href])),
+  });
+  if (discovery && discovery.report.outcome !== 'passed') {
+    return { failure: `discovery ${discovery.report.outcome}: ${discovery.report.message}` };
+  }
+  return { resolved };
+}
+
+/** The ECS service (or application) name used as the `service` dimension of result metrics. */
+export function metricsServiceName(env: NodeJS.ProcessEnv = process.env): string {
+  return env.GREENLIGHT_SERVICE || env.POWERTOOLS_SERVICE_NAME || 'greenlight';
+}
+
+/** Verdict and check results as embedded-metric-format lines; a failure here never changes the verdict. */
+async function emitMetrics(
+  verdict: Verdict,
+  deployment: { deploymentId: string; lifecycleEvent: string },
+  log: Logger,
+): Promise<void> {
+  try {
+    const { emitVerdictMetrics } = await import('./result-metrics');
+    emitVerdictMetrics(
+      verdict,
+      { service: metricsServiceName(), lifecycleEvent: deployment.lifecycleEvent },
+      undefined,
+      { deploymentId: deployment.deploymentId },
+    );
+  } catch (err) {
+    log.warn('could not write result metrics', { reason: errorMessage(err) });
+  }
 }

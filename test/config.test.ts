@@ -104,12 +104,12 @@ describe('an invalid config names the path and what was expected', () => {
     [
       'a target that is not a URL',
       'targets: { test: "green:8080" }\n',
-      'greenlight.yml: targets.test: expected an http(s) URL, got "green:8080"',
+      'greenlight.yml: targets.test: expected an http(s) URL or "auto", got "green:8080"',
     ],
     [
       'a non-http target',
       'targets: { test: "ftp://x" }\n',
-      'greenlight.yml: targets.test: expected an http(s) URL, got "ftp://x"',
+      'greenlight.yml: targets.test: expected an http(s) URL or "auto", got "ftp://x"',
     ],
     [
       'a status that is not an integer',

@@ -1,0 +1,303 @@
+'use strict';
+
+/**
+ * Serverless plugin for the greenlight hooks. When the stack is packaged it:
+ * - fails if a function name passes Lambda's 64-character limit, or if a CodeDeploy hook is not
+ *   named `CodeDeployHook_*` (the managed role AWSCodeDeployRoleForECSLimited may invoke only those);
+ * - fails if a function's timeout leaves no room for the checks after the report reserve;
+ * - derives the role's statements from greenlight.yml: CodeDeploy actions on the deployment
+ *   group ARN built from params, discovery reads only when a target is `auto`, CloudWatch reads
+ *   only for the check types that use them, and GetSecretValue / GetParameter on exactly the
+ *   secrets and parameters the file references;
+ * - sets the VPC from the `subnetIds` / `securityGroupIds` params (both or neither).
+ * Everything is computed offline from the files and params: no AWS call, no credentials.
+ */
+const { readFileSync } = require('node:fs');
+const { resolve } = require('node:path');
+const { parse } = require('yaml');
+
+const MAX_FUNCTION_NAME = 64;
+const FUNCTION_NAME = /^[A-Za-z0-9_-]+$/;
+const CODEDEPLOY_PREFIX = 'CodeDeployHook_';
+const ECS_HANDLER = 'handlers/ecs-lifecycle-hook.handler';
+const DEFAULT_REPORT_RESERVE_MS = 10_000;
+/** The checks need at least this much of a function's time once the report reserve is set aside. */
+const MIN_CHECK_BUDGET_MS = 5_000;
+const REFERENCE = /\$\{(secretsmanager|ssm):([^}]*)\}/g;
+
+/** Reads for check types that call AWS (types absent here call nothing but their target). */
+const CHECK_TYPE_PERMISSIONS = {
+  alarms: [
+    {
+      actions: ['cloudwatch:DescribeAlarms'],
+      resource: 'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*',
+    },
+  ],
+  // GetMetricData cannot be scoped to a resource.
+  metrics: [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
+  'target-groups': [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
+};
+
+function sub(text) {
+  return { 'Fn::Sub': text };
+}
+
+/** `${secretsmanager:...}` / `${ssm:...}` references and check types used by a greenlight.yml text. */
+function analyseConfig(text, source) {
+  let doc;
+  try {
+    doc = parse(text) ?? {};
+  } catch (err) {
+    throw new Error(`${source}: invalid YAML: ${String(err.message).split('\n')[0]}`, { cause: err });
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new Error(`${source}: expected a mapping at the top level`);
+  const secrets = new Set();
+  const parameters = new Set();
+  const walk = (value) => {
+    if (typeof value === 'string') {
+      for (const [, provider, argument] of value.matchAll(REFERENCE)) {
+        if (provider === 'secretsmanager') {
+          const at = argument.lastIndexOf('#');
+          secrets.add((at === -1 ? argument : argument.slice(0, at)).trim());
+        } else {
+          parameters.add(argument.trim());
+        }
+      }
+    } else if (Array.isArray(value)) {
+      value.forEach(walk);
+    } else if (value && typeof value === 'object') {
+      Object.values(value).forEach(walk);
+    }
+  };
+  walk(doc);
+  const checks = doc.checks && typeof doc.checks === 'object' ? Object.values(doc.checks) : [];
+  const checkTypes = new Set(checks.map((c) => c && c.type).filter((t) => typeof t === 'string'));
+  const targets = doc.targets && typeof doc.targets === 'object' ? doc.targets : {};
+  const autoTargets = Object.keys(targets).filter((name) => targets[name] === 'auto');
+  const reserve =
+    doc.runner && Number.isInteger(doc.runner.reportReserveMs)
+      ? doc.runner.reportReserveMs
+      : DEFAULT_REPORT_RESERVE_MS;
+  return {
+    secrets: [...secrets].sort(),
+    parameters: [...parameters].sort(),
+    checkTypes: [...checkTypes].sort(),
+    autoTargets,
+    reportReserveMs: reserve,
+  };
+}
+
+function secretArn(id) {
+  if (id.startsWith('arn:')) return id;
+  // Secrets Manager appends a dash and six random characters to the name in the ARN.
+  return sub(`arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${id}-??????`);
+}
+
+function parameterArn(name) {
+  if (name.startsWith('arn:')) return name;
+  return sub(
+    `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${name.startsWith('/') ? '' : '/'}${name}`,
+  );
+}
+
+/**
+ * The role's statements for this config. `group` is `{ application, deploymentGroup }`;
+ * `ecsHook` says whether the ECS lifecycle hook is deployed.
+ */
+function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKeyArn }) {
+  const groupArn = sub(
+    `arn:\${AWS::Partition}:codedeploy:\${AWS::Region}:\${AWS::AccountId}:deploymentgroup:${application}/${deploymentGroup}`,
+  );
+  const codedeployActions = ['codedeploy:PutLifecycleEventHookExecutionStatus', 'codedeploy:GetDeployment'];
+  if (analysis.autoTargets.length) codedeployActions.push('codedeploy:GetDeploymentGroup');
+  const statements = [{ Effect: 'Allow', Action: codedeployActions, Resource: [groupArn] }];
+
+  if (analysis.autoTargets.length) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['ecs:DescribeServices'],
+      Resource: [sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*')],
+    });
+    // ELBv2 Describe* actions cannot be scoped to a resource.
+    statements.push({
+      Effect: 'Allow',
+      Action: [
+        'elasticloadbalancing:DescribeListeners',
+        'elasticloadbalancing:DescribeLoadBalancers',
+        'elasticloadbalancing:DescribeRules',
+      ],
+      Resource: '*',
+    });
+  }
+  if (ecsHook) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['ecs:DescribeServiceDeployments'],
+      Resource: [sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*')],
+    });
+  }
+
+  const byResource = new Map();
+  for (const type of analysis.checkTypes) {
+    for (const grant of CHECK_TYPE_PERMISSIONS[type] ?? []) {
+      const key = JSON.stringify(grant.resource);
+      const actions = byResource.get(key) ?? new Set();
+      grant.actions.forEach((a) => actions.add(a));
+      byResource.set(key, actions);
+    }
+  }
+  for (const [key, actions] of byResource) {
+    const resource = JSON.parse(key);
+    statements.push({
+      Effect: 'Allow',
+      Action: [...actions].sort(),
+      Resource: resource === '*' ? '*' : [sub(resource)],
+    });
+  }
+
+  if (analysis.secrets.length) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: analysis.secrets.map(secretArn),
+    });
+  }
+  if (analysis.parameters.length) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter'],
+      Resource: analysis.parameters.map(parameterArn),
+    });
+  }
+  if (kmsKeyArn && (analysis.secrets.length || analysis.parameters.length)) {
+    statements.push({ Effect: 'Allow', Action: ['kms:Decrypt'], Resource: [kmsKeyArn] });
+  }
+  return statements;
+}
+
+/** Problems with the functions' names and timeouts, one line each. */
+function functionProblems(functions, reportReserveMs) {
+  const problems = [];
+  for (const [key, fn] of Object.entries(functions)) {
+    const name = fn.name ?? key;
+    if (name.length > MAX_FUNCTION_NAME) {
+      problems.push(
+        `function ${key}: name "${name}" is ${name.length} characters; Lambda allows ${MAX_FUNCTION_NAME}. Use a shorter service or stage name.`,
+      );
+    } else if (!FUNCTION_NAME.test(name)) {
+      problems.push(`function ${key}: name "${name}" may contain only letters, digits, "-" and "_"`);
+    }
+    if (fn.handler !== ECS_HANDLER && !name.startsWith(CODEDEPLOY_PREFIX)) {
+      problems.push(
+        `function ${key}: CodeDeploy hook name "${name}" must start with ${CODEDEPLOY_PREFIX} (AWSCodeDeployRoleForECSLimited may invoke only those)`,
+      );
+    }
+    const timeoutMs = Number(fn.timeout) * 1000;
+    if (Number.isFinite(timeoutMs) && timeoutMs < reportReserveMs + MIN_CHECK_BUDGET_MS) {
+      problems.push(
+        `function ${key}: timeout ${fn.timeout} s leaves less than ${MIN_CHECK_BUDGET_MS / 1000} s for checks after runner.reportReserveMs (${reportReserveMs} ms)`,
+      );
+    }
+  }
+  return problems;
+}
+
+function splitList(value) {
+  if (Array.isArray(value)) return value.map(String).filter(Boolean);
+  return String(value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+class GreenlightPlugin {
+  constructor(serverless, _options, utils) {
+    this.serverless = serverless;
+    this.log = (utils && utils.log) || { notice: (message) => serverless.cli.log(message) };
+    this.hooks = {
+      'before:package:initialize': () => this.prepare(),
+    };
+  }
+
+  fail(message) {
+    const text = message
+      .split('\n')
+      .map((line) => `greenlight: ${line}`)
+      .join('\n');
+    const ServerlessError = this.serverless.classes && this.serverless.classes.Error;
+    throw ServerlessError ? new ServerlessError(text, 'GREENLIGHT_PACKAGE') : new Error(text);
+  }
+
+  prepare() {
+    const service = this.serverless.service;
+    const settings = (service.custom && service.custom.greenlight) || {};
+    const configFile = settings.config || 'greenlight.yml';
+    const configPath = resolve(this.serverless.serviceDir || this.serverless.config.servicePath, configFile);
+    let text;
+    try {
+      text = readFileSync(configPath, 'utf8');
+    } catch (err) {
+      this.fail(
+        `cannot read ${configFile} (param configFile): ${err.code === 'ENOENT' ? 'file not found' : err.message}`,
+      );
+    }
+    let analysis;
+    try {
+      analysis = analyseConfig(text, configFile);
+    } catch (err) {
+      this.fail(err.message);
+    }
+
+    const functions = {};
+    for (const key of service.getAllFunctions()) {
+      const fn = service.getFunction(key);
+      functions[key] = {
+        name: fn.name,
+        handler: fn.handler,
+        timeout: fn.timeout ?? service.provider.timeout,
+      };
+    }
+    const problems = functionProblems(functions, analysis.reportReserveMs);
+    if (problems.length) this.fail(problems.join('\n'));
+
+    for (const [field, value] of [
+      ['application', settings.application],
+      ['deploymentGroup', settings.deploymentGroup],
+    ]) {
+      if (!value || !/^[A-Za-z0-9_.+@-]+$/.test(String(value))) {
+        this.fail(
+          `param ${field} must be a CodeDeploy ${field === 'application' ? 'application' : 'deployment group'} name, got ${JSON.stringify(value ?? '')}`,
+        );
+      }
+    }
+
+    const subnets = splitList(settings.subnetIds);
+    const securityGroups = splitList(settings.securityGroupIds);
+    if (subnets.length !== 0 || securityGroups.length !== 0) {
+      if (subnets.length === 0 || securityGroups.length === 0) {
+        this.fail('params subnetIds and securityGroupIds go together: set both (comma-separated) or neither');
+      }
+      service.provider.vpc = { subnetIds: subnets, securityGroupIds: securityGroups };
+    }
+
+    const ecsHook = Object.values(functions).some((fn) => fn.handler === ECS_HANDLER);
+    const statements = iamStatements(analysis, {
+      application: settings.application,
+      deploymentGroup: settings.deploymentGroup,
+      ecsHook,
+      kmsKeyArn: settings.kmsKeyArn || undefined,
+    });
+    service.provider.iam = service.provider.iam || {};
+    service.provider.iam.role = service.provider.iam.role || {};
+    service.provider.iam.role.statements = [...(service.provider.iam.role.statements || []), ...statements];
+    this.log.notice(
+      `greenlight: ${statements.length} IAM statements from ${configFile} (check types: ${analysis.checkTypes.join(', ') || 'none'}; secrets: ${analysis.secrets.length}; parameters: ${analysis.parameters.length})`,
+    );
+  }
+}
+
+module.exports = GreenlightPlugin;
+module.exports.analyseConfig = analyseConfig;
+module.exports.iamStatements = iamStatements;
+module.exports.functionProblems = functionProblems;

@@ -1,0 +1,147 @@
+import { rmSync } from 'node:fs';
+import { projectCopy, serverless } from './serverless-support';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const plugin = require('../../deploy/greenlight-plugin.js') as {
+  analyseConfig(
+    text: string,
+    source: string,
+  ): {
+    secrets: string[];
+    parameters: string[];
+    checkTypes: string[];
+    autoTargets: string[];
+    reportReserveMs: number;
+  };
+  functionProblems(
+    functions: Record<string, { name?: string; handler: string; timeout?: number }>,
+    reportReserveMs: number,
+  ): string[];
+  iamStatements(
+    analysis: ReturnType<typeof plugin.analyseConfig>,
+    options: { application: string; deploymentGroup: string; ecsHook: boolean; kmsKeyArn?: string },
+  ): Array<{ Action: string[]; Resource: unknown }>;
+};
+
+// The plugin stops packaging before anything is bundled, so this run takes a few seconds.
+jest.setTimeout(120_000);
+
+describe('packaging refuses a stack CodeDeploy could not use', () => {
+  let dir: string | undefined;
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('fails with a clear error when a stage name makes a function name pass 64 characters', async () => {
+    dir = projectCopy('targets: { test: auto }\nhooks: {}\n');
+    const stage = 'feature-very-long-branch-name';
+
+    const run = await serverless(dir, ['package', '--stage', stage, '--package', `${dir}/out`], 110_000);
+
+    expect(run.code).not.toBe(0);
+    const name = `CodeDeployHook_greenlight-${stage}-AfterAllowTestTraffic`;
+    expect(`${run.stdout}\n${run.stderr}`).toContain(
+      `greenlight: function afterAllowTestTraffic: name "${name}" is ${name.length} characters; Lambda allows 64. Use a shorter service or stage name.`,
+    );
+  });
+});
+
+describe('the packaging plugin', () => {
+  it.each([
+    [
+      'a CodeDeploy hook without the prefix',
+      { a: { name: 'beforeInstall-hook', handler: 'handlers/before-install.handler', timeout: 300 } },
+      'function a: CodeDeploy hook name "beforeInstall-hook" must start with CodeDeployHook_ (AWSCodeDeployRoleForECSLimited may invoke only those)',
+    ],
+    [
+      'a name with a dot',
+      { a: { name: 'CodeDeployHook_svc.prod', handler: 'handlers/before-install.handler', timeout: 300 } },
+      'function a: name "CodeDeployHook_svc.prod" may contain only letters, digits, "-" and "_"',
+    ],
+    [
+      'a timeout that the report reserve eats up',
+      {
+        a: {
+          name: 'CodeDeployHook_svc-prod-BeforeInstall',
+          handler: 'handlers/before-install.handler',
+          timeout: 12,
+        },
+      },
+      'function a: timeout 12 s leaves less than 5 s for checks after runner.reportReserveMs (10000 ms)',
+    ],
+  ])('reports %s', (_what, functions, problem) => {
+    expect(plugin.functionProblems(functions, 10_000)).toEqual([problem]);
+  });
+
+  it('lets the ECS hook go without the CodeDeployHook_ prefix', () => {
+    expect(
+      plugin.functionProblems(
+        {
+          ecs: {
+            name: 'svc-prod-EcsLifecycleHook',
+            handler: 'handlers/ecs-lifecycle-hook.handler',
+            timeout: 300,
+          },
+        },
+        10_000,
+      ),
+    ).toEqual([]);
+  });
+
+  it('reads references, check types, auto targets and the report reserve from greenlight.yml', () => {
+    const analysis = plugin.analyseConfig(
+      'targets: { test: auto, prod: "http://alb" }\nchecks:\n  a: { type: http, token: "x${ssm:app/token}y${secretsmanager:db#user}", other: "${secretsmanager:db#password}" }\n  b: { type: alarms }\nrunner: { reportReserveMs: 20000 }\n',
+      'greenlight.yml',
+    );
+
+    expect(analysis).toEqual({
+      secrets: ['db'],
+      parameters: ['app/token'],
+      checkTypes: ['alarms', 'http'],
+      autoTargets: ['test'],
+      reportReserveMs: 20_000,
+    });
+  });
+
+  it('grants only the CodeDeploy report and read when nothing else is referenced', () => {
+    const analysis = plugin.analyseConfig(
+      'targets: { test: "http://alb:8080" }\nchecks:\n  a: { type: http }\n',
+      'greenlight.yml',
+    );
+
+    const statements = plugin.iamStatements(analysis, {
+      application: 'app',
+      deploymentGroup: 'dg',
+      ecsHook: false,
+    });
+
+    expect(statements.map((s) => s.Action)).toEqual([
+      ['codedeploy:PutLifecycleEventHookExecutionStatus', 'codedeploy:GetDeployment'],
+    ]);
+  });
+
+  it('adds kms:Decrypt on the given key only when secrets are referenced', () => {
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const withSecret = plugin.analyseConfig(
+      'targets: { test: "http://alb" }\nchecks:\n  a: { type: http, p: "${ssm:/x}" }\n',
+      'g.yml',
+    );
+    const without = plugin.analyseConfig('targets: { test: "http://alb" }\n', 'g.yml');
+
+    const granted = plugin.iamStatements(withSecret, {
+      application: 'a',
+      deploymentGroup: 'd',
+      ecsHook: false,
+      kmsKeyArn: key,
+    });
+    const notGranted = plugin.iamStatements(without, {
+      application: 'a',
+      deploymentGroup: 'd',
+      ecsHook: false,
+      kmsKeyArn: key,
+    });
+
+    expect(granted.find((s) => s.Action.includes('kms:Decrypt'))?.Resource).toEqual([key]);
+    expect(notGranted.some((s) => s.Action.includes('kms:Decrypt'))).toBe(false);
+  });
+});
