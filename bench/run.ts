@@ -1,18 +1,19 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bench, BenchFigure } from './harness';
 import { bundleBench } from './bundle';
 import { cloudWatchBench } from './cloudwatch';
 import { runnerBench } from './runner';
+import { schemaBench } from './schema';
 import { sdkBundlingBench } from './sdk-bundling';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-const benches: Bench[] = [runnerBench, bundleBench, sdkBundlingBench, cloudWatchBench];
+const benches: Bench[] = [runnerBench, bundleBench, sdkBundlingBench, schemaBench, cloudWatchBench];
 
 async function main(): Promise<void> {
   const only = new Set(process.argv.slice(2));
   const selected = only.size ? benches.filter((b) => only.has(b.id)) : benches;
-  const results: Array<{ id: string; title: string; figures: BenchFigure[] }> = [];
+  const results: Results = [];
   for (const bench of selected) {
     process.stderr.write(`running ${bench.id}: ${bench.title}\n`);
     const figures = await bench.run();
@@ -30,14 +31,46 @@ async function main(): Promise<void> {
   );
   const header = ['bench', 'figure', 'value', 'baseline', 'target', ''];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const row of [header, ...rows])
+    console.log(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
+  // A run of some benches replaces their figures and keeps the others' from earlier runs.
   const file = join(__dirname, '..', '..', 'bench', 'results.json');
+  const ran = new Set(results.map((r) => r.id));
+  const earlier = readEarlier(file).filter((r) => !ran.has(r.id) && benches.some((b) => b.id === r.id));
+  const merged = [...earlier, ...results].sort(
+    (a, b) => benches.findIndex((x) => x.id === a.id) - benches.findIndex((x) => x.id === b.id),
+  );
   writeFileSync(
     file,
-    JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, date: new Date().toISOString(), results }, null, 2) + '\n',
+    JSON.stringify(
+      {
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        date: new Date().toISOString(),
+        results: merged,
+      },
+      null,
+      2,
+    ) + '\n',
   );
   console.log(`\nwrote ${join('bench', 'results.json')}`);
   if (results.some((r) => r.figures.some((f) => !f.ok))) process.exitCode = 1;
+}
+
+type Results = Array<{ id: string; title: string; figures: BenchFigure[] }>;
+
+function readEarlier(file: string): Results {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { results?: Results };
+    return Array.isArray(parsed.results) ? parsed.results : [];
+  } catch {
+    return [];
+  }
 }
 
 function round(value: number): string {

@@ -1,9 +1,10 @@
 import { EXIT_OK, EXIT_USAGE, type Command, type CommandIO } from './command';
 import { appspecCommand } from './commands/appspec';
 import { configSchemaCommand } from './commands/config-schema';
+import { schemaSnapshotCommand } from './commands/schema-snapshot';
 
 /** Every subcommand; `greenlight help` lists them in this order. */
-export const commands: Command[] = [configSchemaCommand, appspecCommand];
+export const commands: Command[] = [schemaSnapshotCommand, appspecCommand, configSchemaCommand];
 
 function help(io: CommandIO): void {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,4 +1,5 @@
 import type { CheckType } from './check-type';
+import { schemaCheckType } from './schema';
 import { alarmsCheckType } from './alarms';
 import { metricsCheckType } from './metrics';
 import { targetGroupsCheckType } from './target-groups';
@@ -7,4 +8,4 @@ import { targetGroupsCheckType } from './target-groups';
  * The check types a config may name. To add one: write `checks/<type>.ts` exporting a
  * `defineCheckType(...)`, and list it here.
  */
-export const builtinCheckTypes: readonly CheckType[] = [alarmsCheckType, metricsCheckType, targetGroupsCheckType];
+export const builtinCheckTypes: readonly CheckType[] = [schemaCheckType, alarmsCheckType, metricsCheckType, targetGroupsCheckType];

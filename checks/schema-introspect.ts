@@ -1,0 +1,12 @@
+import type { DbSession } from './schema-connection';
+import type { LiveSchema } from './schema-model';
+import { introspectMysql } from './schema-mysql';
+import { introspectPostgres } from './schema-postgres';
+
+/**
+ * Reads the live schema over an open session: on PostgreSQL the given schemas from pg_catalog,
+ * on MySQL the connection's database from information_schema. One query per catalog.
+ */
+export function introspect(session: DbSession, schemas: readonly string[]): Promise<LiveSchema> {
+  return session.engine === 'postgres' ? introspectPostgres(session, schemas) : introspectMysql(session);
+}
