@@ -1,0 +1,390 @@
+import { search } from '@aws-lambda-powertools/jmespath';
+import type { ValidateFunction } from 'ajv';
+import { REDACTED, redact, redactText } from '../lib/redact';
+import type { Assertion } from './types';
+import type { HttpResponse } from './http-client';
+import type { Expect, HeaderExpectation, JsonExpectation } from './http-step';
+
+const EXCERPT_CHARS = 120;
+
+/** A response body parsed once, on demand, for every JSON assertion and capture. */
+export class ParsedBody {
+  private parsed?: { value: unknown } | { error: string };
+  private textValue?: string;
+
+  constructor(readonly response: HttpResponse) {}
+
+  get text(): string {
+    this.textValue ??= this.response.body.toString('utf8');
+    return this.textValue;
+  }
+
+  /** The JSON value, or why the body is not JSON (with a short excerpt). */
+  json(): { value: unknown } | { error: string } {
+    if (!this.parsed) {
+      const text = this.text;
+      if (text.trim() === '') {
+        this.parsed = {
+          error: `body is empty${this.response.status === 204 ? ' (204 No Content)' : ''}, expected JSON`,
+        };
+      } else {
+        try {
+          this.parsed = { value: JSON.parse(text) };
+        } catch (err) {
+          const truncated = this.response.truncated
+            ? ` (body truncated at ${this.response.body.length} bytes)`
+            : '';
+          this.parsed = {
+            error: `body is not JSON: ${(err as Error).message}${truncated}; body starts ${excerpt(text)}`,
+          };
+        }
+      }
+    }
+    return this.parsed;
+  }
+}
+
+/**
+ * Shortens a text for evidence. Secrets are redacted before cutting: a cut through a secret
+ * would leave a prefix that no longer matches it.
+ */
+export function clip(text: string, max = EXCERPT_CHARS): string {
+  const safe = redactText(text);
+  return safe.length > max ? `${safe.slice(0, max)}…` : safe;
+}
+
+/** A short, quoted, one-line excerpt of a text. */
+export function excerpt(text: string, max = EXCERPT_CHARS): string {
+  return JSON.stringify(clip(text.replace(/\s+/g, ' '), max));
+}
+
+/** A value for an assertion: small values as they are, big ones as a JSON excerpt. */
+export function evidence(value: unknown, max = EXCERPT_CHARS): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'string') return clip(value, max);
+  if (value === null || typeof value !== 'object') return value;
+  const text = JSON.stringify(value);
+  return text.length > max ? clip(text, max) : redact(value);
+}
+
+export interface ExpectContext {
+  /** Lower-case header names whose values are never shown. */
+  secretHeaders: ReadonlySet<string>;
+  /** Compiles (or returns the cached) JSON Schema validator. */
+  schema(schema: Record<string, unknown>): ValidateFunction;
+}
+
+/** Evaluates every expectation on a response; each becomes one assertion with expected vs actual. */
+export function evaluateExpect(
+  expect: Expect | undefined,
+  body: ParsedBody,
+  ctx: ExpectContext,
+): Assertion[] {
+  const response = body.response;
+  const out: Assertion[] = [];
+  const status = expect?.status ?? '2xx';
+  out.push({
+    what: 'status',
+    expected: status,
+    actual: response.status,
+    ok: statusMatches(status, response.status),
+  });
+
+  for (const [name, want] of Object.entries(expect?.headers ?? {})) {
+    out.push(headerAssertion(name.toLowerCase(), want, response.headers[name.toLowerCase()], ctx));
+  }
+
+  if (expect?.body) {
+    const text = body.text;
+    const { contains, notContains, matches, equals } = expect.body;
+    for (const piece of list(contains)) {
+      const ok = text.includes(piece);
+      out.push({
+        what: 'body',
+        expected: `contains ${JSON.stringify(piece)}`,
+        actual: ok ? `contains ${JSON.stringify(piece)}` : excerpt(text),
+        ok,
+      });
+    }
+    for (const piece of list(notContains)) {
+      const at = text.indexOf(piece);
+      const ok = at === -1;
+      out.push({
+        what: 'body',
+        expected: `does not contain ${JSON.stringify(piece)}`,
+        actual: ok ? 'absent' : excerpt(text.slice(Math.max(0, at - 40))),
+        ok,
+      });
+    }
+    if (matches !== undefined) {
+      const m = new RegExp(matches).exec(text);
+      out.push({
+        what: 'body',
+        expected: `matches /${matches}/`,
+        actual: m ? excerpt(m[0]) : excerpt(text),
+        ok: m !== null,
+      });
+    }
+    if (equals !== undefined) {
+      out.push({ what: 'body', expected: excerpt(equals), actual: excerpt(text), ok: text === equals });
+    }
+  }
+
+  if (expect?.json?.length || expect?.schema) {
+    const parsed = body.json();
+    if ('error' in parsed) {
+      out.push({ what: 'body', expected: 'JSON', actual: parsed.error, ok: false });
+    } else {
+      for (const assertion of expect.json ?? []) out.push(...jsonAssertions(assertion, parsed.value));
+      if (expect.schema) {
+        const validate = ctx.schema(expect.schema);
+        const ok = validate(parsed.value) === true;
+        const errors = (validate.errors ?? [])
+          .slice(0, 3)
+          .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+        const more = (validate.errors?.length ?? 0) > 3 ? ` (+${validate.errors!.length - 3} more)` : '';
+        out.push({
+          what: 'json schema',
+          expected: 'valid',
+          actual: ok ? 'valid' : errors.join('; ') + more,
+          ok,
+        });
+      }
+    }
+  }
+
+  if (expect?.maxDurationMs !== undefined) {
+    out.push({
+      what: 'duration',
+      expected: `≤ ${expect.maxDurationMs} ms`,
+      actual: `${response.durationMs} ms`,
+      ok: response.durationMs <= expect.maxDurationMs,
+    });
+  }
+
+  if (expect?.minCertificateDaysLeft !== undefined) {
+    const cert = response.certificate;
+    out.push({
+      what: 'certificate days left',
+      expected: `≥ ${expect.minCertificateDaysLeft}`,
+      actual: cert ? cert.daysLeft : response.url.protocol === 'https:' ? 'no certificate seen' : 'not HTTPS',
+      ok: cert !== undefined && cert.daysLeft >= expect.minCertificateDaysLeft,
+    });
+  }
+  return out;
+}
+
+function list(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** `200`, `"2xx"` or a list of either. */
+export function statusMatches(expected: number | string | Array<number | string>, actual: number): boolean {
+  if (Array.isArray(expected)) return expected.some((e) => statusMatches(e, actual));
+  if (typeof expected === 'number') return expected === actual;
+  return Math.floor(actual / 100) === Number(expected[0]);
+}
+
+function headerAssertion(
+  name: string,
+  want: HeaderExpectation,
+  value: string | string[] | undefined,
+  ctx: ExpectContext,
+): Assertion {
+  const what = `header ${name}`;
+  const present = value !== undefined;
+  const actualText = Array.isArray(value) ? value.join(', ') : value;
+  const secret = ctx.secretHeaders.has(name);
+  const shown = (v: string | undefined) => (v === undefined ? 'absent' : secret ? REDACTED : v);
+  if (typeof want === 'string')
+    return { what, expected: secret ? REDACTED : want, actual: shown(actualText), ok: actualText === want };
+  if (want.exists)
+    return {
+      what,
+      expected: 'present',
+      actual: present ? (secret ? 'present' : actualText) : 'absent',
+      ok: present,
+    };
+  if (want.absent) return { what, expected: 'absent', actual: shown(actualText), ok: !present };
+  if (want.equals !== undefined)
+    return {
+      what,
+      expected: secret ? REDACTED : want.equals,
+      actual: shown(actualText),
+      ok: actualText === want.equals,
+    };
+  if (want.contains !== undefined) {
+    return {
+      what,
+      expected: `contains ${JSON.stringify(secret ? REDACTED : want.contains)}`,
+      actual: shown(actualText),
+      ok: actualText?.includes(want.contains) ?? false,
+    };
+  }
+  const re = new RegExp(want.matches!);
+  return {
+    what,
+    expected: `matches /${want.matches}/`,
+    actual: shown(actualText),
+    ok: actualText !== undefined && re.test(actualText),
+  };
+}
+
+const PLAIN_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/;
+const PLAIN_SEGMENT = /([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]/g;
+
+/**
+ * Plain field and index paths (`data.items[0].id`), the usual case, are walked directly with
+ * JMESPath's semantics (a missing step gives null): the JMESPath interpreter is built afresh
+ * for every search, which dominates the cost of a small response.
+ */
+function plainPath(expression: string, value: unknown): unknown {
+  let current = value;
+  for (const m of expression.matchAll(PLAIN_SEGMENT)) {
+    if (m[1] !== undefined) {
+      current =
+        current !== null && typeof current === 'object' && !Array.isArray(current)
+          ? (current as Record<string, unknown>)[m[1]]
+          : null;
+    } else {
+      current = Array.isArray(current) ? current[Number(m[2])] : null;
+    }
+    if (current === undefined) current = null;
+  }
+  return current;
+}
+
+/** Evaluates a JMESPath expression; a type error inside it (a function on the wrong type) is reported, not thrown. */
+export function jmesPath(expression: string, value: unknown): { value: unknown } | { error: string } {
+  if (PLAIN_PATH.test(expression)) return { value: plainPath(expression, value) };
+  try {
+    return { value: search(expression, value as never) };
+  } catch (err) {
+    return { error: `JMESPath ${expression}: ${(err as Error).message}` };
+  }
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+function jsonAssertions(assertion: JsonExpectation, document: unknown): Assertion[] {
+  const what = `json ${assertion.path}`;
+  const found = jmesPath(assertion.path, document);
+  const out: Assertion[] = [];
+  const a = assertion as Record<string, unknown>;
+  const has = (op: string) => op in a && a[op] !== undefined;
+  if ('error' in found) {
+    return [{ what, expected: 'a value', actual: found.error, ok: false }];
+  }
+  const actual = found.value;
+  const present = actual !== null && actual !== undefined;
+  if (has('exists'))
+    out.push({
+      what,
+      expected: a.exists ? 'exists' : 'absent',
+      actual: present ? evidence(actual) : 'absent',
+      ok: a.exists === present,
+    });
+  if (has('=='))
+    out.push({
+      what,
+      expected: `== ${JSON.stringify(a['=='])}`,
+      actual: evidence(actual),
+      ok: deepEqual(actual, a['==']),
+    });
+  if (has('!='))
+    out.push({
+      what,
+      expected: `!= ${JSON.stringify(a['!='])}`,
+      actual: evidence(actual),
+      ok: !deepEqual(actual, a['!=']),
+    });
+  for (const op of ['<', '<=', '>', '>='] as const) {
+    if (!has(op)) continue;
+    const limit = a[op] as number;
+    const ok = typeof actual === 'number' && compare(op, actual, limit);
+    out.push({ what, expected: `${op} ${limit}`, actual: evidence(actual), ok });
+  }
+  if (has('contains')) {
+    const wanted = a.contains;
+    const ok =
+      typeof actual === 'string'
+        ? typeof wanted === 'string' && actual.includes(wanted)
+        : Array.isArray(actual)
+          ? actual.some((item) => deepEqual(item, wanted))
+          : false;
+    out.push({ what, expected: `contains ${JSON.stringify(wanted)}`, actual: evidence(actual), ok });
+  }
+  if (has('type')) {
+    const t = typeOf(actual);
+    const ok = t === a.type || (a.type === 'number' && t === 'integer');
+    out.push({ what, expected: `type ${String(a.type)}`, actual: actual === undefined ? 'absent' : t, ok });
+  }
+  if (has('matches')) {
+    const ok = typeof actual === 'string' && new RegExp(a.matches as string).test(actual);
+    out.push({ what, expected: `matches /${String(a.matches)}/`, actual: evidence(actual), ok });
+  }
+  return out;
+}
+
+function compare(op: '<' | '<=' | '>' | '>=', left: number, right: number): boolean {
+  switch (op) {
+    case '<':
+      return left < right;
+    case '<=':
+      return left <= right;
+    case '>':
+      return left > right;
+    case '>=':
+      return left >= right;
+  }
+}
+
+/** Structural equality of JSON values (object key order ignored). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((item, i) => deepEqual(item, bb[i]));
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return (
+    ka.length === kb.length &&
+    ka.every(
+      (k) =>
+        Object.prototype.hasOwnProperty.call(b, k) &&
+        deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    )
+  );
+}
+
+const compiled = new WeakMap<object, ValidateFunction>();
+
+/**
+ * Compiles a JSON Schema with ajv (draft 2020-12 when `$schema` says so, else draft-07) and the
+ * standard formats. Throws on an invalid schema: callers do this when the config loads.
+ */
+export function compileJsonSchema(schema: Record<string, unknown>): ValidateFunction {
+  const cached = compiled.get(schema);
+  if (cached) return cached;
+  // Loaded on first use, synchronously because config loading is: only checks with a schema pay for ajv.
+  const modern = typeof schema.$schema === 'string' && schema.$schema.includes('2020-12');
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const AjvClass = modern
+    ? (require('ajv/dist/2020') as typeof import('ajv/dist/2020')).default
+    : (require('ajv') as typeof import('ajv')).default;
+  const addFormats = (require('ajv-formats') as typeof import('ajv-formats')).default;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const ajv = new AjvClass({ allErrors: true, strict: false });
+  addFormats(ajv);
+  const validate = ajv.compile(schema);
+  compiled.set(schema, validate);
+  return validate;
+}
