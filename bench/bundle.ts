@@ -1,28 +1,42 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { parse as parseYaml } from 'yaml';
 import type { Bench, BenchFigure } from './harness';
 import { median } from './harness';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { greenlightBundle } = require('../../deploy/esbuild-plugins.js') as {
+  greenlightBundle: (options: { configPath: string }) => Plugin;
+};
 
 const ROOT = join(__dirname, '..', '..');
 const RUNS = 15;
 const MAX_ZIPPED_KB = 400;
 const MAX_LOAD_RATIO = 1.3;
 
-/** Bundled as the deployment bundles them: one minified CommonJS file per handler, for nodejs22.x. */
+type EsbuildSettings = Record<string, unknown> & { exclude?: string[]; plugins?: string };
+
+/** serverless.yml's `custom.esbuild`, as serverless-esbuild passes it to esbuild. */
+function deploymentSettings(): BuildOptions {
+  const doc = parseYaml(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as {
+    custom: { esbuild: EsbuildSettings };
+  };
+  const { exclude = [], plugins: _plugins, packager: _packager, ...esbuild } = doc.custom.esbuild;
+  return { ...(esbuild as BuildOptions), external: exclude };
+}
+
+/** Bundled as `serverless package` bundles them, for the config it packages (greenlight.yml). */
 async function bundle(entry: string, outfile: string): Promise<void> {
   await build({
+    ...deploymentSettings(),
     entryPoints: [join(ROOT, entry)],
     outfile,
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
     logLevel: 'error',
+    plugins: [greenlightBundle({ configPath: join(ROOT, 'greenlight.yml') })],
   });
 }
 
@@ -60,6 +74,8 @@ export const bundleBench: Bench = {
   title: 'handler bundles: zipped size and cold module-load time',
   async run() {
     const dir = mkdtempSync(join(tmpdir(), 'greenlight-bundle-'));
+    // The SDK clients are not bundled: like the Lambda runtime, a node_modules above provides them.
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     try {
       const config = join(dir, 'greenlight.yml');
       writeFileSync(config, 'targets: { test: "http://127.0.0.1:9" }\nchecks: {}\nhooks: {}\n');

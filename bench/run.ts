@@ -6,11 +6,10 @@ import { cloudWatchBench } from './cloudwatch';
 import { httpBench } from './http';
 import { runnerBench } from './runner';
 import { schemaBench } from './schema';
-import { sdkBundlingBench } from './sdk-bundling';
 import { sessionBench } from './session';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-const benches: Bench[] = [runnerBench, bundleBench, sdkBundlingBench, httpBench, schemaBench, sessionBench, cloudWatchBench];
+const benches: Bench[] = [runnerBench, bundleBench, httpBench, schemaBench, sessionBench, cloudWatchBench];
 
 async function main(): Promise<void> {
   const only = new Set(process.argv.slice(2));

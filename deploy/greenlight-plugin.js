@@ -242,6 +242,8 @@ class GreenlightPlugin {
         `cannot read ${configFile} (param configFile): ${err.code === 'ENOENT' ? 'file not found' : err.message}`,
       );
     }
+    // deploy/esbuild-plugins.js bundles what this file uses, and nothing more.
+    process.env.GREENLIGHT_BUNDLE_CONFIG = configPath;
     let analysis;
     try {
       analysis = analyseConfig(text, configFile);

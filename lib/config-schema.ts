@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CheckType } from '../checks/check-type';
 import { LIFECYCLE_EVENTS } from '../checks/types';
+import { AUTO_TARGET, AUTO_TARGET_URL } from './auto-target';
 import { DEFAULT_REPORT_RESERVE_MS } from './report-reserve';
 import { ECS_LIFECYCLE_STAGES } from './ecs-lifecycle-stages';
 
@@ -18,22 +19,11 @@ function isHttpUrl(value: string): boolean {
 /** An http(s) base URL, e.g. the ALB test listener `http://internal-alb:8080`. */
 export const httpUrl = z.string().refine(isHttpUrl, { error: 'expected an http(s) URL' });
 
-/** `targets.test: auto`: the hook finds the listener from the deployment (lib/discovery.ts). */
-export const AUTO_TARGET = 'auto';
-/**
- * What `auto` stands for until a hook replaces it with the discovered URL. The `.invalid` name
- * never resolves (RFC 2606), so a check that runs without discovery errors instead of testing
- * the wrong thing.
- */
-export const AUTO_TARGET_URL = 'http://auto.greenlight.invalid/';
-
-export function isAutoTarget(url: URL | string): boolean {
-  return new URL(url).hostname === new URL(AUTO_TARGET_URL).hostname;
-}
-
 const targetUrl = z
   .string()
-  .refine((value) => value === AUTO_TARGET || isHttpUrl(value), { error: 'expected an http(s) URL or "auto"' })
+  .refine((value) => value === AUTO_TARGET || isHttpUrl(value), {
+    error: 'expected an http(s) URL or "auto"',
+  })
   .transform((value) => (value === AUTO_TARGET ? AUTO_TARGET_URL : value));
 
 const commonCheckFields = {
@@ -67,7 +57,8 @@ export type RunnerSettings = z.output<typeof runnerSettings>;
 export function checkEntrySchema(checkTypes: readonly CheckType[]) {
   const entries = checkTypes.map((t) => {
     for (const key of COMMON_CHECK_KEYS) {
-      if (key in t.options.shape) throw new Error(`check type ${t.type} must not define the common option ${key}`);
+      if (key in t.options.shape)
+        throw new Error(`check type ${t.type} must not define the common option ${key}`);
     }
     return z
       .strictObject({ type: z.literal(t.type), ...commonCheckFields, ...t.options.shape })
@@ -75,27 +66,46 @@ export function checkEntrySchema(checkTypes: readonly CheckType[]) {
   });
   if (entries.length === 0) return z.strictObject({ type: z.never(), ...commonCheckFields });
   if (entries.length === 1) return entries[0]!;
-  return z.discriminatedUnion('type', entries as unknown as [(typeof entries)[number], ...(typeof entries)[number][]]);
+  return z.discriminatedUnion(
+    'type',
+    entries as unknown as [(typeof entries)[number], ...(typeof entries)[number][]],
+  );
 }
 
 /** The whole greenlight.yml, for these check types. */
 export function configSchema(checkTypes: readonly CheckType[]) {
   const hooks = Object.fromEntries(
-    [...LIFECYCLE_EVENTS, ...ECS_LIFECYCLE_STAGES].map((event) => [event, z.array(z.string()).optional().describe(`Checks run at ${event}.`)]),
-  ) as Record<(typeof LIFECYCLE_EVENTS)[number] | (typeof ECS_LIFECYCLE_STAGES)[number], z.ZodOptional<z.ZodArray<z.ZodString>>>;
+    [...LIFECYCLE_EVENTS, ...ECS_LIFECYCLE_STAGES].map((event) => [
+      event,
+      z.array(z.string()).optional().describe(`Checks run at ${event}.`),
+    ]),
+  ) as Record<
+    (typeof LIFECYCLE_EVENTS)[number] | (typeof ECS_LIFECYCLE_STAGES)[number],
+    z.ZodOptional<z.ZodArray<z.ZodString>>
+  >;
   return z.strictObject({
     $schema: z.string().optional(),
     targets: z
       .object({
-        test: targetUrl.describe('The test listener base URL (green during AfterAllowTestTraffic), or "auto" to find it from the deployment.'),
-        prod: targetUrl.optional().describe('The production listener base URL (blue until AllowTraffic), or "auto".'),
+        test: targetUrl.describe(
+          'The test listener base URL (green during AfterAllowTestTraffic), or "auto" to find it from the deployment.',
+        ),
+        prod: targetUrl
+          .optional()
+          .describe('The production listener base URL (blue until AllowTraffic), or "auto".'),
       })
       .catchall(httpUrl)
       .describe('Named base URLs that checks send requests to.'),
-    checks: z.record(
-      z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected a check name of letters, digits, "_", "." and "-"' }),
-      checkEntrySchema(checkTypes),
-    ).default({}),
+    checks: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+$/, {
+            error: 'expected a check name of letters, digits, "_", "." and "-"',
+          }),
+        checkEntrySchema(checkTypes),
+      )
+      .default({}),
     hooks: z.strictObject(hooks).default({}),
     runner: runnerSettings,
   });

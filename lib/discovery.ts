@@ -36,7 +36,7 @@ import {
 import type { Assertion, CheckReport } from '../checks/types';
 import { awsClientConfig, awsErrorName } from './aws';
 import { defaultCodeDeployClient } from './codedeploy-report';
-import { isAutoTarget } from './config-schema';
+import { autoTargetNames } from './auto-target';
 import { errorMessage } from './errors';
 
 /** The narrow seams: anything with each client's `send`. */
@@ -385,13 +385,6 @@ export async function discoverTargets(
     if (facts) discovery.facts = facts;
     return discovery;
   }
-}
-
-/** Names of targets that are `auto` (to be discovered). */
-export function autoTargetNames(targets: Readonly<Record<string, URL>>): string[] {
-  return Object.entries(targets)
-    .filter(([, url]) => isAutoTarget(url))
-    .map(([name]) => name);
 }
 
 export interface ResolvedTargets {

@@ -7,6 +7,7 @@ import type { LoadOptions } from './config';
 import { parseEcsHookEvent, rollbackFromWeights, type EcsHookInvocation } from './ecs-hook-event';
 import { ECS_TRAFFIC_SHIFT_STAGES } from './ecs-lifecycle-stages';
 import { ConfigError, EventError, errorMessage } from './errors';
+import { autoTargetNames } from './auto-target';
 import { cachedConfig, defaultConfigPath, logCheckResults } from './hook-config';
 import { createLogger, type Logger } from './log';
 
@@ -234,10 +235,7 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
           reason: `no checks configured for ${stage} (runner.noChecks: ${config.runner.noChecks})`,
         });
       }
-      const { isAutoTarget } = await import('./config-schema');
-      const auto = Object.entries(config.targets)
-        .filter(([, url]) => isAutoTarget(url))
-        .map(([name]) => `targets.${name}`);
+      const auto = autoTargetNames(config.targets).map((name) => `targets.${name}`);
       if (auto.length) {
         return decide({
           response: { hookStatus: 'FAILED' },

@@ -9,6 +9,7 @@ import {
   type CodeDeploySender,
   type Delivery,
 } from './codedeploy-report';
+import { autoTargetNames } from './auto-target';
 import type { LoadOptions } from './config';
 import type { DiscoveryClients } from './discovery';
 import { ConfigError, EventError, errorMessage } from './errors';
@@ -169,8 +170,8 @@ async function resolveTargets(
   log: Logger,
   clients?: DiscoveryClients,
 ): Promise<{ resolved: Record<string, URL> } | { failure: string }> {
-  const { autoTargetNames, resolveAutoTargets } = await import('./discovery');
   if (autoTargetNames(targets).length === 0) return { resolved: { ...targets } };
+  const { resolveAutoTargets } = await import('./discovery');
   const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
   const { targets: resolved, discovery } = await resolveAutoTargets(targets, deployment, clients, { signal });
   log.info('discovered targets', {

@@ -4,7 +4,7 @@ import {
   resolveAutoTargets,
   type DiscoveryClients,
 } from '../../lib/discovery';
-import { AUTO_TARGET_URL } from '../../lib/config-schema';
+import { AUTO_TARGET_URL } from '../../lib/auto-target';
 import { AwsJsonServer, codeDeployServer } from '../support/aws-json-server';
 import { elbv2Server, memberList } from '../support/aws-query-server';
 

@@ -1,0 +1,99 @@
+// @ts-check
+'use strict';
+/**
+ * esbuild plugins for the hook bundles (serverless.yml `custom.esbuild.plugins`, and the bundle
+ * benchmark). A hook bundle carries only what its packaged greenlight.yml uses:
+ * - the check registry lists only the check types the config names, so a config of http checks
+ *   ships neither the database drivers nor the cache clients;
+ * - deployment discovery (`targets: auto`) and the Secrets Manager / SSM resolvers are left out
+ *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference;
+ *   if a left-out module were ever loaded, it throws an error saying so (the hook then reports
+ *   Failed with that reason), never a silent pass;
+ * - zod keeps its English messages only (its other locales are never used).
+ * The config is the file named by GREENLIGHT_BUNDLE_CONFIG (set by deploy/greenlight-plugin.js
+ * from the configFile param), else greenlight.yml in the working directory.
+ */
+const { readFileSync } = require('node:fs');
+const { dirname, join, resolve } = require('node:path');
+const { analyseConfig } = require('./greenlight-plugin');
+
+const ROOT = resolve(__dirname, '..');
+const REGISTRY = join(ROOT, 'checks', 'registry.ts');
+const OMITTED = 'greenlight-omitted';
+
+/** Check types the registry can offer: `import { xCheckType } from './x'` lines of checks/registry.ts. */
+function availableCheckTypes() {
+  const source = readFileSync(REGISTRY, 'utf8');
+  return new Map(
+    [...source.matchAll(/import \{ (\w+CheckType) \} from '\.\/([\w-]+)';/g)].map(([, name, module]) => [
+      module,
+      name,
+    ]),
+  );
+}
+
+/** @param {{ configPath?: string }} [options] */
+function greenlightBundle(options = {}) {
+  return {
+    name: 'greenlight-bundle',
+    /** @param {import('esbuild').PluginBuild} build */
+    setup(build) {
+      const configPath = resolve(
+        options.configPath ?? process.env.GREENLIGHT_BUNDLE_CONFIG ?? 'greenlight.yml',
+      );
+      const analysis = analyseConfig(readFileSync(configPath, 'utf8'), configPath);
+      const available = availableCheckTypes();
+      const unknown = analysis.checkTypes.filter((type) => !available.has(type));
+
+      build.onLoad({ filter: /[\\/]checks[\\/]registry\.ts$/ }, (args) => {
+        if (args.path !== REGISTRY) return undefined;
+        if (unknown.length) {
+          return {
+            errors: [
+              {
+                text: `${configPath}: unknown check type ${unknown.map((t) => `"${t}"`).join(', ')}; known: ${[...available.keys()].join(', ')}`,
+              },
+            ],
+          };
+        }
+        const used = [...available].filter(([type]) => analysis.checkTypes.includes(type));
+        const contents = [
+          "import type { CheckType } from './check-type';",
+          ...used.map(([type, name]) => `import { ${name} } from './${type}';`),
+          `export const builtinCheckTypes: readonly CheckType[] = [${used.map(([, name]) => name).join(', ')}];`,
+        ].join('\n');
+        return { contents, loader: 'ts', resolveDir: dirname(REGISTRY) };
+      });
+
+      const leaveOut = new Map();
+      if (analysis.autoTargets.length === 0) leaveOut.set('./discovery', 'no target is "auto"');
+      if (analysis.secrets.length === 0 && analysis.parameters.length === 0) {
+        leaveOut.set('./secret-resolvers', 'it references no ${secretsmanager:...} or ${ssm:...}');
+      }
+      build.onResolve({ filter: /^\.\/(discovery|secret-resolvers)$/ }, (args) => {
+        const why = leaveOut.get(args.path);
+        if (!why || !args.importer.startsWith(join(ROOT, 'lib'))) return undefined;
+        return { path: args.path, namespace: OMITTED, pluginData: why };
+      });
+      build.onLoad({ filter: /.*/, namespace: OMITTED }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(
+          `lib/${args.path.slice(2)} is not in this bundle because greenlight.yml was packaged when ${args.pluginData}; package the hooks again`,
+        )});`,
+        loader: 'js',
+      }));
+
+      build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+        if (!/[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)) return undefined;
+        return { path: join(dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+        contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+        loader: 'js',
+        resolveDir: dirname(args.path),
+      }));
+    },
+  };
+}
+
+module.exports = [greenlightBundle()];
+module.exports.greenlightBundle = greenlightBundle;

@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build, type Metafile } from 'esbuild';
+import type { HookHandler } from '../../lib/hook-handler';
+import { codeDeployServer } from '../support/aws-json-server';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { greenlightBundle } = require('../../deploy/esbuild-plugins.js') as {
+  greenlightBundle: (options: { configPath: string }) => import('esbuild').Plugin;
+};
+
+const REPO = join(__dirname, '..', '..');
+const dir = mkdtempSync(join(tmpdir(), 'greenlight-esbuild-'));
+// Bundles resolve the AWS SDK the way the Lambda runtime provides it: from a node_modules above them.
+symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SMOKE =
+  'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  smoke: { type: http, requests: [{ path: /health }] }\nhooks:\n  AfterAllowTestTraffic: [smoke]\n';
+
+let configCount = 0;
+async function bundle(configText: string): Promise<{ file: string; inputs: string[] }> {
+  const configPath = join(dir, `greenlight-${++configCount}.yml`);
+  writeFileSync(configPath, configText);
+  const file = join(dir, `bundle-${configCount}.js`);
+  const result = await build({
+    entryPoints: [join(REPO, 'handlers', 'after-allow-test-traffic.ts')],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    external: ['@aws-sdk/*'],
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [greenlightBundle({ configPath })],
+  });
+  const output = Object.values((result.metafile as Metafile).outputs)[0]!;
+  return { file, inputs: Object.keys(output.inputs) };
+}
+
+describe('hook bundles carry only what greenlight.yml uses', () => {
+  it('leaves database drivers, cache clients, discovery, secret resolvers and zod locales out of a smoke-test bundle', async () => {
+    const { inputs } = await bundle(SMOKE);
+    const has = (part: string) => inputs.some((i) => i.includes(part));
+    expect(has('checks/http.ts')).toBe(true);
+    expect(has('node_modules/undici/')).toBe(true);
+    for (const absent of [
+      'node_modules/mysql2/',
+      'node_modules/pg/',
+      'node_modules/ioredis/',
+      'checks/schema.ts',
+      'checks/session.ts',
+      'checks/alarms.ts',
+      'lib/discovery.ts',
+      'lib/secret-resolvers.ts',
+      'zod/v4/locales/fr.js',
+    ]) {
+      expect([absent, has(absent)]).toEqual([absent, false]);
+    }
+    expect(has('zod/v4/locales/en.js')).toBe(true);
+  });
+
+  it('keeps discovery, the secret resolvers and each named check type when the config uses them', async () => {
+    const { inputs } = await bundle(
+      'targets: { test: auto, prod: auto }\nchecks:\n  db: { type: schema, engine: postgres, url: "${secretsmanager:prod/db#url}", contracts: { green: { inline: { engine: postgres } } } }\n  alarms: { type: alarms, names: [web-5xx] }\n',
+    );
+    const has = (part: string) => inputs.some((i) => i.includes(part));
+    for (const present of [
+      'checks/schema.ts',
+      'checks/alarms.ts',
+      'lib/discovery.ts',
+      'lib/secret-resolvers.ts',
+      'node_modules/pg/',
+    ]) {
+      expect([present, has(present)]).toEqual([present, true]);
+    }
+    expect(has('checks/http.ts')).toBe(false);
+  });
+
+  it('fails the build, naming the type, when the config names a check type that does not exist', async () => {
+    await expect(bundle(SMOKE.replace('type: http', 'type: htp'))).rejects.toThrow(
+      /unknown check type "htp"; known: http, schema, session/,
+    );
+  });
+
+  it('reports Failed saying so when a left-out module is needed by a later config', async () => {
+    const server = codeDeployServer();
+    process.env.AWS_ENDPOINT_URL_CODEDEPLOY = await server.start();
+    server.on('PutLifecycleEventHookExecutionStatus', () => ({ body: {} }));
+    try {
+      const { file } = await bundle(SMOKE);
+      const laterConfig = join(dir, 'later.yml');
+      writeFileSync(laterConfig, SMOKE.replace('"http://127.0.0.1:9"', 'auto'));
+      process.env.GREENLIGHT_CONFIG = laterConfig;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { handler } = require(file) as { handler: HookHandler };
+      const outcome = await handler(
+        { DeploymentId: 'd-BUNDLE001', LifecycleEventHookExecutionId: 'x' },
+        { getRemainingTimeInMillis: () => 30_000 },
+      );
+      expect(outcome.status).toBe('Failed');
+      expect(outcome.reason).toMatch(
+        /lib\/discovery is not in this bundle because greenlight.yml was packaged when no target is "auto"; package the hooks again/,
+      );
+      expect(server.callsOf('PutLifecycleEventHookExecutionStatus').map((c) => c.body.status)).toEqual([
+        'Failed',
+      ]);
+    } finally {
+      delete process.env.GREENLIGHT_CONFIG;
+      await server.stop();
+    }
+  });
+});
