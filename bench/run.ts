@@ -4,12 +4,21 @@ import type { Bench, BenchFigure } from './harness';
 import { bundleBench } from './bundle';
 import { cloudWatchBench } from './cloudwatch';
 import { httpBench } from './http';
+import { rehearsalBench } from './rehearsal';
 import { runnerBench } from './runner';
 import { schemaBench } from './schema';
 import { sessionBench } from './session';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-const benches: Bench[] = [runnerBench, bundleBench, httpBench, schemaBench, sessionBench, cloudWatchBench];
+const benches: Bench[] = [
+  runnerBench,
+  httpBench,
+  bundleBench,
+  schemaBench,
+  sessionBench,
+  cloudWatchBench,
+  rehearsalBench,
+];
 
 async function main(): Promise<void> {
   const only = new Set(process.argv.slice(2));

@@ -1,10 +1,20 @@
 import { EXIT_OK, EXIT_USAGE, type Command, type CommandIO } from './command';
 import { appspecCommand } from './commands/appspec';
+import { checkCommand } from './commands/check';
 import { configSchemaCommand } from './commands/config-schema';
+import { rehearseCommand } from './commands/rehearse';
 import { schemaSnapshotCommand } from './commands/schema-snapshot';
+import { validateCommand } from './commands/validate';
 
 /** Every subcommand; `greenlight help` lists them in this order. */
-export const commands: Command[] = [schemaSnapshotCommand, appspecCommand, configSchemaCommand];
+export const commands: Command[] = [
+  checkCommand,
+  validateCommand,
+  rehearseCommand,
+  configSchemaCommand,
+  schemaSnapshotCommand,
+  appspecCommand,
+];
 
 function help(io: CommandIO): void {
   const width = Math.max(...commands.map((c) => c.name.length));

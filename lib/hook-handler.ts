@@ -36,6 +36,11 @@ export interface HookHandlerOptions {
   resolvers?: LoadOptions['resolvers'];
   /** Clients for `targets: auto` discovery (default: created on first use). */
   discovery?: DiscoveryClients;
+  /**
+   * Where the result metrics (embedded metric format, one JSON document per line) go: stdout by
+   * default, which CloudWatch Logs turns into metrics; `false` writes none.
+   */
+  metrics?: ((line: string) => void) | false;
 }
 
 export interface HookOutcome {
@@ -130,7 +135,7 @@ export function createHookHandler(
             failFast: config.runner.failFast,
           });
           logCheckResults(verdict, hookLog);
-          await emitMetrics(verdict, deployment, hookLog);
+          if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
           status = verdict.status;
           reason = verdict.reason;
         }
@@ -196,13 +201,14 @@ async function emitMetrics(
   verdict: Verdict,
   deployment: { deploymentId: string; lifecycleEvent: string },
   log: Logger,
+  out?: (line: string) => void,
 ): Promise<void> {
   try {
     const { emitVerdictMetrics } = await import('./result-metrics');
     emitVerdictMetrics(
       verdict,
       { service: metricsServiceName(), lifecycleEvent: deployment.lifecycleEvent },
-      undefined,
+      out,
       { deploymentId: deployment.deploymentId },
     );
   } catch (err) {

@@ -1,0 +1,78 @@
+import type { AppVersionSpec } from './sample-app';
+
+/** One rehearsal: blue (v1) is live, green is this scenario's v2. */
+export interface Scenario {
+  name: string;
+  summary: string;
+  /** What a reader should see happen. */
+  expect: string;
+  /** How the deployment must end when the checks do their job. */
+  expectedEnd: 'Succeeded' | { rolledBackAt: string };
+  green: AppVersionSpec;
+}
+
+/** Blue: the version in production when the deployment starts. */
+export const BLUE: AppVersionSpec = {
+  version: 'v1',
+  migrations: [],
+  reads: ['id', 'email', 'display_name'],
+  writes: ['email', 'display_name'],
+  sessionShape: 'flat',
+};
+
+/** A sound v2: an expand-only migration (a nullable column), the same session format. */
+const GOOD_GREEN: AppVersionSpec = {
+  version: 'v2',
+  migrations: [{ id: '002', phase: 'expand', sql: 'ALTER TABLE users ADD COLUMN nickname text' }],
+  reads: ['id', 'email', 'display_name', 'nickname'],
+  writes: ['email', 'display_name'],
+  sessionShape: 'flat',
+};
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'good',
+    summary: 'v2 adds a nullable column and keeps the session format',
+    expect: 'every hook succeeds; production ends on green at 100%',
+    expectedEnd: 'Succeeded',
+    green: GOOD_GREEN,
+  },
+  {
+    name: 'broken-endpoint',
+    summary: 'v2 answers 500 on GET /api/users/:id',
+    expect: "rolled back at AfterAllowTestTraffic: the 'smoke' check sees the 500 on the test listener",
+    expectedEnd: { rolledBackAt: 'AfterAllowTestTraffic' },
+    green: { ...GOOD_GREEN, brokenUsersEndpoint: true },
+  },
+  {
+    name: 'dropped-column',
+    summary: 'v2 drops users.display_name, which blue still reads',
+    expect: "rolled back at AfterAllowTestTraffic: the 'schema' check finds a column blue reads missing",
+    expectedEnd: { rolledBackAt: 'AfterAllowTestTraffic' },
+    green: {
+      ...GOOD_GREEN,
+      migrations: [{ id: '002', phase: 'contract', sql: 'ALTER TABLE users DROP COLUMN display_name' }],
+      reads: ['id', 'email'],
+      writes: ['email'],
+    },
+  },
+  {
+    name: 'session-format-change',
+    summary: 'v2 stores sessions as { user: { id } } instead of { userId }',
+    expect:
+      "rolled back at AfterAllowTestTraffic: the 'sessions' check finds that blue's sessions do not work on green",
+    expectedEnd: { rolledBackAt: 'AfterAllowTestTraffic' },
+    green: { ...GOOD_GREEN, sessionShape: 'nested' },
+  },
+  {
+    name: 'slow-start',
+    summary: 'v2 needs 3 seconds before it is ready',
+    expect: 'Install waits until green passes its health check; every hook then succeeds',
+    expectedEnd: 'Succeeded',
+    green: { ...GOOD_GREEN, readyAfterMs: 3_000 },
+  },
+];
+
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
