@@ -1,5 +1,6 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { awsClientConfig, awsErrorName } from '../lib/aws';
+import { recordAttemptErrors, withAttemptErrors } from '../lib/aws-attempt-errors';
 import { errorMessage } from '../lib/errors';
 import type { CheckContext } from './types';
 
@@ -23,7 +24,10 @@ export function cloudWatchSdk(): Promise<CloudWatchSdk> {
 /** One client per container, created on first use (so `AWS_ENDPOINT_URL_CLOUDWATCH` is read then). */
 export async function defaultCloudWatchClient(): Promise<CloudWatchClient> {
   const { CloudWatchClient } = await cloudWatchSdk();
-  defaultClient ??= new CloudWatchClient(awsClientConfig());
+  if (!defaultClient) {
+    defaultClient = new CloudWatchClient(awsClientConfig());
+    recordAttemptErrors(defaultClient);
+  }
   return defaultClient;
 }
 
@@ -50,6 +54,8 @@ export interface AwsOperation {
 }
 
 const DENIED = /AccessDenied|NotAuthorized|Unauthorized|Forbidden/i;
+/** An AWS call stops this long before the check's deadline, so the check itself says why it ran out of time. */
+const DEADLINE_MARGIN_MS = 100;
 
 /**
  * Sends one AWS request under the check's signal and deadline (the client itself retries
@@ -62,27 +68,32 @@ export async function sendWithin<T>(
   send: (abortSignal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const permission = `${call.service}:${call.operation}`;
-  const remainingMs = ctx.deadline - Date.now();
+  const remainingMs = ctx.deadline - Date.now() - DEADLINE_MARGIN_MS;
   if (ctx.signal.aborted || remainingMs <= 0) {
     throw new AwsCallError(
       `${call.operation} not sent: ${ctx.signal.aborted ? stopReason(ctx.signal) : 'the check deadline has passed'}`,
     );
   }
   const deadline = AbortSignal.timeout(remainingMs);
+  const seen = { count: 0 } as { count: number; last?: unknown };
   try {
-    return await send(AbortSignal.any([ctx.signal, deadline]));
+    return await withAttemptErrors(seen, () => send(AbortSignal.any([ctx.signal, deadline])));
   } catch (err) {
     const name = awsErrorName(err);
+    const failed = seen.last
+      ? `; ${seen.count} attempt${seen.count === 1 ? '' : 's'} failed, the last with ${oneLine(seen.last)}`
+      : '';
     if (ctx.signal.aborted)
-      throw new AwsCallError(`${call.operation} stopped: ${stopReason(ctx.signal)}`, name, { cause: err });
+      throw new AwsCallError(`${call.operation} stopped: ${stopReason(ctx.signal)}${failed}`, name, {
+        cause: err,
+      });
     if (deadline.aborted)
       throw new AwsCallError(
-        `${call.operation} got no answer before the check deadline (${remainingMs} ms)`,
-        name,
+        `${call.operation} got no answer before the check deadline (${remainingMs} ms)${failed}`,
+        awsErrorName(seen.last) ?? name,
         { cause: err },
       );
-    // Messages are one line; the SDK appends a multi-line hint to deserialization errors.
-    const message = errorMessage(err).split('\n')[0]!.trim();
+    const message = oneLine(err, false);
     if (name && DENIED.test(name)) {
       throw new AwsCallError(
         `${call.operation} was denied (${name}): the role needs ${permission}; AWS said: ${message}`,
@@ -103,6 +114,13 @@ export async function sendWithin<T>(
 /** The one-line reason of a failed call: an AwsCallError already says everything, without its cause repeated. */
 export function failureMessage(err: unknown): string {
   return err instanceof AwsCallError ? err.message : errorMessage(err);
+}
+
+/** `Name: message` (or the message alone), on one line: the SDK appends a multi-line hint to deserialization errors. */
+function oneLine(err: unknown, withName = true): string {
+  const message = errorMessage(err).split('\n')[0]!.trim();
+  const name = awsErrorName(err);
+  return withName && name && !message.startsWith(name) ? `${name}: ${message}` : message;
 }
 
 function stopReason(signal: AbortSignal): string {

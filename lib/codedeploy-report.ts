@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import type { CodeDeployStatus } from '../checks/verdict';
 import { awsClientConfig, awsErrorName } from './aws';
+import { recordAttemptErrors, withAttemptErrors, type AttemptErrors } from './aws-attempt-errors';
 import { ReportError, errorMessage } from './errors';
 import type { Logger } from './log';
 
@@ -15,7 +16,10 @@ let defaultClient: CodeDeployClient | undefined;
 
 /** One client per container, created on first use (so `AWS_ENDPOINT_URL_CODEDEPLOY` is read then). */
 export function defaultCodeDeployClient(): CodeDeployClient {
-  defaultClient ??= new CodeDeployClient(awsClientConfig());
+  if (!defaultClient) {
+    defaultClient = new CodeDeployClient(awsClientConfig());
+    recordAttemptErrors(defaultClient);
+  }
   return defaultClient;
 }
 
@@ -45,15 +49,23 @@ export async function reportHookStatus(
     status: status satisfies LifecycleEventStatus,
   });
   const abort = new AbortController();
+  const seen: AttemptErrors = { count: 0 };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       abort.abort();
-      reject(new ReportError(`no answer from CodeDeploy within ${options.timeoutMs} ms`));
+      // Retries can outlast the reserve: then what CodeDeploy last answered is the reason.
+      const failed = seen.last
+        ? `; ${seen.count} attempt${seen.count === 1 ? '' : 's'} failed, the last with ${describeFailure(seen.last)}`
+        : '';
+      reject(new ReportError(`no answer from CodeDeploy within ${options.timeoutMs} ms${failed}`));
     }, options.timeoutMs);
   });
   try {
-    await Promise.race([client.send(command, { abortSignal: abort.signal }), timeout]);
+    await Promise.race([
+      withAttemptErrors(seen, () => client.send(command, { abortSignal: abort.signal })),
+      timeout,
+    ]);
     options.log.info('reported to CodeDeploy', { status });
     return 'reported';
   } catch (err) {
@@ -64,8 +76,7 @@ export async function reportHookStatus(
       });
       return 'already-completed';
     }
-    const reason =
-      err instanceof ReportError ? err.message : `${awsErrorName(err) ?? 'error'}: ${errorMessage(err)}`;
+    const reason = err instanceof ReportError ? err.message : describeFailure(err);
     options.log.error('could not report to CodeDeploy', { status, reason });
     throw err instanceof ReportError
       ? err
@@ -73,4 +84,17 @@ export async function reportHookStatus(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * One line naming what went wrong. An answer the SDK could not read (a proxy's HTML error page,
+ * say) surfaces as a parse error: the HTTP status it came with is what names the fault.
+ */
+function describeFailure(err: unknown): string {
+  // The SDK appends a multi-line hint to errors it could not deserialize.
+  const message = errorMessage(err).split('\n')[0]!.trim();
+  const unmodelled = err !== null && typeof err === 'object' && !('$fault' in err);
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  const http = unmodelled && status ? ` (HTTP ${status} from CodeDeploy)` : '';
+  return `${awsErrorName(err) ?? 'error'}: ${message}${http}`;
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { redactText } from './redact';
 
 /** `checks.smoke.requests[2].expect.status` from `['checks', 'smoke', 'requests', 2, 'expect', 'status']`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -16,7 +17,8 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  const text = JSON.stringify(value) ?? String(value);
+  // A value resolved from a secret may land in a field of the wrong type: never echo it, not even in part.
+  const text = redactText(JSON.stringify(value) ?? String(value));
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
