@@ -5,7 +5,9 @@ try {
   cli = require('../dist/bin/cli.js');
 } catch (err) {
   if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('dist/bin/cli.js')) {
-    console.error('greenlight is not built yet: run `npm install` (or `npm run build`) in the project first.');
+    console.error(
+      'greenlight is not built yet: run `npm install` (or `npm run build`) in the project first.',
+    );
     process.exit(2);
   }
   throw err;

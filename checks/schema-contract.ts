@@ -25,17 +25,13 @@ const identifier = z
   .string()
   .regex(IDENTIFIER, { error: 'expected a plain SQL identifier (letters, digits, _ and $)' });
 /** `table` or `schema.table`. */
-const tableName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, {
-    error: 'expected "table" or "schema.table"',
-  });
+const tableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, {
+  error: 'expected "table" or "schema.table"',
+});
 /** `table.column` or `schema.table.column`. */
-const columnRef = z
-  .string()
-  .regex(/^([A-Za-z_][A-Za-z0-9_$]*\.){1,2}[A-Za-z_][A-Za-z0-9_$]*$/, {
-    error: 'expected "table.column" or "schema.table.column"',
-  });
+const columnRef = z.string().regex(/^([A-Za-z_][A-Za-z0-9_$]*\.){1,2}[A-Za-z_][A-Za-z0-9_$]*$/, {
+  error: 'expected "table.column" or "schema.table.column"',
+});
 
 /** Type families a contract may accept for a column (see `typeFamily`). */
 export const TYPE_FAMILIES = [

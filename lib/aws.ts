@@ -24,5 +24,7 @@ export function awsClientConfig() {
 
 /** The AWS error name (`ThrottlingException`, `AccessDeniedException`, ...) of a thrown SDK error. */
 export function awsErrorName(err: unknown): string | undefined {
-  return err && typeof err === 'object' && 'name' in err && typeof err.name === 'string' ? err.name : undefined;
+  return err && typeof err === 'object' && 'name' in err && typeof err.name === 'string'
+    ? err.name
+    : undefined;
 }

@@ -98,11 +98,9 @@ export function configSchema(checkTypes: readonly CheckType[]) {
       .describe('Named base URLs that checks send requests to.'),
     checks: z
       .record(
-        z
-          .string()
-          .regex(/^[A-Za-z0-9_.-]+$/, {
-            error: 'expected a check name of letters, digits, "_", "." and "-"',
-          }),
+        z.string().regex(/^[A-Za-z0-9_.-]+$/, {
+          error: 'expected a check name of letters, digits, "_", "." and "-"',
+        }),
         checkEntrySchema(checkTypes),
       )
       .default({}),

@@ -42,7 +42,7 @@ describe('greenlight validate', () => {
     );
     expect(code).toBe(EXIT_OK);
     expect(normalise(stdout())).toMatch(
-      /is valid: 1 check at 1 lifecycle event\nok   target test http:\/\/127\.0\.0\.1:<port>\/ answered 404 in <duration>\n/,
+      /is valid: 1 check at 1 lifecycle event\nok {3}target test http:\/\/127\.0\.0\.1:<port>\/ answered 404 in <duration>\n/,
     );
   });
 

@@ -161,7 +161,9 @@ describe('the CodeDeploy hook reports exactly once, over the wire', () => {
     const outcome = await hook(hookEvent(), lambdaContext(2_500));
     expect(Date.now() - started).toBeLessThan(2_500);
     expect(reports().map((r) => r.status)).toEqual(['Failed']);
-    expect(outcome.reason).toMatch(/^hook error: loading the config took longer than the \d+ ms the Lambda had left$/);
+    expect(outcome.reason).toMatch(
+      /^hook error: loading the config took longer than the \d+ ms the Lambda had left$/,
+    );
   });
 
   it('retries ThrottlingException twice, then reports once', async () => {
