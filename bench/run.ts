@@ -8,11 +8,13 @@ import { rehearsalBench } from './rehearsal';
 import { runnerBench } from './runner';
 import { schemaBench } from './schema';
 import { sessionBench } from './session';
+import { verdictBench } from './verdict';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
 const benches: Bench[] = [
   runnerBench,
   httpBench,
+  verdictBench,
   bundleBench,
   schemaBench,
   sessionBench,

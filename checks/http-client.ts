@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { Agent, buildConnector, errors as undiciErrors } from 'undici';
+import { Agent, buildConnector, errors as undiciErrors, type Dispatcher } from 'undici';
 import { version } from '../package.json';
 import { registerSecret } from '../lib/redact';
 import type { CookieJar } from './http-cookie-jar';
@@ -86,6 +85,10 @@ export class HttpClient {
   private readonly agents = new Map<string, Agent>();
   private readonly certificates = new Map<string, PeerCertificate>();
   private readonly caFiles = new Map<string, Promise<string>>();
+  private readonly watchers = new Map<
+    AbortSignal,
+    { stops: Set<(reason: unknown) => void>; onAbort: () => void }
+  >();
 
   async send(
     request: PreparedRequest,
@@ -93,51 +96,53 @@ export class HttpClient {
   ): Promise<SendResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    // One controller per request, fed by the timeout and the caller's signal (cheaper than AbortSignal.any).
-    const controller = new AbortController();
-    const signal = controller.signal;
-    const timeout = setTimeout(() => controller.abort(new Timeout(request.timeoutMs)), request.timeoutMs);
-    const onAbort = () => controller.abort(options.signal.reason);
-    if (options.signal.aborted) onAbort();
-    else options.signal.addEventListener('abort', onAbort, { once: true });
+    // Why the exchange was cut short (a Timeout, or the caller's abort reason), once it was.
+    let stopped: unknown;
+    let hop: Hop | undefined;
+    const stop = (reason: unknown) => {
+      if (stopped !== undefined) return;
+      stopped = reason ?? new Error('aborted');
+      hop?.stop(stopped);
+    };
+    const timeout = setTimeout(() => stop(new Timeout(request.timeoutMs)), request.timeoutMs);
+    const unwatch = this.watch(options.signal, stop);
     let phase = 'connecting';
-    let received = 0;
     try {
-      const agent = await this.agentFor(request.tls);
+      const agent = this.agents.get(agentKey(request.tls)) ?? (await this.agentFor(request.tls));
       let url = request.url;
       let method = request.method;
       let body = request.body;
-      const headers = { ...request.headers };
+      let headers = request.headers;
       const redirects: string[] = [];
       for (;;) {
-        const sent = { ...headers };
+        let sent = headers;
         const cookie = options.jar?.headerFor(url);
-        if (cookie && !hasHeader(sent, 'cookie')) sent.cookie = cookie;
+        if (cookie && !hasHeader(sent, 'cookie')) sent = { ...headers, cookie };
         const servername = request.tls.serverName;
         phase = 'waiting for response headers';
-        const res = await agent.request({
+        hop = new Hop(request.maxBodyBytes, request.maxRedirects > 0, () => (phase = 'reading the body'));
+        if (stopped !== undefined) hop.stop(stopped);
+        const dispatchOptions: Dispatcher.DispatchOptions & { servername?: string } = {
           origin: url.origin,
           path: url.pathname + url.search,
-          method: method as 'GET',
+          method: method as Dispatcher.HttpMethod,
           headers: sent,
           body: body ?? null,
-          signal,
           headersTimeout: request.timeoutMs,
           bodyTimeout: request.timeoutMs,
-          ...(servername ? { servername } : {}),
-        } as Parameters<Agent['request']>[0]);
-        const responseHeaders = normaliseHeaders(res.headers);
+        };
+        if (servername) dispatchOptions.servername = servername;
+        agent.dispatch(dispatchOptions, hop);
+        const answer = await hop.answer;
+        const responseHeaders = normaliseHeaders(answer.headers);
         const setCookie = responseHeaders['set-cookie'] as string[] | undefined;
         if (setCookie?.length) {
           for (const header of setCookie) registerCookieValue(header);
           options.jar?.storeFromResponse(url, setCookie);
         }
-        const location = responseHeaders.location;
-        if (request.maxRedirects > 0 && REDIRECTS.has(res.statusCode) && typeof location === 'string') {
-          // A small redirect body is read so the connection can be reused; a big one closes it.
-          await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+        if (answer.redirect) {
           redirects.push(url.href);
-          const next = new URL(location, url);
+          const next = new URL(responseHeaders.location as string, url);
           if (redirects.length > request.maxRedirects) {
             const chain = [...redirects, next.href].map(pathOf).join(' → ');
             return {
@@ -149,13 +154,14 @@ export class HttpClient {
               durationMs: elapsed(),
             };
           }
+          if (headers === request.headers) headers = { ...headers };
           if (next.origin !== url.origin) {
             for (const name of Object.keys(headers))
               if (SECRET_ON_CROSS_ORIGIN.test(name)) delete headers[name];
           }
           if (
-            res.statusCode === 303 ||
-            ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')
+            answer.status === 303 ||
+            ((answer.status === 301 || answer.status === 302) && method === 'POST')
           ) {
             method = method === 'HEAD' ? 'HEAD' : 'GET';
             body = undefined;
@@ -165,18 +171,12 @@ export class HttpClient {
           url = next;
           continue;
         }
-        phase = 'reading the body';
-        const { chunks, kept, truncated } = await readCapped(
-          res.body,
-          request.maxBodyBytes,
-          (n) => (received += n),
-        );
         const response: HttpResponse = {
-          status: res.statusCode,
+          status: answer.status,
           headers: responseHeaders,
-          body: Buffer.concat(chunks, kept),
-          bodyBytes: received,
-          truncated,
+          body: answer.body,
+          bodyBytes: answer.received,
+          truncated: answer.truncated,
           durationMs: elapsed(),
           url,
           redirects,
@@ -187,11 +187,48 @@ export class HttpClient {
         return { response };
       }
     } catch (err) {
-      return { error: describeTransportError(err, signal, phase, received), durationMs: elapsed() };
+      return {
+        error: describeTransportError(err, stopped, phase, hop?.received ?? 0),
+        durationMs: elapsed(),
+      };
     } finally {
       clearTimeout(timeout);
-      options.signal.removeEventListener('abort', onAbort);
+      unwatch();
     }
+  }
+
+  /**
+   * Calls `stop` with the signal's reason if it fires before `unwatch()`. One listener per signal
+   * however many requests share it: adding and removing a listener per request costs more than
+   * a small exchange, and a flow's requests all share one signal.
+   */
+  private watch(signal: AbortSignal, stop: (reason: unknown) => void): () => void {
+    if (signal.aborted) {
+      stop(signal.reason);
+      return () => {};
+    }
+    let watcher = this.watchers.get(signal);
+    if (!watcher) {
+      const stops = new Set<(reason: unknown) => void>();
+      // Tearing connections down is left to the next turn of the event loop: whoever aborted
+      // (the runner deciding a verdict, say) goes on first instead of waiting for every socket.
+      const onAbort = () =>
+        setImmediate(() => {
+          for (const each of stops) each(signal.reason);
+        });
+      signal.addEventListener('abort', onAbort, { once: true });
+      watcher = { stops, onAbort };
+      this.watchers.set(signal, watcher);
+    }
+    const { stops, onAbort } = watcher;
+    stops.add(stop);
+    return () => {
+      stops.delete(stop);
+      if (stops.size === 0 && this.watchers.get(signal) === watcher) {
+        signal.removeEventListener('abort', onAbort);
+        this.watchers.delete(signal);
+      }
+    };
   }
 
   /** Destroys every connection. */
@@ -202,7 +239,7 @@ export class HttpClient {
   }
 
   private async agentFor(tls: TlsOptions): Promise<Agent> {
-    const key = JSON.stringify([tls.ca ?? null, tls.caFile ?? null, tls.insecure === true]);
+    const key = agentKey(tls);
     const existing = this.agents.get(key);
     if (existing) return existing;
     let ca = tls.ca;
@@ -257,6 +294,143 @@ export class HttpClient {
   }
 }
 
+const REDIRECT_BODY_LIMIT = 64 * 1024; // a small redirect body is read so the connection can be reused
+
+interface HopAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  received: number;
+  truncated: boolean;
+  /** A redirect to follow: its body was discarded. */
+  redirect: boolean;
+}
+
+/**
+ * One request/response exchange through undici's dispatch API: the body is collected straight
+ * from the parser, up to a cap, without a stream or a per-request AbortController (both cost
+ * more than the rest of a small exchange). Past the cap the exchange is aborted, which drops
+ * the connection so the rest is never read.
+ */
+class Hop implements Dispatcher.DispatchHandler {
+  readonly answer: Promise<HopAnswer>;
+  received = 0;
+  private controller?: Dispatcher.DispatchController;
+  private stoppedBy: unknown;
+  private status = 0;
+  private headers: Record<string, string | string[] | undefined> = {};
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  private redirect = false;
+  private settled = false;
+  private resolve!: (answer: HopAnswer) => void;
+  private reject!: (err: unknown) => void;
+
+  constructor(
+    private readonly maxBodyBytes: number,
+    private readonly followRedirects: boolean,
+    private readonly onBodyStart: () => void,
+  ) {
+    this.answer = new Promise<HopAnswer>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** Ends the exchange now with `reason`; a request still queued for a connection is aborted when it starts. */
+  stop(reason: unknown): void {
+    this.stoppedBy = reason;
+    this.controller?.abort(reason as Error);
+    this.fail(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.stoppedBy !== undefined) controller.abort(this.stoppedBy as Error);
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return; // 1xx informational answers come before the real one
+    this.status = statusCode;
+    this.headers = headers;
+    this.redirect = this.followRedirects && REDIRECTS.has(statusCode) && typeof headers.location === 'string';
+    this.onBodyStart();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.received += chunk.length;
+    if (this.redirect) {
+      if (this.received > REDIRECT_BODY_LIMIT) {
+        this.finish(false);
+        controller.abort(new BodyCapReached());
+      }
+      return;
+    }
+    const room = this.maxBodyBytes - this.kept;
+    if (chunk.length > room) {
+      if (room > 0) {
+        this.chunks.push(chunk.subarray(0, room));
+        this.kept += room;
+      }
+      this.finish(true);
+      controller.abort(new BodyCapReached());
+      return;
+    }
+    this.chunks.push(chunk);
+    this.kept += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    this.finish(false);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.fail(err);
+  }
+
+  private finish(truncated: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    // A copy: the chunks are views into the socket's read buffers.
+    const body = Buffer.concat(this.chunks, this.kept);
+    this.chunks = [];
+    this.resolve({
+      status: this.status,
+      headers: this.headers,
+      body,
+      received: this.received,
+      truncated,
+      redirect: this.redirect,
+    });
+  }
+
+  private fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.chunks = [];
+    this.reject(err);
+  }
+}
+
+/** The reason a body read past its cap is aborted: the answer is already complete by then. */
+class BodyCapReached extends Error {
+  constructor() {
+    super('body cap reached');
+    this.name = 'BodyCapReached';
+  }
+}
+
+/** Requests with the same trust settings share an agent (and its connections). */
+function agentKey(tls: TlsOptions): string {
+  return tls.ca === undefined && tls.caFile === undefined && tls.insecure !== true
+    ? ''
+    : JSON.stringify([tls.ca ?? null, tls.caFile ?? null, tls.insecure === true]);
+}
+
 /** A `tls.caFile` that cannot be read: a configuration problem found at run time. */
 export class CaFileError extends Error {
   constructor(message: string) {
@@ -305,53 +479,14 @@ function normaliseHeaders(
   raw: Record<string, string | string[] | undefined>,
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(raw)) {
+  for (const name in raw) {
+    const value = raw[name];
     if (value === undefined) continue;
     const key = name.toLowerCase();
     if (key === 'set-cookie') out[key] = Array.isArray(value) ? value : [value];
     else out[key] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
-}
-
-/**
- * Reads a body up to `cap` bytes, then destroys the stream so the rest is never read (the
- * connection is dropped). Event-driven rather than `for await`, which costs a promise per chunk.
- */
-function readCapped(
-  body: Readable,
-  cap: number,
-  onBytes: (n: number) => void,
-): Promise<{ chunks: Buffer[]; kept: number; truncated: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    const finish = (truncated: boolean) => {
-      body.off('data', onData).off('end', onEnd).off('error', onError);
-      resolve({ chunks, kept, truncated });
-    };
-    const onData = (chunk: Buffer) => {
-      onBytes(chunk.length);
-      const room = cap - kept;
-      if (chunk.length > room) {
-        if (room > 0) chunks.push(chunk.subarray(0, room));
-        kept += Math.max(0, room);
-        body.on('error', () => undefined);
-        body.destroy();
-        finish(true);
-        return;
-      }
-      chunks.push(chunk);
-      kept += chunk.length;
-    };
-    const onEnd = () => finish(false);
-    const onError = (err: Error) => {
-      body.off('data', onData).off('end', onEnd).off('error', onError);
-      body.on('error', () => undefined);
-      reject(err);
-    };
-    body.on('data', onData).on('end', onEnd).on('error', onError);
-  });
 }
 
 const CONNECT_CODES = new Set([
@@ -365,17 +500,17 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABOR
 
 function describeTransportError(
   err: unknown,
-  signal: AbortSignal,
+  stopped: unknown,
   phase: string,
   received: number,
 ): TransportError {
   if (err instanceof CaFileError) return { kind: 'other', transient: false, message: err.message };
-  const reason = signal.aborted ? signal.reason : undefined;
+  const reason = stopped;
   const progress = phase === 'reading the body' ? `reading the body, ${received} bytes received` : phase;
   if (reason instanceof Timeout) {
     return { kind: 'timeout', transient: true, message: `timed out after ${reason.ms} ms (${progress})` };
   }
-  if (signal.aborted) {
+  if (stopped !== undefined) {
     const why = reason instanceof Error ? reason.message : String(reason ?? 'aborted');
     return { kind: 'aborted', transient: false, message: `stopped while ${progress}: ${why}` };
   }

@@ -77,6 +77,7 @@ export class CookieJar {
 
   /** The `Cookie` header for a request to `url`, or undefined when no cookie applies. */
   headerFor(url: URL): string | undefined {
+    if (this.cookies.length === 0) return undefined;
     const matching = this.matching(url).sort((a, b) => b.path.length - a.path.length);
     return matching.length ? matching.map((c) => `${c.name}=${c.value}`).join('; ') : undefined;
   }

@@ -23,7 +23,7 @@ export class ParsedBody {
   json(): { value: unknown } | { error: string } {
     if (!this.parsed) {
       const text = this.text;
-      if (text.trim() === '') {
+      if (!/\S/.test(text)) {
         this.parsed = {
           error: `body is empty${this.response.status === 204 ? ' (204 No Content)' : ''}, expected JSON`,
         };
@@ -90,8 +90,10 @@ export function evaluateExpect(
     ok: statusMatches(status, response.status),
   });
 
-  for (const [name, want] of Object.entries(expect?.headers ?? {})) {
-    out.push(headerAssertion(name.toLowerCase(), want, response.headers[name.toLowerCase()], ctx));
+  if (expect?.headers) {
+    for (const [name, want] of Object.entries(expect.headers)) {
+      out.push(headerAssertion(name.toLowerCase(), want, response.headers[name.toLowerCase()], ctx));
+    }
   }
 
   if (expect?.body) {
@@ -135,7 +137,7 @@ export function evaluateExpect(
     if ('error' in parsed) {
       out.push({ what: 'body', expected: 'JSON', actual: parsed.error, ok: false });
     } else {
-      for (const assertion of expect.json ?? []) out.push(...jsonAssertions(assertion, parsed.value));
+      if (expect.json) for (const assertion of expect.json) jsonAssertions(assertion, parsed.value, out);
       if (expect.schema) {
         const validate = ctx.schema(expect.schema);
         const ok = validate(parsed.value) === true;
@@ -232,22 +234,41 @@ function headerAssertion(
 
 const PLAIN_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/;
 const PLAIN_SEGMENT = /([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]/g;
+const MAX_CACHED_PATHS = 1_000;
+
+/** A plain path split once into field names and array indexes; null for anything else. */
+const plainPaths = new Map<string, Array<string | number> | null>();
+
+function plainSegments(expression: string): Array<string | number> | null {
+  let segments = plainPaths.get(expression);
+  if (segments === undefined) {
+    segments = PLAIN_PATH.test(expression)
+      ? [...expression.matchAll(PLAIN_SEGMENT)].map((m) => m[1] ?? Number(m[2]))
+      : null;
+    if (plainPaths.size >= MAX_CACHED_PATHS) plainPaths.clear();
+    plainPaths.set(expression, segments);
+  }
+  return segments;
+}
 
 /**
  * Plain field and index paths (`data.items[0].id`), the usual case, are walked directly with
  * JMESPath's semantics (a missing step gives null): the JMESPath interpreter is built afresh
  * for every search, which dominates the cost of a small response.
  */
-function plainPath(expression: string, value: unknown): unknown {
+function plainPath(segments: ReadonlyArray<string | number>, value: unknown): unknown {
   let current = value;
-  for (const m of expression.matchAll(PLAIN_SEGMENT)) {
-    if (m[1] !== undefined) {
+  for (const segment of segments) {
+    if (typeof segment === 'string') {
       current =
-        current !== null && typeof current === 'object' && !Array.isArray(current)
-          ? (current as Record<string, unknown>)[m[1]]
+        current !== null &&
+        typeof current === 'object' &&
+        !Array.isArray(current) &&
+        Object.hasOwn(current, segment)
+          ? (current as Record<string, unknown>)[segment]
           : null;
     } else {
-      current = Array.isArray(current) ? current[Number(m[2])] : null;
+      current = Array.isArray(current) ? current[segment] : null;
     }
     if (current === undefined) current = null;
   }
@@ -256,7 +277,8 @@ function plainPath(expression: string, value: unknown): unknown {
 
 /** Evaluates a JMESPath expression; a type error inside it (a function on the wrong type) is reported, not thrown. */
 export function jmesPath(expression: string, value: unknown): { value: unknown } | { error: string } {
-  if (PLAIN_PATH.test(expression)) return { value: plainPath(expression, value) };
+  const segments = plainSegments(expression);
+  if (segments) return { value: plainPath(segments, value) };
   try {
     return { value: search(expression, value as never) };
   } catch (err) {
@@ -271,65 +293,121 @@ function typeOf(value: unknown): string {
   return typeof value;
 }
 
-function jsonAssertions(assertion: JsonExpectation, document: unknown): Assertion[] {
-  const what = `json ${assertion.path}`;
-  const found = jmesPath(assertion.path, document);
-  const out: Assertion[] = [];
-  const a = assertion as Record<string, unknown>;
-  const has = (op: string) => op in a && a[op] !== undefined;
-  if ('error' in found) {
-    return [{ what, expected: 'a value', actual: found.error, ok: false }];
-  }
-  const actual = found.value;
-  const present = actual !== null && actual !== undefined;
-  if (has('exists'))
-    out.push({
-      what,
-      expected: a.exists ? 'exists' : 'absent',
-      actual: present ? evidence(actual) : 'absent',
-      ok: a.exists === present,
-    });
-  if (has('=='))
-    out.push({
-      what,
-      expected: `== ${JSON.stringify(a['=='])}`,
-      actual: evidence(actual),
-      ok: deepEqual(actual, a['==']),
-    });
-  if (has('!='))
-    out.push({
-      what,
-      expected: `!= ${JSON.stringify(a['!='])}`,
-      actual: evidence(actual),
-      ok: !deepEqual(actual, a['!=']),
-    });
-  for (const op of ['<', '<=', '>', '>='] as const) {
-    if (!has(op)) continue;
-    const limit = a[op] as number;
-    const ok = typeof actual === 'number' && compare(op, actual, limit);
-    out.push({ what, expected: `${op} ${limit}`, actual: evidence(actual), ok });
-  }
-  if (has('contains')) {
-    const wanted = a.contains;
-    const ok =
-      typeof actual === 'string'
-        ? typeof wanted === 'string' && actual.includes(wanted)
-        : Array.isArray(actual)
-          ? actual.some((item) => deepEqual(item, wanted))
-          : false;
-    out.push({ what, expected: `contains ${JSON.stringify(wanted)}`, actual: evidence(actual), ok });
-  }
-  if (has('type')) {
-    const t = typeOf(actual);
-    const ok = t === a.type || (a.type === 'number' && t === 'integer');
-    out.push({ what, expected: `type ${String(a.type)}`, actual: actual === undefined ? 'absent' : t, ok });
-  }
-  if (has('matches')) {
-    const ok = typeof actual === 'string' && new RegExp(a.matches as string).test(actual);
-    out.push({ what, expected: `matches /${String(a.matches)}/`, actual: evidence(actual), ok });
-  }
-  return out;
+/** One predicate of a JSON expectation, prepared once: its expected text and its test. */
+interface JsonPredicate {
+  expected: string;
+  /** What to show as actual: the evidence, or a word of its own. */
+  actual(value: unknown, present: boolean, evidenceOf: () => unknown): unknown;
+  test(value: unknown, present: boolean): boolean;
 }
+
+const preparedJson = new WeakMap<JsonExpectation, { what: string; predicates: JsonPredicate[] }>();
+
+/** Builds a JSON expectation's predicates once (in the documented order), not once per response. */
+function prepareJson(assertion: JsonExpectation): { what: string; predicates: JsonPredicate[] } {
+  let prepared = preparedJson.get(assertion);
+  if (prepared) return prepared;
+  const a = assertion as Record<string, unknown>;
+  const shown = (_value: unknown, _present: boolean, evidenceOf: () => unknown) => evidenceOf();
+  const predicates: JsonPredicate[] = [];
+  if (a.exists !== undefined) {
+    predicates.push({
+      expected: a.exists ? 'exists' : 'absent',
+      actual: (_value, present, evidenceOf) => (present ? evidenceOf() : 'absent'),
+      test: (_value, present) => a.exists === present,
+    });
+  }
+  if (a['=='] !== undefined) {
+    const wanted = a['=='];
+    predicates.push({
+      expected: `== ${JSON.stringify(wanted)}`,
+      actual: shown,
+      test: (value) => deepEqual(value, wanted),
+    });
+  }
+  if (a['!='] !== undefined) {
+    const unwanted = a['!='];
+    predicates.push({
+      expected: `!= ${JSON.stringify(unwanted)}`,
+      actual: shown,
+      test: (value) => !deepEqual(value, unwanted),
+    });
+  }
+  for (const op of ORDER_OPERATORS) {
+    if (a[op] === undefined) continue;
+    const limit = a[op] as number;
+    predicates.push({
+      expected: `${op} ${limit}`,
+      actual: shown,
+      test: (value) => typeof value === 'number' && compare(op, value, limit),
+    });
+  }
+  if (a.contains !== undefined) {
+    const wanted = a.contains;
+    predicates.push({
+      expected: `contains ${JSON.stringify(wanted)}`,
+      actual: shown,
+      test: (value) =>
+        typeof value === 'string'
+          ? typeof wanted === 'string' && value.includes(wanted)
+          : Array.isArray(value)
+            ? value.some((item) => deepEqual(item, wanted))
+            : false,
+    });
+  }
+  if (a.type !== undefined) {
+    const type = a.type;
+    predicates.push({
+      expected: `type ${String(type)}`,
+      actual: (value) => (value === undefined ? 'absent' : typeOf(value)),
+      test: (value) => {
+        const t = typeOf(value);
+        return t === type || (type === 'number' && t === 'integer');
+      },
+    });
+  }
+  if (a.matches !== undefined) {
+    const re = new RegExp(a.matches as string);
+    predicates.push({
+      expected: `matches /${String(a.matches)}/`,
+      actual: shown,
+      test: (value) => typeof value === 'string' && re.test(value),
+    });
+  }
+  prepared = { what: `json ${assertion.path}`, predicates };
+  preparedJson.set(assertion, prepared);
+  return prepared;
+}
+
+function jsonAssertions(assertion: JsonExpectation, document: unknown, out: Assertion[]): void {
+  const { what, predicates } = prepareJson(assertion);
+  const found = jmesPath(assertion.path, document);
+  if ('error' in found) {
+    out.push({ what, expected: 'a value', actual: found.error, ok: false });
+    return;
+  }
+  const value = found.value;
+  const present = value !== null && value !== undefined;
+  let shown: unknown;
+  let evidenced = false;
+  const evidenceOf = () => {
+    if (!evidenced) {
+      shown = evidence(value);
+      evidenced = true;
+    }
+    return shown;
+  };
+  for (const predicate of predicates) {
+    out.push({
+      what,
+      expected: predicate.expected,
+      actual: predicate.actual(value, present, evidenceOf),
+      ok: predicate.test(value, present),
+    });
+  }
+}
+
+const ORDER_OPERATORS = ['<', '<=', '>', '>='] as const;
 
 function compare(op: '<' | '<=' | '>' | '>=', left: number, right: number): boolean {
   switch (op) {

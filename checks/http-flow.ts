@@ -8,8 +8,10 @@ import {
   HttpClient,
   USER_AGENT,
   hasHeader,
+  type CertificateInfo,
   type HttpResponse,
   type PreparedRequest,
+  type SendResult,
   type TransportError,
 } from './http-client';
 import {
@@ -30,6 +32,7 @@ import {
   type ClientOptions,
   type RequestStep,
   type RetryPolicy,
+  type TlsOptions,
 } from './http-step';
 
 export { CookieJar } from './http-cookie-jar';
@@ -91,6 +94,8 @@ export interface FlowOptions {
   readiness?: ReadinessWait;
   /** A client to reuse (its connections stay open); otherwise one is made and closed. */
   http?: HttpClient;
+  /** Keep each step's last response in its result (default true); false lets bodies go as soon as they are judged. */
+  keepResponses?: boolean;
   log?: Logger;
 }
 
@@ -103,7 +108,10 @@ export interface StepResult {
   /** The URL requested (first hop), as text. */
   url: string;
   outcome: Outcome;
-  /** One line: method, URL, status or error, what was expected, duration, attempts. */
+  /**
+   * One line: method, URL, status or error, what was expected, duration, attempts. Not redacted
+   * (that would cost a scan per request): `FlowResult.message`, built from these, is.
+   */
   message: string;
   /** This step's evidence; `what` is prefixed with the label. */
   assertions: Assertion[];
@@ -112,7 +120,15 @@ export interface StepResult {
   durationMs: number;
   status?: number;
   truncated?: boolean;
-  /** The last response, when there was one (the body is capped). Not for reports: it may hold secrets. */
+  /** Body bytes received from the server, the discarded rest not counted. */
+  bytesReceived?: number;
+  /** Every URL redirected from, in order. */
+  redirects?: string[];
+  certificate?: CertificateInfo;
+  /**
+   * The last response, when there was one (the body is capped), unless `keepResponses` is
+   * false. Not for reports: it may hold secrets.
+   */
   response?: HttpResponse;
   error?: TransportError;
 }
@@ -133,6 +149,7 @@ export interface FlowResult {
   durationMs: number;
 }
 
+const NO_TLS: TlsOptions = Object.freeze({});
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /**
@@ -159,21 +176,24 @@ export async function runFlow(steps: readonly RequestStep[], options: FlowOption
   if (options.signal.aborted) onAbort();
   else options.signal.addEventListener('abort', onAbort, { once: true });
 
-  const runStep = async (index: number): Promise<StepResult> => {
+  const stepContext: StepContext = {
+    options,
+    signal: relay.signal,
+    client,
+    http,
+    jar,
+    variables,
+    secretHeaders,
+    expectCtx,
+    readiness: undefined,
+    urls: new Map(),
+  };
+  const runStep = (index: number): Promise<StepResult> => {
     const step = steps[index]!;
     if (step.tls?.insecure ?? client.tls?.insecure) insecure = true;
-    const readiness = index === 0 ? options.readiness : undefined;
-    return executeStep(step, index, {
-      options,
-      signal: relay.signal,
-      client,
-      http,
-      jar,
-      variables,
-      secretHeaders,
-      expectCtx,
-      readiness,
-    });
+    const sc =
+      index === 0 && options.readiness ? { ...stepContext, readiness: options.readiness } : stepContext;
+    return executeStep(step, index, sc);
   };
 
   let skipped = 0;
@@ -261,6 +281,8 @@ interface StepContext {
   secretHeaders: ReadonlySet<string>;
   expectCtx: ExpectContext;
   readiness: ReadinessWait | undefined;
+  /** Parsed target-relative URLs by target and path. */
+  urls: Map<string, URL>;
 }
 
 async function executeStep(step: RequestStep, index: number, sc: StepContext): Promise<StepResult> {
@@ -286,32 +308,21 @@ async function executeStep(step: RequestStep, index: number, sc: StepContext): P
   }
   const url = prepared.url.href;
   const label = step.name ?? `${method} ${displayPath(prepared.url)}`;
-  const policy: RetryPolicy = { ...client.retry, ...step.retry };
+  const policy: RetryPolicy = step.retry ? { ...client.retry, ...step.retry } : client.retry;
   const started = Date.now();
   const readinessEnd = sc.readiness ? Math.min(options.deadline, started + sc.readiness.budgetMs) : undefined;
+  const timeoutMs = prepared.timeoutMs;
+  const sendOptions = { signal: sc.signal, jar: sc.jar };
   let attempts = 0;
-  let last: Omit<StepResult, 'attempts'> | undefined;
+  let last: StepResult | undefined;
   let note = '';
 
   for (;;) {
     attempts++;
-    const remaining = options.deadline - Date.now();
-    const attempt: PreparedRequest = {
-      ...prepared,
-      timeoutMs: Math.max(1, Math.min(prepared.timeoutMs, remaining)),
-    };
-    const sent = await sc.http.send(attempt, { signal: sc.signal, jar: sc.jar });
+    prepared.timeoutMs = Math.max(1, Math.min(timeoutMs, options.deadline - Date.now()));
+    const sent = await sc.http.send(prepared, sendOptions);
     last = judge(step, index, label, method, url, sent, sc);
-    options.log?.debug('http request', {
-      request: label,
-      method,
-      url,
-      attempt: attempts,
-      outcome: last.outcome,
-      ...(last.status !== undefined ? { status: last.status } : {}),
-      durationMs: last.durationMs,
-      ...(last.error ? { error: last.error.message } : {}),
-    });
+    if (options.log) logAttempt(options.log, last, attempts);
     if (last.outcome === 'passed' || sc.signal.aborted || last.error?.kind === 'aborted') break;
 
     const transient = last.error
@@ -350,17 +361,36 @@ async function executeStep(step: RequestStep, index: number, sc: StepContext): P
     if (!(await sleep(delay, sc.signal))) break;
   }
 
-  const result: StepResult = { ...last!, attempts };
-  const extras = [
-    ...(attempts > 1
-      ? [`${attempts} attempts${readinessEnd !== undefined ? ` over ${formatMs(Date.now() - started)}` : ''}`]
-      : []),
-    ...(note ? [note] : []),
-  ];
-  if (extras.length) result.message += ` [${extras.join('; ')}]`;
-  result.message = redactText(result.message);
+  const result = last!;
+  result.attempts = attempts;
+  if (attempts > 1 || note) {
+    const extras: string[] = [];
+    if (attempts > 1)
+      extras.push(
+        `${attempts} attempts${readinessEnd !== undefined ? ` over ${formatMs(Date.now() - started)}` : ''}`,
+      );
+    if (note) extras.push(note);
+    result.message += ` [${extras.join('; ')}]`;
+  }
   if (result.outcome === 'passed' && step.captures) capture(step.captures, result, sc);
+  // Bodies are up to maxBodyBytes each: most callers only need the facts judge() copied out.
+  // (Assigned, not deleted: a delete would turn the result into a slow dictionary object.)
+  if (options.keepResponses === false) result.response = undefined;
   return result;
+}
+
+function logAttempt(log: Logger, result: StepResult, attempt: number): void {
+  const attributes: Record<string, unknown> = {
+    request: result.label,
+    method: result.method,
+    url: result.url,
+    attempt,
+    outcome: result.outcome,
+    durationMs: result.durationMs,
+  };
+  if (result.status !== undefined) attributes.status = result.status;
+  if (result.error) attributes.error = result.error.message;
+  log.debug('http request', attributes);
 }
 
 function judge(
@@ -369,50 +399,64 @@ function judge(
   label: string,
   method: string,
   url: string,
-  sent: Awaited<ReturnType<HttpClient['send']>>,
+  sent: SendResult,
   sc: StepContext,
-): Omit<StepResult, 'attempts'> {
-  const base = { index, label, method, url };
+): StepResult {
   if (sent.error) {
     const error = sent.error;
     // A certificate the client does not trust, or an endless redirect, is how green answers: failed.
     const outcome: Outcome = error.kind === 'tls' || error.kind === 'redirects' ? 'failed' : 'error';
     const verb = error.kind === 'timeout' ? '' : 'failed: ';
-    const message = `${method} ${url} ${verb}${error.message}`;
-    const assertions = [
-      { what: `${label} response`, expected: 'an HTTP response', actual: error.message, ok: false },
-    ];
-    return { ...base, outcome, message, assertions, durationMs: sent.durationMs, error };
+    return {
+      index,
+      label,
+      method,
+      url,
+      outcome,
+      message: `${method} ${url} ${verb}${error.message}`,
+      assertions: [
+        { what: `${label} response`, expected: 'an HTTP response', actual: error.message, ok: false },
+      ],
+      attempts: 0,
+      durationMs: sent.durationMs,
+      error,
+    };
   }
   const response = sent.response;
-  const body = new ParsedBody(response);
-  const checked = evaluateExpect(step.expect, body, sc.expectCtx);
-  const assertions = checked.map((a) => ({ ...a, what: `${label} ${a.what}` }));
-  const failedOnes = checked.filter((a) => !a.ok);
-  const outcome: Outcome = failedOnes.length ? 'failed' : 'passed';
-  const facts = [formatMs(response.durationMs)];
-  if (response.redirects.length)
-    facts.push(`after ${response.redirects.length} redirect${response.redirects.length === 1 ? '' : 's'}`);
-  if (response.truncated) facts.push(`body truncated at ${response.body.length} bytes`);
+  const assertions = evaluateExpect(step.expect, new ParsedBody(response), sc.expectCtx);
   let message = `${method} ${url} returned ${response.status}`;
-  const first = failedOnes[0];
-  if (first) {
-    message +=
-      first.what === 'status'
-        ? `, expected ${describeStatus(first.expected)}`
-        : `, but ${first.what}: expected ${show(first.expected)}, got ${show(first.actual)}`;
+  let failures = 0;
+  for (const a of assertions) {
+    if (a.ok) continue;
+    if (++failures === 1)
+      message +=
+        a.what === 'status'
+          ? `, expected ${describeStatus(a.expected)}`
+          : `, but ${a.what}: expected ${show(a.expected)}, got ${show(a.actual)}`;
   }
-  message += ` (${facts.join(', ')})`;
-  if (failedOnes.length > 1)
-    message += `; +${failedOnes.length - 1} more failed assertion${failedOnes.length === 2 ? '' : 's'}`;
+  // The assertions are fresh objects: label them in place.
+  for (const a of assertions) a.what = `${label} ${a.what}`;
+  let facts = formatMs(response.durationMs);
+  if (response.redirects.length)
+    facts += `, after ${response.redirects.length} redirect${response.redirects.length === 1 ? '' : 's'}`;
+  if (response.truncated) facts += `, body truncated at ${response.body.length} bytes`;
+  message += ` (${facts})`;
+  if (failures > 1) message += `; +${failures - 1} more failed assertion${failures === 2 ? '' : 's'}`;
   return {
-    ...base,
-    outcome,
+    index,
+    label,
+    method,
+    url,
+    outcome: failures ? 'failed' : 'passed',
     message,
     assertions,
+    attempts: 0,
     durationMs: response.durationMs,
     status: response.status,
     truncated: response.truncated,
+    bytesReceived: response.bodyBytes,
+    redirects: response.redirects.length ? response.redirects : undefined,
+    certificate: response.certificate,
     response,
   };
 }
@@ -497,6 +541,7 @@ export function secretHeaderSet(extra: readonly string[] = []): ReadonlySet<stri
 
 /** Replaces `${name}` with captured or given values; an unknown name throws (the config check prevents it). */
 export function substitute(text: string, variables: Readonly<Record<string, string>>): string {
+  if (!text.includes('${')) return text;
   return text.replace(VARIABLE, (whole, name: string) => {
     const value = variables[name];
     if (value === undefined) throw new Error(`variable \${${name}} has no value (was its capture skipped?)`);
@@ -523,13 +568,23 @@ function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequest {
     const base = options.targets[targetName];
     if (!base)
       throw new Error(`unknown target "${targetName}"; known: ${Object.keys(options.targets).join(', ')}`);
-    url = joinUrl(base, substitute(step.path ?? '/', variables));
+    const path = substitute(step.path ?? '/', variables);
+    if (step.query)
+      url = joinUrl(base, path); // its own: the query is appended below
+    else {
+      // Requests to the same URL share one parsed, never-modified URL.
+      const key = `${targetName} ${path}`;
+      url = sc.urls.get(key) ?? joinUrl(base, path);
+      sc.urls.set(key, url);
+    }
   }
-  for (const [key, raw] of Object.entries(step.query ?? {})) {
-    for (const item of Array.isArray(raw) ? raw : [raw]) {
-      const value = substitute(String(item), variables);
-      if (isSecretField(key)) registerSecret(value);
-      url.searchParams.append(key, value);
+  if (step.query) {
+    for (const [key, raw] of Object.entries(step.query)) {
+      for (const item of Array.isArray(raw) ? raw : [raw]) {
+        const value = substitute(String(item), variables);
+        if (isSecretField(key)) registerSecret(value);
+        url.searchParams.append(key, value);
+      }
     }
   }
 
@@ -548,10 +603,10 @@ function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequest {
       if (credentials) registerSecret(credentials);
     }
   };
-  for (const [name, value] of Object.entries(client.headers ?? {}))
-    setHeader(name, substitute(value, variables));
-  for (const [name, value] of Object.entries(step.headers ?? {}))
-    setHeader(name, substitute(value, variables));
+  if (client.headers)
+    for (const [name, value] of Object.entries(client.headers)) setHeader(name, substitute(value, variables));
+  if (step.headers)
+    for (const [name, value] of Object.entries(step.headers)) setHeader(name, substitute(value, variables));
 
   let body: string | undefined;
   if (step.json !== undefined) {
@@ -568,8 +623,8 @@ function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequest {
   }
 
   const follow = step.followRedirects ?? client.followRedirects;
-  const tls = { ...client.tls, ...step.tls };
-  if (tls.serverName) tls.serverName = substitute(tls.serverName, variables);
+  let tls: TlsOptions = step.tls ? { ...client.tls, ...step.tls } : (client.tls ?? NO_TLS);
+  if (tls.serverName?.includes('${')) tls = { ...tls, serverName: substitute(tls.serverName, variables) };
   const request: PreparedRequest = {
     method: step.method,
     url,
@@ -585,13 +640,20 @@ function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequest {
 
 /** A target base URL plus a path: `http://alb:8080/api` + `/health?x=1` gives `http://alb:8080/api/health?x=1`. */
 export function joinUrl(base: URL, path: string): URL {
-  const prefix = base.pathname.replace(/\/+$/, '');
+  let parts = baseParts.get(base);
+  if (!parts) {
+    parts = { origin: base.origin, prefix: base.pathname.replace(/\/+$/, ''), search: base.search };
+    baseParts.set(base, parts);
+  }
   const [pathname, query] = splitOnce(path, '?');
   // One parse of the whole text: cheaper than cloning the base and setting its parts.
   return new URL(
-    `${base.origin}${prefix}${pathname.startsWith('/') ? '' : '/'}${pathname}${query === undefined ? base.search : `?${query}`}`,
+    `${parts.origin}${parts.prefix}${pathname.startsWith('/') ? '' : '/'}${pathname}${query === undefined ? parts.search : `?${query}`}`,
   );
 }
+
+/** A target's URL pieces, read once per target rather than once per request (URL getters are not free). */
+const baseParts = new WeakMap<URL, { origin: string; prefix: string; search: string }>();
 
 function splitOnce(text: string, separator: string): [string, string | undefined] {
   const at = text.indexOf(separator);

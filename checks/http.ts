@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { redact, redactText, registerSecret, isSecretField } from '../lib/redact';
+import { REDACTED, redact, redactText, registerSecret, isSecretField } from '../lib/redact';
 import { defineCheckType } from './check-type';
 import type { Assertion, CheckReport, Outcome } from './types';
 import { worstOutcome } from './verdict';
@@ -142,13 +142,15 @@ export const httpCheckType = defineCheckType({
           concurrency: options.concurrency,
           http,
           log: runCtx.log.child({ check: ctx.name }),
+          // Only a diff compares responses after the flow: otherwise each body goes once judged.
+          keepResponses: options.diff !== undefined,
         };
         if (options.target !== undefined) common.target = options.target;
         try {
           const report = options.diff
             ? await runDiff(options, common, ignore, secretHeaders)
             : await runRepeated(options, common);
-          return redact(report);
+          return redactReport(report);
         } finally {
           await http.close();
         }
@@ -256,6 +258,37 @@ async function runDiff(
   };
 }
 
+/**
+ * `redact` for a report of many requests: labels, URLs and evidence recur once per request,
+ * so each distinct string is redacted once (redaction scans every known secret per string).
+ * Plain objects and arrays are walked here; anything else goes to `redact`.
+ */
+function redactReport(report: CheckReport): CheckReport {
+  const done = new Map<string, string>();
+  const text = (value: string): string => {
+    let out = done.get(value);
+    if (out === undefined) {
+      out = redactText(value);
+      done.set(value, out);
+    }
+    return out;
+  };
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') return text(value);
+    if (value === null || typeof value !== 'object') return value;
+    if (Array.isArray(value)) return value.map(walk);
+    if (Object.getPrototypeOf(value) !== Object.prototype) return redact(value);
+    const out: Record<string, unknown> = {};
+    for (const key in value) {
+      const inner = (value as Record<string, unknown>)[key];
+      out[key] =
+        isSecretField(key) && inner !== undefined && inner !== null && inner !== '' ? REDACTED : walk(inner);
+    }
+    return out;
+  };
+  return walk(report) as CheckReport;
+}
+
 function show(value: unknown): string {
   return clip(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)), 60);
 }
@@ -273,10 +306,10 @@ function requestDetails(flow: FlowResult): Array<Record<string, unknown>> {
     if (s.status !== undefined) out.status = s.status;
     if (s.truncated) {
       out.truncated = true;
-      out.bytesReceived = s.response?.bodyBytes;
+      out.bytesReceived = s.bytesReceived;
     }
-    if (s.response?.redirects.length) out.redirects = s.response.redirects;
-    if (s.response?.certificate) out.certificate = s.response.certificate;
+    if (s.redirects) out.redirects = s.redirects;
+    if (s.certificate) out.certificate = s.certificate;
     if (s.error) out.error = { kind: s.error.kind, ...(s.error.code ? { code: s.error.code } : {}) };
     return out;
   });

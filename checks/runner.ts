@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../lib/log';
 import { toCodeDeployStatus, worstOutcome, decidesFailure, type CodeDeployStatus } from './verdict';
 import type { Check, CheckContext, CheckReport, CheckResult, DeploymentInfo, Outcome } from './types';
@@ -80,6 +81,8 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const failFast = options.failFast ?? true;
   const all = new AbortController();
+  // Each running check listens on the shared signal: allow as many as may run at once.
+  setMaxListeners(concurrency + 10, all.signal);
   const stop = (reason: StopReason | unknown) => {
     if (!all.signal.aborted) all.abort(reason);
   };

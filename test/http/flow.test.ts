@@ -199,6 +199,23 @@ describe('the flow API for other checks', () => {
     expect(result.steps.map((s) => s.status)).toEqual([200, 200]);
   });
 
+  it('lets each body go once judged with keepResponses: false, still capturing from it', async () => {
+    const steps = [
+      requestStepSchema.parse(login),
+      requestStepSchema.parse({ path: '/api/me', headers: { authorization: 'Bearer ${token}' } }),
+    ];
+    const result = await runFlow(steps, {
+      targets: { test: new URL(app.url) },
+      signal: AbortSignal.timeout(5_000),
+      deadline: Date.now() + 5_000,
+      keepResponses: false,
+    });
+    expect(result.outcome).toBe('passed');
+    expect(result.variables.token).toMatch(/^tok-/);
+    expect(result.steps.map((s) => s.response)).toEqual([undefined, undefined]);
+    for (const step of result.steps) expect(step.bytesReceived).toBeGreaterThan(10);
+  });
+
   it('replays a cookie set on one target on another target', async () => {
     const other = await startHttpServer((req, res) =>
       res.end(JSON.stringify({ cookie: req.headers.cookie ?? null })),
