@@ -259,10 +259,14 @@ async function judgeAlarms(
   return { outcome, message, assertions, details };
 }
 
-async function describeAll(
+/**
+ * Every metric and composite alarm DescribeAlarms returns for `input`, following NextToken up to
+ * a bound, each call under the caller's signal and deadline. Also used by `greenlight validate`.
+ */
+export async function describeAll(
   client: CloudWatchSender,
   input: DescribeAlarmsInput,
-  ctx: CheckContext,
+  ctx: Pick<CheckContext, 'signal' | 'deadline'>,
 ): Promise<AlarmState[]> {
   const { DescribeAlarmsCommand } = await cloudWatchSdk();
   const out: AlarmState[] = [];

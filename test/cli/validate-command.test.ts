@@ -5,28 +5,74 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../bin/command';
 import { createValidateCommand } from '../../bin/commands/validate';
+import { cloudWatchServer, type AwsCall } from '../support/aws-json-server';
 import { scriptedCheckType } from '../support/test-check-types';
 import { cliIO, normalise } from './cli-io';
+import { expectGolden } from './golden';
+
+const SCHEMA_CONTRACT = { reads: { users: ['id', 'email'] }, writes: { users: ['id', 'email'] } };
+const SESSION_CONTRACT = { keyPrefix: 'sess:', cookieName: 'sid', codec: 'json' };
 
 const dir = mkdtempSync(join(tmpdir(), 'greenlight-cli-validate-'));
+const cloudWatch = cloudWatchServer();
 let server: Server;
 let live: string;
 beforeAll(async () => {
-  server = createServer((_req, res) => res.writeHead(404).end());
+  // Serves the session contract only; the schema contract's default path answers 404.
+  server = createServer((req, res) => {
+    if (req.url === '/hang') return; // headers never come
+    if (req.url === '/.well-known/greenlight/session.json')
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(SESSION_CONTRACT));
+    else res.writeHead(404).end();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   live = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // Read when the default CloudWatch client is first created, by the first alarm lookup.
+  process.env.AWS_ENDPOINT_URL_CLOUDWATCH = await cloudWatch.start();
 });
 afterAll(async () => {
+  server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await cloudWatch.stop();
+  delete process.env.AWS_ENDPOINT_URL_CLOUDWATCH;
   rmSync(dir, { recursive: true, force: true });
 });
+beforeEach(() => cloudWatch.reset());
 
 const command = createValidateCommand({ checkTypes: [scriptedCheckType] });
-const file = (text: string) => {
-  const path = join(dir, `c${Math.random().toString(36).slice(2)}.yml`);
+const file = (text: string, extension = 'yml') => {
+  const path = join(dir, `c${Math.random().toString(36).slice(2)}.${extension}`);
   writeFileSync(path, text);
   return path;
 };
+const json = (value: unknown) => file(JSON.stringify(value), 'json');
+/** The built-in check types; targets, hooks and checks from the test. */
+const builtin = createValidateCommand();
+const config = (checks: Record<string, unknown>) =>
+  file(JSON.stringify({ targets: { test: live, prod: live }, checks }));
+const SCHEMA_DB = { type: 'schema', url: 'postgres://greenlight_ro@127.0.0.1:5432/test' };
+const SESSION_STORE = { type: 'session', store: { engine: 'redis', host: '127.0.0.1', port: 6379 } };
+const withCredentials = { AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST' };
+
+/** A CloudWatch that knows these alarms (name → state) and answers DescribeAlarms by names or by prefix. */
+function knownAlarms(alarms: Record<string, string>) {
+  cloudWatch.on('DescribeAlarms', (call: AwsCall) => {
+    const { AlarmNames, AlarmNamePrefix, MaxRecords } = call.body as {
+      AlarmNames?: string[];
+      AlarmNamePrefix?: string;
+      MaxRecords?: number;
+    };
+    const matching = Object.entries(alarms)
+      .filter(([name]) => (AlarmNames ? AlarmNames.includes(name) : name.startsWith(AlarmNamePrefix ?? '')))
+      .slice(0, MaxRecords ?? 100);
+    return {
+      body: {
+        MetricAlarms: matching.map(([AlarmName, StateValue]) => ({ AlarmName, StateValue })),
+        CompositeAlarms: [],
+      },
+    };
+  });
+}
 
 describe('greenlight validate', () => {
   it('exits 0 when the config is valid and every target answers (any status counts)', async () => {
@@ -79,5 +125,221 @@ describe('greenlight validate', () => {
       ),
     ).toBe(EXIT_USAGE);
     expect(stdout()).toMatch(/FAIL config: .*hooks\.AfterAllowTestTraffic\[0\]: unknown check "ghost"/);
+  });
+});
+
+describe('greenlight validate: contracts', () => {
+  it.each([
+    [
+      'schema',
+      { ...SCHEMA_DB, contracts: { green: { target: 'test' } } },
+      '/.well-known/greenlight/contract.json',
+    ],
+    [
+      'session',
+      {
+        ...SESSION_STORE,
+        contracts: { blue: { inline: SESSION_CONTRACT }, green: { target: 'test', path: '/gone.json' } },
+      },
+      '/gone.json',
+    ],
+  ])(
+    'exits 1 when a %s contract served by a target answers 404, naming the URL and the status',
+    async (type, check, path) => {
+      const { io, stdout } = cliIO();
+      expect(await builtin.run(['--config', config({ db: check })], io)).toBe(EXIT_FAILED);
+      expect(normalise(stdout())).toContain(
+        `FAIL contract green of ${type} check db: GET http://127.0.0.1:<port>${path} returned 404, expected 200 (<duration>)\n`,
+      );
+    },
+  );
+
+  it('exits 0 when every contract loads: schema from a file, session from a file, the config and a target', async () => {
+    const { io, stdout } = cliIO();
+    const schemaFile = json(SCHEMA_CONTRACT);
+    const sessionFile = json({ session: SESSION_CONTRACT });
+    const code = await builtin.run(
+      [
+        '--config',
+        config({
+          db: { ...SCHEMA_DB, contracts: { green: { file: schemaFile } } },
+          sessions: {
+            ...SESSION_STORE,
+            contracts: { blue: { file: sessionFile }, green: { target: 'test' } },
+          },
+          inline: {
+            ...SESSION_STORE,
+            contracts: { blue: { inline: SESSION_CONTRACT }, green: { inline: SESSION_CONTRACT } },
+          },
+        }),
+      ],
+      io,
+    );
+    expect(stdout()).not.toContain('FAIL');
+    expect(code).toBe(EXIT_OK);
+    const out = normalise(stdout());
+    expect(out).toContain(`ok   contract green of schema check db loaded from file ${schemaFile}\n`);
+    expect(out).toContain(`ok   contract blue of session check sessions loaded from ${sessionFile}\n`);
+    expect(out).toContain(
+      'ok   contract green of session check sessions loaded from http://127.0.0.1:<port>/.well-known/greenlight/session.json\n',
+    );
+    expect(out).toContain('ok   contract blue of session check inline loaded from the config\n');
+  });
+
+  it.each([
+    [
+      'a schema contract file that names a column badly',
+      { ...SCHEMA_DB, contracts: { green: { file: '<file>' } } },
+      { reads: { users: ['e-mail'] } },
+      /^FAIL contract green of schema check db: contract file \S+ is invalid: reads\.users\[0\]: expected a plain SQL identifier/m,
+    ],
+    [
+      'a session contract file without a cookie name',
+      { ...SESSION_STORE, contracts: { blue: { file: '<file>' }, green: { inline: SESSION_CONTRACT } } },
+      { keyPrefix: 'sess:', codec: 'json' },
+      /^FAIL contract blue of session check db: \S+\.json: invalid session contract: cookieName: required/m,
+    ],
+  ])('exits 1 for %s, naming the field', async (_name, check, contract, expected) => {
+    const path = json(contract);
+    const contracts = JSON.parse(
+      JSON.stringify((check as { contracts: unknown }).contracts).replace('<file>', path),
+    );
+    const { io, stdout } = cliIO();
+    expect(await builtin.run(['--config', config({ db: { ...check, contracts } })], io)).toBe(EXIT_FAILED);
+    expect(stdout()).toMatch(expected);
+  });
+
+  it('exits 1 within the contract timeout when a target never answers for its contract', async () => {
+    const { io, stdout } = cliIO();
+    const check = {
+      ...SCHEMA_DB,
+      contractTimeoutMs: 200,
+      contracts: { green: { target: 'test', path: '/hang' } },
+    };
+    expect(await builtin.run(['--config', config({ db: check })], io)).toBe(EXIT_FAILED);
+    expect(normalise(stdout())).toContain(
+      'FAIL contract green of schema check db: GET http://127.0.0.1:<port>/hang timed out after <duration> (<duration>)\n',
+    );
+  });
+
+  it('exits 1 naming a contract file that does not exist', async () => {
+    const { io, stdout } = cliIO();
+    const missing = join(dir, 'no-such-contract.json');
+    expect(
+      await builtin.run(
+        ['--config', config({ db: { ...SCHEMA_DB, contracts: { green: { file: missing } } } })],
+        io,
+      ),
+    ).toBe(EXIT_FAILED);
+    expect(stdout()).toContain(
+      `FAIL contract green of schema check db: cannot read contract file ${missing}: `,
+    );
+  });
+
+  it('skips, not fails, an optional schema contract that answers 404, and says why', async () => {
+    const { io, stdout } = cliIO();
+    const check = {
+      ...SCHEMA_DB,
+      contracts: { green: { file: json(SCHEMA_CONTRACT) }, blue: { target: 'prod', optional: true } },
+    };
+    expect(await builtin.run(['--config', config({ db: check })], io)).toBe(EXIT_OK);
+    expect(normalise(stdout())).toContain(
+      'skip contract blue of schema check db: GET http://127.0.0.1:<port>/.well-known/greenlight/contract.json returned 404, expected 200 (<duration>); the source is optional, so blue is not checked\n',
+    );
+  });
+});
+
+describe('greenlight validate: alarms', () => {
+  const gates = { type: 'alarms', names: ['web-5xx', 'web-5xz'], prefixes: ['web-ecs-', 'api-'] };
+
+  it('exits 1 naming an alarm missing from CloudWatch and a prefix that matches nothing', async () => {
+    knownAlarms({ 'web-5xx': 'OK', 'web-ecs-cpu': 'ALARM' });
+    const { io, stdout } = cliIO({ env: withCredentials });
+    expect(await builtin.run(['--config', config({ gates })], io)).toBe(EXIT_FAILED);
+    const out = stdout();
+    expect(out).toContain('ok   alarm web-5xx of alarms check gates exists (now OK)\n');
+    expect(out).toContain(
+      'FAIL alarm web-5xz of alarms check gates does not exist: DescribeAlarms found no metric or composite alarm by that name (check the spelling and the region)\n',
+    );
+    // An alarm in ALARM exists: the pre-flight asks about existence, the check judges the state.
+    expect(out).toContain(
+      'ok   alarm prefix web-ecs- of alarms check gates matches web-ecs-cpu (now ALARM)\n',
+    );
+    expect(out).toContain(
+      'FAIL alarm prefix api- of alarms check gates matches no alarm (DescribeAlarms found none)\n',
+    );
+    expect(cloudWatch.callsOf('DescribeAlarms').map((c) => c.body)).toEqual([
+      { AlarmNames: ['web-5xx', 'web-5xz'], MaxRecords: 100, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] },
+      { AlarmNamePrefix: 'web-ecs-', MaxRecords: 100, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] },
+      { AlarmNamePrefix: 'api-', MaxRecords: 100, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] },
+    ]);
+  });
+
+  it('exits 0 when every alarm exists and every prefix matches', async () => {
+    knownAlarms({
+      'web-5xx': 'INSUFFICIENT_DATA',
+      'web-5xz': 'OK',
+      'web-ecs-cpu': 'OK',
+      'api-latency': 'OK',
+    });
+    const { io } = cliIO({ env: withCredentials });
+    expect(await builtin.run(['--config', config({ gates })], io)).toBe(EXIT_OK);
+  });
+
+  it('exits 1 with the missing permission when CloudWatch denies DescribeAlarms', async () => {
+    cloudWatch.script('DescribeAlarms', { error: 'AccessDenied', message: 'not authorized', status: 403 });
+    const { io, stdout } = cliIO({ env: withCredentials });
+    expect(
+      await builtin.run(['--config', config({ gates: { type: 'alarms', names: ['web-5xx'] } })], io),
+    ).toBe(EXIT_FAILED);
+    expect(stdout()).toContain(
+      'FAIL alarms check gates: could not ask CloudWatch whether web-5xx exist: DescribeAlarms was denied (AccessDenied): the role needs cloudwatch:DescribeAlarms',
+    );
+  });
+
+  it('skips the alarm lookups without AWS credentials, saying why, and asks CloudWatch nothing', async () => {
+    knownAlarms({});
+    const { io, stdout } = cliIO({ env: {} });
+    expect(await builtin.run(['--config', config({ gates })], io)).toBe(EXIT_OK);
+    expect(stdout()).toContain(
+      'skip alarms check gates: no AWS credentials in the environment (none of AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_CREDENTIALS_FULL_URI is set), so CloudWatch was not asked whether its alarms exist\n',
+    );
+    expect(cloudWatch.callsOf('DescribeAlarms')).toHaveLength(0);
+  });
+
+  it.each(['AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'])(
+    'asks CloudWatch when %s is the only credential source set',
+    async (variable) => {
+      knownAlarms({ 'web-5xx': 'OK' });
+      const { io } = cliIO({ env: { [variable]: 'x' } });
+      await builtin.run(['--config', config({ gates: { type: 'alarms', names: ['web-5xx'] } })], io);
+      expect(cloudWatch.callsOf('DescribeAlarms')).toHaveLength(1);
+    },
+  );
+});
+
+describe('greenlight validate output', () => {
+  it.each([
+    ['plain', false],
+    ['tty', true],
+  ])('pins every kind of line, in config order (%s)', async (kind, tty) => {
+    knownAlarms({ 'web-5xx': 'OK' });
+    const { io, stdout } = cliIO({ env: withCredentials, tty });
+    const path = join(dir, 'golden-mixed.yml');
+    const inline = JSON.stringify(SCHEMA_CONTRACT);
+    writeFileSync(
+      path,
+      [
+        `targets: { test: "${live}", prod: "${live}" }`,
+        'checks:',
+        `  db: { type: schema, url: "postgres://greenlight_ro@127.0.0.1:5432/test", contracts: { green: { inline: ${inline} }, blue: { target: prod } } }`,
+        `  legacy: { type: schema, url: "postgres://greenlight_ro@127.0.0.1:5432/test", contracts: { green: { inline: ${inline} }, blue: { target: prod, optional: true } } }`,
+        '  gates: { type: alarms, names: [web-5xx, web-5xz] }',
+        'hooks: { AfterAllowTestTraffic: [db, legacy, gates] }',
+        '',
+      ].join('\n'),
+    );
+    expect(await builtin.run(['--config', path], io)).toBe(EXIT_FAILED);
+    expectGolden(`validate-mixed.${kind}.txt`, normalise(stdout()).replaceAll(dir, '<dir>'));
   });
 });
