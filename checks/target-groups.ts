@@ -9,7 +9,8 @@ import {
 } from './cloudwatch-client';
 import { formatNumber } from './cloudwatch-condition';
 import { getMetricData, type MetricSeries } from './cloudwatch-metric-data';
-import type { Assertion, CheckContext, CheckReport, Outcome } from './types';
+import type { DiscoveryClients } from '../lib/discovery';
+import { LIFECYCLE_EVENTS, type Assertion, type CheckContext, type CheckReport, type Outcome } from './types';
 import { worstOutcome } from './verdict';
 
 const COMPARISONS = ['errorRate', 'p95', 'p99'] as const;
@@ -45,18 +46,32 @@ export interface TargetGroupPair {
 /** Seams for callers that already hold a client. */
 export interface TargetGroupsDependencies {
   cloudWatch?: CloudWatchProvider;
+  /** The CodeDeploy, ECS and ELBv2 clients `discover: true` reads the deployment with. */
+  discoveryClients?: () => DiscoveryClients;
 }
+
+/** The pair to compare, or the reason there is none. */
+type PairSource = (
+  ctx: CheckContext,
+) => Promise<{ pair: TargetGroupPair; discovered?: Record<string, unknown> } | { report: CheckReport }>;
 
 /**
  * Green against blue on the same ALB: green's 5xx ratio and TargetResponseTime p95/p99 may be
  * worse than blue's only within a relative tolerance, once both served enough requests in the
- * window to judge.
+ * window to judge. The target groups are given, or (`discover: true`) read from the deployment
+ * at each run, since they swap roles every deployment.
  */
 export function targetGroupsCheckTypeWith(deps: TargetGroupsDependencies = {}) {
   return defineCheckType({
     type: 'target-groups',
     summary: 'Green’s ALB target group must not be worse than blue’s: 5xx ratio and response time p95/p99.',
     options: z.strictObject({
+      discover: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Read the target groups and the ALB from the CodeDeploy deployment at each run: green is the replacement task set’s target group, blue the other one of the pair, the ALB the production listener’s. In place of loadBalancer, green and blue.',
+        ),
       loadBalancer: loadBalancerSchema.optional().describe('The ALB, as app/NAME/ID or its ARN.'),
       green: targetGroupSchema
         .optional()
@@ -107,20 +122,34 @@ export function targetGroupsCheckTypeWith(deps: TargetGroupsDependencies = {}) {
         .describe('How far back to compare.'),
     }),
     create(options, factory) {
-      const missing = (['loadBalancer', 'green', 'blue'] as const).filter((k) => options[k] === undefined);
-      if (missing.length) {
-        throw factory.fail(
-          missing[0]!,
-          `missing ${missing.join(', ')}: set loadBalancer, green and blue (the target groups swap roles every deployment, so pass them per deployment, e.g. \${env:GREEN_TG})`,
-        );
+      const fixed = ['loadBalancer', 'green', 'blue'] as const;
+      let source: PairSource;
+      if (options.discover) {
+        const given = fixed.filter((k) => options[k] !== undefined);
+        if (given.length) {
+          throw factory.fail(
+            given[0]!,
+            `remove ${given.join(', ')}: with discover: true the load balancer and both target groups come from the deployment`,
+          );
+        }
+        source = (ctx) => discoverPair(ctx, deps.discoveryClients);
+      } else {
+        const missing = fixed.filter((k) => options[k] === undefined);
+        if (missing.length) {
+          throw factory.fail(
+            missing[0]!,
+            `missing ${missing.join(', ')}: set discover: true to read them from the deployment, or set loadBalancer, green and blue (the target groups swap roles every deployment, so pass them per deployment, e.g. \${env:GREEN_TG})`,
+          );
+        }
+        if (options.green === options.blue)
+          throw factory.fail('blue', `expected a different target group from green (${options.green})`);
+        const pair: TargetGroupPair = {
+          loadBalancer: options.loadBalancer!,
+          green: options.green!,
+          blue: options.blue!,
+        };
+        source = async () => ({ pair });
       }
-      if (options.green === options.blue)
-        throw factory.fail('blue', `expected a different target group from green (${options.green})`);
-      const pair: TargetGroupPair = {
-        loadBalancer: options.loadBalancer!,
-        green: options.green!,
-        blue: options.blue!,
-      };
       const compare = [...new Set(options.compare)];
       return {
         name: factory.name,
@@ -128,7 +157,7 @@ export function targetGroupsCheckTypeWith(deps: TargetGroupsDependencies = {}) {
         run: (ctx) =>
           compareTargetGroups(
             { ...options, compare },
-            async () => pair,
+            source,
             ctx,
             deps.cloudWatch ?? defaultCloudWatchClient,
           ),
@@ -159,11 +188,12 @@ const SIDES = { g: 'green', b: 'blue' } as const;
 
 async function compareTargetGroups(
   options: CompareOptions,
-  resolvePair: (ctx: CheckContext) => Promise<TargetGroupPair>,
+  resolvePair: PairSource,
   ctx: CheckContext,
   provider: CloudWatchProvider,
 ): Promise<CheckReport> {
   let pair: TargetGroupPair;
+  let discovered: Record<string, unknown> | undefined;
   let client: CloudWatchSender;
   try {
     client = await provider();
@@ -171,13 +201,16 @@ async function compareTargetGroups(
     return { outcome: 'error', message: `could not create a CloudWatch client: ${failureMessage(err)}` };
   }
   try {
-    pair = await resolvePair(ctx);
+    const resolved = await resolvePair(ctx);
+    if ('report' in resolved) return resolved.report;
+    ({ pair, discovered } = resolved);
   } catch (err) {
     return {
       outcome: 'error',
       message: `could not tell which target group is green: ${failureMessage(err)}`,
     };
   }
+  const about = discovered ? { ...pair, discovered } : { ...pair };
   const endTime = new Date();
   const startTime = new Date(endTime.getTime() - options.windowSeconds * 1000);
   const window = `over the last ${options.windowSeconds} s`;
@@ -206,7 +239,7 @@ async function compareTargetGroups(
   try {
     series = (await getMetricData(client, { queries, startTime, endTime }, ctx)).series;
   } catch (err) {
-    return { outcome: 'error', message: failureMessage(err), details: { ...pair } };
+    return { outcome: 'error', message: failureMessage(err), details: about };
   }
   const bad = [...series.values()].find(
     (s) => s.statusCode === 'InternalError' || s.statusCode === 'Forbidden',
@@ -215,7 +248,7 @@ async function compareTargetGroups(
     return {
       outcome: 'error',
       message: `GetMetricData could not read ${bad.id} (${bad.statusCode})${bad.messages.length ? `: ${bad.messages.join('; ')}` : ''}`,
-      details: { ...pair },
+      details: about,
     };
   }
   const side = (key: 'g' | 'b'): Side => {
@@ -234,7 +267,7 @@ async function compareTargetGroups(
   };
   const green = side('g');
   const blue = side('b');
-  const details = { ...pair, windowSeconds: options.windowSeconds, green, blue };
+  const details = { ...about, windowSeconds: options.windowSeconds, measured: { green, blue } };
 
   const thin = (['green', 'blue'] as const).filter(
     (role) => (role === 'green' ? green : blue).requests < options.minRequests,
@@ -329,6 +362,70 @@ async function compareTargetGroups(
     message: `${worst.join('; ')} (${window}, tolerance ${formatNumber(options.tolerance * 100)}%)`,
     assertions,
     details,
+  };
+}
+
+const NOT_DISCOVERABLE = 'set loadBalancer, green and blue instead of discover: true';
+
+/**
+ * `discover: true`: green is the replacement task set's target group, blue the other one of the
+ * deployment group's pair, the ALB the production listener's, read at each run (lib/discovery).
+ */
+async function discoverPair(
+  ctx: CheckContext,
+  clients: (() => DiscoveryClients) | undefined,
+): ReturnType<PairSource> {
+  const { deploymentId, lifecycleEvent } = ctx.deployment;
+  const error = (message: string, details?: Record<string, unknown>) => ({
+    report: { outcome: 'error' as const, message, ...(details ? { details } : {}) },
+  });
+  if (!deploymentId) {
+    return error(
+      `discover: true reads the target groups from a CodeDeploy deployment, and there is none here (no deployment id: not run from a CodeDeploy hook); ${NOT_DISCOVERABLE}`,
+    );
+  }
+  if (!LIFECYCLE_EVENTS.includes(lifecycleEvent as (typeof LIFECYCLE_EVENTS)[number])) {
+    return error(
+      `discover: true reads the target groups from a CodeDeploy deployment, and ${lifecycleEvent} is not a CodeDeploy lifecycle event (an ECS built-in blue/green hook has no CodeDeploy deployment); ${NOT_DISCOVERABLE}`,
+    );
+  }
+  if (lifecycleEvent === 'BeforeInstall') {
+    return error(
+      `discover: true cannot tell green at BeforeInstall: CodeDeploy creates the replacement task set of deployment ${deploymentId} after this event; run the check at AfterInstall or later`,
+    );
+  }
+  const { defaultDiscoveryClients, discoverTargetGroups } = await import('../lib/discovery');
+  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, ctx.deadline - Date.now()))]);
+  const found = await discoverTargetGroups(deploymentId, clients?.() ?? defaultDiscoveryClients(), {
+    signal,
+  });
+  const facts = found.facts
+    ? {
+        deploymentId,
+        deploymentGroup: `${found.facts.applicationName}/${found.facts.deploymentGroupName}`,
+        service: `${found.facts.cluster}/${found.facts.service}`,
+      }
+    : { deploymentId };
+  const tgs = found.targetGroups;
+  if (!tgs) return error(`could not tell which target group is green: ${found.report.message}`, facts);
+  const loadBalancer = loadBalancerSchema.safeParse(tgs.loadBalancerArn);
+  if (!loadBalancer.success) {
+    return error(
+      `the production listener of deployment ${deploymentId} is on ${tgs.loadBalancerArn}, not an Application Load Balancer; target-groups compares ALB metrics`,
+      facts,
+    );
+  }
+  const green = targetGroupSchema.safeParse(tgs.green);
+  const blue = targetGroupSchema.safeParse(tgs.blue);
+  if (!green.success || !blue.success) {
+    return error(
+      `deployment ${deploymentId}: cannot name ${green.success ? tgs.blue : tgs.green} as a CloudWatch TargetGroup dimension (targetgroup/NAME/ID)`,
+      facts,
+    );
+  }
+  return {
+    pair: { loadBalancer: loadBalancer.data, green: green.data, blue: blue.data },
+    discovered: { ...facts, greenTaskSet: tgs.greenTaskSet, blueTaskSet: tgs.blueTaskSet },
   };
 }
 

@@ -6,9 +6,9 @@
  *   named `CodeDeployHook_*` (the managed role AWSCodeDeployRoleForECSLimited may invoke only those);
  * - fails if a function's timeout leaves no room for the checks after the report reserve;
  * - derives the role's statements from greenlight.yml: CodeDeploy actions on the deployment
- *   group ARN built from params, discovery reads only when a target is `auto`, CloudWatch reads
- *   only for the check types that use them, and GetSecretValue / GetParameter on exactly the
- *   secrets and parameters the file references;
+ *   group ARN built from params, discovery reads only when a target is `auto` or a check has
+ *   `discover: true`, CloudWatch reads only for the check types that use them, and
+ *   GetSecretValue / GetParameter on exactly the secrets and parameters the file references;
  * - sets the VPC from the `subnetIds` / `securityGroupIds` params (both or neither).
  * Everything is computed offline from the files and params: no AWS call, no credentials.
  */
@@ -37,6 +37,8 @@ const CHECK_TYPE_PERMISSIONS = {
   metrics: [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
   'target-groups': [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
 };
+/** Check types whose `discover: true` reads the deployment (lib/discovery.ts discoverTargetGroups). */
+const DISCOVERING_CHECK_TYPES = new Set(['target-groups']);
 
 function sub(text) {
   return { 'Fn::Sub': text };
@@ -71,8 +73,11 @@ function analyseConfig(text, source) {
     }
   };
   walk(doc);
-  const checks = doc.checks && typeof doc.checks === 'object' ? Object.values(doc.checks) : [];
-  const checkTypes = new Set(checks.map((c) => c && c.type).filter((t) => typeof t === 'string'));
+  const checks = doc.checks && typeof doc.checks === 'object' ? Object.entries(doc.checks) : [];
+  const checkTypes = new Set(checks.map(([, c]) => c && c.type).filter((t) => typeof t === 'string'));
+  const discoveringChecks = checks
+    .filter(([, c]) => c && DISCOVERING_CHECK_TYPES.has(c.type) && c.discover === true)
+    .map(([name]) => name);
   const targets = doc.targets && typeof doc.targets === 'object' ? doc.targets : {};
   const autoTargets = Object.keys(targets).filter((name) => targets[name] === 'auto');
   const reserve =
@@ -84,6 +89,7 @@ function analyseConfig(text, source) {
     parameters: [...parameters].sort(),
     checkTypes: [...checkTypes].sort(),
     autoTargets,
+    discoveringChecks,
     reportReserveMs: reserve,
   };
 }
@@ -110,10 +116,11 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
     `arn:\${AWS::Partition}:codedeploy:\${AWS::Region}:\${AWS::AccountId}:deploymentgroup:${application}/${deploymentGroup}`,
   );
   const codedeployActions = ['codedeploy:PutLifecycleEventHookExecutionStatus', 'codedeploy:GetDeployment'];
-  if (analysis.autoTargets.length) codedeployActions.push('codedeploy:GetDeploymentGroup');
+  const discovers = analysis.autoTargets.length > 0 || (analysis.discoveringChecks ?? []).length > 0;
+  if (discovers) codedeployActions.push('codedeploy:GetDeploymentGroup');
   const statements = [{ Effect: 'Allow', Action: codedeployActions, Resource: [groupArn] }];
 
-  if (analysis.autoTargets.length) {
+  if (discovers) {
     statements.push({
       Effect: 'Allow',
       Action: ['ecs:DescribeServices'],
@@ -125,7 +132,8 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
       Action: [
         'elasticloadbalancing:DescribeListeners',
         'elasticloadbalancing:DescribeLoadBalancers',
-        'elasticloadbalancing:DescribeRules',
+        // Only `auto` targets verify the test listener's rules.
+        ...(analysis.autoTargets.length ? ['elasticloadbalancing:DescribeRules'] : []),
       ],
       Resource: '*',
     });

@@ -11,6 +11,9 @@
  * forwards to the replacement task set's target group, `failed` (with the reason) when it
  * forwards elsewhere, `error` when the deployment could not be read.
  *
+ * `discoverTargetGroups(deploymentId, clients, { signal })` is for checks that compare green with
+ * blue: green's and blue's target groups (from the task sets) and the production listener's ALB.
+ *
  * `resolveAutoTargets(targets, deployment, clients, { signal })` is the adapter for a hook: it
  * does nothing when no target is `auto`, verifies the test listener at the events where it must
  * serve green, and returns the targets with `auto` replaced.
@@ -103,6 +106,9 @@ export interface DiscoverOptions {
 }
 
 class DiscoveryError extends Error {
+  /** For a denied call: the same failure, naming the IAM action the role lacks. */
+  denial?: string;
+
   constructor(
     message: string,
     readonly outcome: 'error' | 'failed' = 'error',
@@ -113,16 +119,19 @@ class DiscoveryError extends Error {
   }
 }
 
-async function call<T>(what: string, send: () => Promise<T>): Promise<T> {
+const DENIED = /AccessDenied|NotAuthorized|Unauthorized|Forbidden/i;
+
+async function call<T>(what: string, permission: string, send: () => Promise<T>): Promise<T> {
   try {
     return await send();
   } catch (err) {
     const name = awsErrorName(err);
-    const detail =
-      name && name !== 'Error' && !errorMessage(err).startsWith(name)
-        ? `${name}: ${errorMessage(err)}`
-        : errorMessage(err);
-    throw new DiscoveryError(`${what} failed: ${detail}`, 'error', { cause: err });
+    const message = errorMessage(err);
+    const detail = name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
+    const failure = new DiscoveryError(`${what} failed: ${detail}`, 'error', { cause: err });
+    if (name && DENIED.test(name))
+      failure.denial = `${what} was denied (${name}): the role needs ${permission}; AWS said: ${message}`;
+    throw failure;
   }
 }
 
@@ -155,15 +164,20 @@ async function describeListeners(
 ): Promise<Map<string, DiscoveredListener>> {
   const out = new Map<string, DiscoveredListener>();
   if (arns.length === 0) return out;
-  const { Listeners = [] } = await call(`ELBv2 DescribeListeners ${arns.join(', ')}`, () =>
-    clients.elbv2.send(new DescribeListenersCommand({ ListenerArns: arns }), { abortSignal: signal }),
+  const { Listeners = [] } = await call(
+    `ELBv2 DescribeListeners ${arns.join(', ')}`,
+    'elasticloadbalancing:DescribeListeners',
+    () => clients.elbv2.send(new DescribeListenersCommand({ ListenerArns: arns }), { abortSignal: signal }),
   );
   const lbArns = [...new Set(Listeners.map((l) => l.LoadBalancerArn).filter((a): a is string => !!a))];
   const { LoadBalancers = [] } = lbArns.length
-    ? await call(`ELBv2 DescribeLoadBalancers ${lbArns.join(', ')}`, () =>
-        clients.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: lbArns }), {
-          abortSignal: signal,
-        }),
+    ? await call(
+        `ELBv2 DescribeLoadBalancers ${lbArns.join(', ')}`,
+        'elasticloadbalancing:DescribeLoadBalancers',
+        () =>
+          clients.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: lbArns }), {
+            abortSignal: signal,
+          }),
       )
     : { LoadBalancers: [] };
   for (const arn of arns) {
@@ -198,7 +212,7 @@ async function describeRules(
   const rules: Rule[] = [];
   let marker: string | undefined;
   for (let page = 0; page < 10; page++) {
-    const out = await call(`ELBv2 DescribeRules ${listenerArn}`, () =>
+    const out = await call(`ELBv2 DescribeRules ${listenerArn}`, 'elasticloadbalancing:DescribeRules', () =>
       clients.elbv2.send(
         new DescribeRulesCommand({ ListenerArn: listenerArn, PageSize: 400, Marker: marker }),
         { abortSignal: signal },
@@ -218,8 +232,13 @@ async function replacementTaskSet(
   deploymentId: string,
   signal: AbortSignal | undefined,
 ): Promise<{ taskSet?: TaskSet; all: TaskSet[] }> {
-  const out = await call(`ECS DescribeServices ${service} in cluster ${cluster}`, () =>
-    clients.ecs.send(new DescribeServicesCommand({ cluster, services: [service] }), { abortSignal: signal }),
+  const out = await call(
+    `ECS DescribeServices ${service} in cluster ${cluster}`,
+    'ecs:DescribeServices',
+    () =>
+      clients.ecs.send(new DescribeServicesCommand({ cluster, services: [service] }), {
+        abortSignal: signal,
+      }),
   );
   const svc = out.services?.find((s) => s.serviceName === service || s.serviceArn?.endsWith(`/${service}`));
   if (!svc) {
@@ -231,6 +250,69 @@ async function replacementTaskSet(
   const all = svc.taskSets ?? [];
   const found = all.find((t) => t.externalId === deploymentId);
   return found ? { taskSet: found, all } : { all };
+}
+
+interface DeploymentGroupRoute {
+  facts: DeploymentFacts;
+  /** `deployment group APP/GROUP`, for messages. */
+  groupWhat: string;
+  prodArn: string;
+  testArn?: string;
+}
+
+/** GetDeployment, then GetDeploymentGroup: the ECS service, the target group pair and its listeners. */
+async function readDeploymentGroup(
+  deploymentId: string,
+  clients: DiscoveryClients,
+  signal: AbortSignal | undefined,
+): Promise<DeploymentGroupRoute> {
+  const { deploymentInfo: deployment } = await call(
+    `CodeDeploy GetDeployment ${deploymentId}`,
+    'codedeploy:GetDeployment',
+    () => clients.codedeploy.send(new GetDeploymentCommand({ deploymentId }), { abortSignal: signal }),
+  );
+  if (!deployment?.applicationName || !deployment.deploymentGroupName) {
+    throw new DiscoveryError(
+      `CodeDeploy GetDeployment ${deploymentId} returned no application or deployment group`,
+    );
+  }
+  if (deployment.computePlatform && deployment.computePlatform !== 'ECS') {
+    throw new DiscoveryError(
+      `deployment ${deploymentId} is for compute platform ${deployment.computePlatform}, not ECS`,
+    );
+  }
+  const { applicationName, deploymentGroupName } = deployment;
+  const groupWhat = `deployment group ${applicationName}/${deploymentGroupName}`;
+  const { deploymentGroupInfo: group } = await call(
+    `CodeDeploy GetDeploymentGroup ${applicationName}/${deploymentGroupName}`,
+    'codedeploy:GetDeploymentGroup',
+    () =>
+      clients.codedeploy.send(new GetDeploymentGroupCommand({ applicationName, deploymentGroupName }), {
+        abortSignal: signal,
+      }),
+  );
+  const ecsService = group?.ecsServices?.[0];
+  if (!ecsService?.serviceName || !ecsService.clusterName)
+    throw new DiscoveryError(`${groupWhat} names no ECS service`);
+  const pair = group?.loadBalancerInfo?.targetGroupPairInfoList?.[0];
+  const prodArn = pair?.prodTrafficRoute?.listenerArns?.[0];
+  if (!pair || !prodArn)
+    throw new DiscoveryError(`${groupWhat} has no target group pair with a production listener`);
+  const route: DeploymentGroupRoute = {
+    facts: {
+      deploymentId,
+      applicationName,
+      deploymentGroupName,
+      cluster: ecsService.clusterName,
+      service: ecsService.serviceName,
+      targetGroupNames: (pair.targetGroups ?? []).map((tg) => tg.name ?? '').filter(Boolean),
+    },
+    groupWhat,
+    prodArn,
+  };
+  const testArn = pair.testTrafficRoute?.listenerArns?.[0];
+  if (testArn) route.testArn = testArn;
+  return route;
 }
 
 /**
@@ -247,44 +329,9 @@ export async function discoverTargets(
   let facts: DeploymentFacts | undefined;
   const targets: Discovery['targets'] = {};
   try {
-    const { deploymentInfo: deployment } = await call(`CodeDeploy GetDeployment ${deploymentId}`, () =>
-      clients.codedeploy.send(new GetDeploymentCommand({ deploymentId }), { abortSignal: signal }),
-    );
-    if (!deployment?.applicationName || !deployment.deploymentGroupName) {
-      throw new DiscoveryError(
-        `CodeDeploy GetDeployment ${deploymentId} returned no application or deployment group`,
-      );
-    }
-    if (deployment.computePlatform && deployment.computePlatform !== 'ECS') {
-      throw new DiscoveryError(
-        `deployment ${deploymentId} is for compute platform ${deployment.computePlatform}, not ECS`,
-      );
-    }
-    const { applicationName, deploymentGroupName } = deployment;
-    const groupWhat = `deployment group ${applicationName}/${deploymentGroupName}`;
-    const { deploymentGroupInfo: group } = await call(
-      `CodeDeploy GetDeploymentGroup ${applicationName}/${deploymentGroupName}`,
-      () =>
-        clients.codedeploy.send(new GetDeploymentGroupCommand({ applicationName, deploymentGroupName }), {
-          abortSignal: signal,
-        }),
-    );
-    const ecsService = group?.ecsServices?.[0];
-    if (!ecsService?.serviceName || !ecsService.clusterName)
-      throw new DiscoveryError(`${groupWhat} names no ECS service`);
-    const pair = group?.loadBalancerInfo?.targetGroupPairInfoList?.[0];
-    const prodArn = pair?.prodTrafficRoute?.listenerArns?.[0];
-    if (!pair || !prodArn)
-      throw new DiscoveryError(`${groupWhat} has no target group pair with a production listener`);
-    const testArn = pair.testTrafficRoute?.listenerArns?.[0];
-    facts = {
-      deploymentId,
-      applicationName,
-      deploymentGroupName,
-      cluster: ecsService.clusterName,
-      service: ecsService.serviceName,
-      targetGroupNames: (pair.targetGroups ?? []).map((tg) => tg.name ?? '').filter(Boolean),
-    };
+    const route = await readDeploymentGroup(deploymentId, clients, signal);
+    const { groupWhat, prodArn, testArn } = route;
+    facts = route.facts;
     if (!testArn && verify) {
       throw new DiscoveryError(
         `${groupWhat} has no test listener, so green cannot be tested apart from production; add a test listener or set targets.test to a URL`,
@@ -384,6 +431,124 @@ export async function discoverTargets(
     };
     if (facts) discovery.facts = facts;
     return discovery;
+  }
+}
+
+/** Green's and blue's target groups and the ALB in front of them, as ARNs. */
+export interface DiscoveredTargetGroups {
+  loadBalancerArn: string;
+  green: string;
+  blue: string;
+  /** The replacement task set (green) and the task set blue's target group came from. */
+  greenTaskSet: string;
+  blueTaskSet: string;
+}
+
+export interface TargetGroupDiscovery {
+  /** `passed` with `targetGroups` set, or `error` saying which call or which fact was missing. */
+  report: CheckReport;
+  targetGroups?: DiscoveredTargetGroups;
+  facts?: DeploymentFacts;
+}
+
+/**
+ * For a check that compares green with blue: green is the target group of the replacement task
+ * set (its `externalId` is the deployment id), blue the other target group of the deployment
+ * group's pair, as served by another task set of the service, and the ALB is the production
+ * listener's. Reads GetDeployment, GetDeploymentGroup, ECS DescribeServices and ELBv2
+ * DescribeListeners / DescribeLoadBalancers (no DescribeRules, no test listener needed).
+ * Never throws; a denied call names the IAM action the role lacks.
+ */
+export async function discoverTargetGroups(
+  deploymentId: string,
+  clients: DiscoveryClients = defaultDiscoveryClients(),
+  options: { signal?: AbortSignal } = {},
+): Promise<TargetGroupDiscovery> {
+  const { signal } = options;
+  const failed = (reason: string, facts?: DeploymentFacts): TargetGroupDiscovery => {
+    const aborted = signal?.aborted ? ` (stopped: ${errorMessage(signal.reason)})` : '';
+    const out: TargetGroupDiscovery = {
+      report: { outcome: 'error', message: `discovery of deployment ${deploymentId}: ${reason}${aborted}` },
+    };
+    if (facts) out.facts = facts;
+    return out;
+  };
+  let facts: DeploymentFacts | undefined;
+  try {
+    const route = await readDeploymentGroup(deploymentId, clients, signal);
+    facts = route.facts;
+    const [listeners, taskSets] = await Promise.all([
+      describeListeners(clients, [route.prodArn], signal),
+      replacementTaskSet(clients, facts.cluster, facts.service, deploymentId, signal),
+    ]);
+    facts.prodListener = listeners.get(route.prodArn)!;
+    const serviceWhat = `service ${facts.service} in cluster ${facts.cluster}`;
+    const listing = (sets: TaskSet[]) =>
+      sets
+        .map(
+          (t) =>
+            `${t.id} (${t.status}, externalId ${t.externalId ?? 'none'}, target group ${
+              t.loadBalancers?.[0]?.targetGroupArn
+                ? targetGroupName(t.loadBalancers[0].targetGroupArn)
+                : 'none'
+            })`,
+        )
+        .join(', ') || 'none';
+    const taskSet = taskSets.taskSet;
+    if (!taskSet) {
+      return failed(
+        `${serviceWhat} has no task set with externalId ${deploymentId} (the replacement); task sets: ${listing(taskSets.all)}`,
+        facts,
+      );
+    }
+    const green = taskSet.loadBalancers?.[0]?.targetGroupArn;
+    facts.replacementTaskSet = { id: taskSet.id ?? 'unknown' };
+    if (taskSet.status) facts.replacementTaskSet.status = taskSet.status;
+    if (green) facts.replacementTaskSet.targetGroupArn = green;
+    if (taskSet.taskDefinition) facts.replacementTaskSet.taskDefinition = taskSet.taskDefinition;
+    if (!green) return failed(`replacement task set ${taskSet.id} has no load balancer target group`, facts);
+
+    const greenName = targetGroupName(green);
+    const pairNames = facts.targetGroupNames;
+    if (pairNames.length && !pairNames.includes(greenName)) {
+      return failed(
+        `replacement task set ${taskSet.id} serves ${greenName}, which is not in ${route.groupWhat}'s target group pair (${pairNames.join(', ')})`,
+        facts,
+      );
+    }
+    const blueNames = pairNames.filter((name) => name !== greenName);
+    // Blue's task set is normally PRIMARY until traffic shifts; prefer a PRIMARY one over leftovers.
+    const others = taskSets.all
+      .filter((t) => t !== taskSet)
+      .sort((a, b) => Number(b.status === 'PRIMARY') - Number(a.status === 'PRIMARY'));
+    const blueSet = others.find((t) => {
+      const arn = t.loadBalancers?.[0]?.targetGroupArn;
+      return !!arn && arn !== green && (blueNames.length === 0 || blueNames.includes(targetGroupName(arn)));
+    });
+    if (!blueSet) {
+      const wanted = blueNames.length ? blueNames.join(' or ') : `a target group other than ${greenName}`;
+      return failed(
+        `${serviceWhat} has no task set besides the replacement ${taskSet.id} serving ${wanted}, so blue cannot be told; task sets: ${listing(taskSets.all)}`,
+        facts,
+      );
+    }
+    return {
+      report: {
+        outcome: 'passed',
+        message: `deployment ${deploymentId}: green ${greenName} (replacement task set ${taskSet.id}), blue ${targetGroupName(blueSet.loadBalancers![0]!.targetGroupArn!)} (task set ${blueSet.id}) behind the production listener's load balancer`,
+      },
+      targetGroups: {
+        loadBalancerArn: facts.prodListener.loadBalancerArn,
+        green,
+        blue: blueSet.loadBalancers![0]!.targetGroupArn!,
+        greenTaskSet: taskSet.id ?? 'unknown',
+        blueTaskSet: blueSet.id ?? 'unknown',
+      },
+      facts,
+    };
+  } catch (err) {
+    const reason = err instanceof DiscoveryError ? (err.denial ?? err.message) : errorMessage(err);
+    return failed(reason, facts);
   }
 }
 

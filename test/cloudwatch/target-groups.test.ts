@@ -177,7 +177,7 @@ describe('target-groups check', () => {
       [
         'no target groups',
         { loadBalancer: LB },
-        /checks\.cw\.green: missing green, blue: set loadBalancer, green and blue \(the target groups swap roles every deployment/,
+        /checks\.cw\.green: missing green, blue: set discover: true to read them from the deployment, or set loadBalancer, green and blue \(the target groups swap roles every deployment/,
       ],
       [
         'the same group twice',

@@ -11,6 +11,7 @@ const plugin = require('../../deploy/greenlight-plugin.js') as {
     parameters: string[];
     checkTypes: string[];
     autoTargets: string[];
+    discoveringChecks: string[];
     reportReserveMs: number;
   };
   functionProblems(
@@ -99,6 +100,7 @@ describe('the packaging plugin', () => {
       parameters: ['app/token'],
       checkTypes: ['alarms', 'http'],
       autoTargets: ['test'],
+      discoveringChecks: [],
       reportReserveMs: 20_000,
     });
   });
@@ -118,6 +120,44 @@ describe('the packaging plugin', () => {
     expect(statements.map((s) => s.Action)).toEqual([
       ['codedeploy:PutLifecycleEventHookExecutionStatus', 'codedeploy:GetDeployment'],
     ]);
+  });
+
+  it.each([
+    [
+      'with discover: true',
+      'discover: true',
+      [
+        [
+          'codedeploy:PutLifecycleEventHookExecutionStatus',
+          'codedeploy:GetDeployment',
+          'codedeploy:GetDeploymentGroup',
+        ],
+        ['ecs:DescribeServices'],
+        ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeLoadBalancers'],
+        ['cloudwatch:GetMetricData'],
+      ],
+    ],
+    [
+      'with fixed target groups',
+      'loadBalancer: app/a/1, green: targetgroup/g/1, blue: targetgroup/b/2',
+      [
+        ['codedeploy:PutLifecycleEventHookExecutionStatus', 'codedeploy:GetDeployment'],
+        ['cloudwatch:GetMetricData'],
+      ],
+    ],
+  ])('grants a target-groups check %s only the reads it makes', (_, options, actions) => {
+    const analysis = plugin.analyseConfig(
+      `targets: { test: "http://alb:8080" }\nchecks:\n  cw: { type: target-groups, ${options} }\n`,
+      'greenlight.yml',
+    );
+
+    const statements = plugin.iamStatements(analysis, {
+      application: 'app',
+      deploymentGroup: 'dg',
+      ecsHook: false,
+    });
+
+    expect(statements.map((s) => s.Action)).toEqual(actions);
   });
 
   it('adds kms:Decrypt on the given key only when secrets are referenced', () => {
