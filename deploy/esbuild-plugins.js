@@ -65,19 +65,24 @@ function greenlightBundle(options = {}) {
         return { contents, loader: 'ts', resolveDir: dirname(REGISTRY) };
       });
 
+      // lib/ modules a config may not need, and why they would be left out.
       const leaveOut = new Map();
-      if (analysis.autoTargets.length === 0) leaveOut.set('./discovery', 'no target is "auto"');
-      if (analysis.secrets.length === 0 && analysis.parameters.length === 0) {
-        leaveOut.set('./secret-resolvers', 'it references no ${secretsmanager:...} or ${ssm:...}');
+      if (analysis.autoTargets.length === 0 && analysis.discoveringChecks.length === 0) {
+        leaveOut.set('discovery', 'no target is "auto" and no check discovers');
       }
-      build.onResolve({ filter: /^\.\/(discovery|secret-resolvers)$/ }, (args) => {
-        const why = leaveOut.get(args.path);
-        if (!why || !args.importer.startsWith(join(ROOT, 'lib'))) return undefined;
-        return { path: args.path, namespace: OMITTED, pluginData: why };
+      if (analysis.secrets.length === 0 && analysis.parameters.length === 0) {
+        leaveOut.set('secret-resolvers', 'it references no ${secretsmanager:...} or ${ssm:...}');
+      }
+      build.onResolve({ filter: /^(\.\/|\.\.\/lib\/)(discovery|secret-resolvers)$/ }, (args) => {
+        const target = resolve(args.resolveDir, args.path);
+        const name = target.startsWith(join(ROOT, 'lib')) ? target.slice(join(ROOT, 'lib').length + 1) : '';
+        const why = leaveOut.get(name);
+        if (!why) return undefined;
+        return { path: name, namespace: OMITTED, pluginData: why };
       });
       build.onLoad({ filter: /.*/, namespace: OMITTED }, (args) => ({
         contents: `throw new Error(${JSON.stringify(
-          `lib/${args.path.slice(2)} is not in this bundle because greenlight.yml was packaged when ${args.pluginData}; package the hooks again`,
+          `lib/${args.path} is not in this bundle because greenlight.yml was packaged when ${args.pluginData}; package the hooks again`,
         )});`,
         loader: 'js',
       }));

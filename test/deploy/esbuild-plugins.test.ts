@@ -79,6 +79,18 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     expect(has('checks/http.ts')).toBe(false);
   });
 
+  it('leaves discovery out of a target-groups bundle with fixed target groups, and keeps it for discover: true', async () => {
+    const fixed = await bundle(
+      'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, loadBalancer: app/web/1, green: targetgroup/g/1, blue: targetgroup/b/2 }\n',
+    );
+    expect(fixed.inputs.some((i) => i.includes('checks/target-groups.ts'))).toBe(true);
+    expect(fixed.inputs.some((i) => i.includes('lib/discovery.ts'))).toBe(false);
+    const discovering = await bundle(
+      'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, discover: true }\n',
+    );
+    expect(discovering.inputs.some((i) => i.includes('lib/discovery.ts'))).toBe(true);
+  });
+
   it('fails the build, naming the type, when the config names a check type that does not exist', async () => {
     await expect(bundle(SMOKE.replace('type: http', 'type: htp'))).rejects.toThrow(
       /unknown check type "htp"; known: http, schema, session/,
@@ -102,7 +114,7 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       );
       expect(outcome.status).toBe('Failed');
       expect(outcome.reason).toMatch(
-        /lib\/discovery is not in this bundle because greenlight.yml was packaged when no target is "auto"; package the hooks again/,
+        /lib\/discovery is not in this bundle because greenlight.yml was packaged when no target is "auto" and no check discovers; package the hooks again/,
       );
       expect(server.callsOf('PutLifecycleEventHookExecutionStatus').map((c) => c.body.status)).toEqual([
         'Failed',
