@@ -247,17 +247,21 @@ async function peakRss(url: string): Promise<BenchFigure[]> {
   const startedMiB = peakOf(started);
   const peakMiB = peakOf(ran);
   const sampledMiB = median(ran.map((c) => c.sampledPeakBytes)) / MiB;
-  const growthMiB = peakMiB - startedMiB;
+  // The target is the whole process against the smallest Lambda's memory, not the growth.
   return [
     {
-      name: `peak RSS growth, ${MEMORY_CHECKS} http checks reading 1 MiB bodies`,
-      value: growthMiB,
+      name: `peak RSS, ${MEMORY_CHECKS} http checks reading 1 MiB bodies`,
+      value: peakMiB,
       unit: 'MiB',
-      baseline: { name: 'peak RSS of the same child that only starts', value: startedMiB, unit: 'MiB' },
+      baseline: {
+        name: 'the same child that only loads the config and checks',
+        value: startedMiB,
+        unit: 'MiB',
+      },
       target: '≤ 128 MiB',
-      ok: growthMiB <= 128,
+      ok: peakMiB <= 128,
       note:
-        `whole child peak ${peakMiB.toFixed(0)} MiB (maxRSS; sampled ${sampledMiB.toFixed(0)} MiB), ` +
+        `growth ${(peakMiB - startedMiB).toFixed(0)} MiB; maxRSS (sampled ${sampledMiB.toFixed(0)} MiB); ` +
         `bare node ${bareMiB.toFixed(0)} MiB; default runner settings; median of ${MEMORY_ROUNDS} fresh processes each`,
     },
   ];
