@@ -18,8 +18,6 @@ import { parseHookEvent } from './hook-event';
 import { createLogger, type Logger } from './log';
 import { DEFAULT_REPORT_RESERVE_MS } from './report-reserve';
 
-export { defaultConfigPath };
-
 /** Used when the Lambda context gives no remaining time (e.g. a local invoke): Lambda's 15-minute maximum. */
 const FALLBACK_REMAINING_MS = 900_000;
 /** Never give the report less than this, even when the budget is nearly gone. */
@@ -192,7 +190,7 @@ async function resolveTargets(
 }
 
 /** The ECS service (or application) name used as the `service` dimension of result metrics. */
-export function metricsServiceName(env: NodeJS.ProcessEnv = process.env): string {
+function metricsServiceName(env: NodeJS.ProcessEnv = process.env): string {
   return env.GREENLIGHT_SERVICE || env.POWERTOOLS_SERVICE_NAME || 'greenlight';
 }
 
