@@ -60,8 +60,10 @@ const scenarios: Array<HookScenario<Fixtures>> = [
   // CodeDeploy's API
   {
     name: 'reports once when CodeDeploy throttles twice and then accepts',
-    budgetMs: 5_000,
-    config: (f) => healthy(f, 2_500),
+    // The SDK's standard backoff for throttling waits up to 1 s, then up to 2 s: a reserve of
+    // 5 s (the default is 10 s) always holds both retries.
+    budgetMs: 8_000,
+    config: (f) => healthy(f, 5_000),
     prepare: (_f, ids) => codeDeploy.script(ids.LifecycleEventHookExecutionId, [THROTTLED, THROTTLED]),
     expect: {
       reports: 1,
