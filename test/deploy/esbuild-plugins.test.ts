@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
@@ -89,6 +89,34 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, discover: true }\n',
     );
     expect(discovering.inputs.some((i) => i.includes('lib/discovery.ts'))).toBe(true);
+  });
+
+  it('in ES module output, names chunks after the handler and loads the SDK clients with require', async () => {
+    const configPath = join(dir, 'greenlight-esm.yml');
+    writeFileSync(configPath, SMOKE);
+    const outdir = join(dir, 'esm');
+    const result = await build({
+      entryPoints: [join(REPO, 'handlers', 'after-allow-test-traffic.ts')],
+      outdir,
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'esm',
+      splitting: true,
+      outExtension: { '.js': '.mjs' },
+      external: ['@aws-sdk/*'],
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [greenlightBundle({ configPath })],
+    });
+    const files = Object.keys((result.metafile as Metafile).outputs).map((f) => f.split('/').pop()!);
+    for (const file of files) {
+      expect(file).toMatch(/^after-allow-test-traffic(\.chunk-\w+)?\.mjs$/);
+    }
+    expect(files.filter((f) => f.includes('.chunk-')).length).toBeGreaterThan(0);
+    const code = files.map((f) => readFileSync(join(outdir, f), 'utf8')).join('\n');
+    expect(code).not.toMatch(/(from|import\()\s*["']@aws-sdk\//);
+    expect(code).toMatch(/require\("@aws-sdk\/client-codedeploy"\)/);
   });
 
   it('fails the build, naming the type, when the config names a check type that does not exist', async () => {
