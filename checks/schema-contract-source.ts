@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { httpUrl } from '../lib/config-schema';
 import { ConfigError } from '../lib/errors';
+import type { Logger } from '../lib/log';
 import { redactText } from '../lib/redact';
 import { describeError } from './schema-connection';
 import { parseContract, schemaContract, type SchemaContract } from './schema-contract';
@@ -60,8 +61,12 @@ export type ContractSource = z.output<typeof contractSource>;
 export interface LoadContractOptions {
   targets: Readonly<Record<string, URL>>;
   signal: AbortSignal;
+  /** Epoch ms: no attempt or retry starts that could not finish by then. */
+  deadline?: number;
+  /** For a fetch, and its retries together. */
   timeoutMs?: number;
   maxBytes?: number;
+  log?: Logger;
 }
 
 export interface LoadedContract {
@@ -72,9 +77,13 @@ export interface LoadedContract {
 
 /** The contract could not be fetched or read (as opposed to being invalid, a ConfigError). */
 export class ContractUnavailableError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The status a served contract was answered with, when that was not 200. */
+  readonly statusCode: number | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { statusCode?: number | undefined }) {
     super(redactText(message), options);
     this.name = 'ContractUnavailableError';
+    this.statusCode = options?.statusCode;
   }
 }
 
@@ -113,7 +122,7 @@ export async function loadContract(
   }
   const url = contractUrl(source, options.targets);
   if (!url) throw new ConfigError(`unknown target "${source.target}"`);
-  const from = `GET ${url.href}`;
+  const from = `GET ${redactText(url.href)}`;
   const text = await fetchText(url, options);
   return { contract: parseContract(parseJson(text, from), from), from };
 }
@@ -126,56 +135,38 @@ function parseJson(text: string, from: string): unknown {
   }
 }
 
+/**
+ * GETs a contract through the `http` check's flow code: TLS verified, the body capped at
+ * `maxBytes`, transient failures retried, and everything, retries included, within `timeoutMs`.
+ */
 async function fetchText(url: URL, options: LoadContractOptions): Promise<string> {
-  const { request } = await import('undici');
+  const { clientOptionsSchema, formatMs, requestStepSchema, runFlow } = await import('./http-flow');
   const timeoutMs = options.timeoutMs ?? DEFAULT_CONTRACT_TIMEOUT_MS;
   const maxBytes = options.maxBytes ?? DEFAULT_CONTRACT_MAX_BYTES;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([options.signal, timeout]);
-  const started = performance.now();
-  const elapsed = () => `${Math.round(performance.now() - started)} ms`;
-  const fail = (why: string, cause?: unknown) =>
-    new ContractUnavailableError(`GET ${url.href} ${why} (${elapsed()})`, { cause });
-  let response: Awaited<ReturnType<typeof request>>;
-  try {
-    response = await request(url, {
-      method: 'GET',
-      headers: { accept: 'application/json' },
-      signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-  } catch (err) {
-    throw fail(timeout.aborted ? `timed out after ${timeoutMs} ms` : `failed: ${describeError(err)}`, err);
+  const step = requestStepSchema.parse({
+    url: url.href,
+    headers: { accept: 'application/json' },
+    expect: { status: 200 },
+  });
+  const flow = await runFlow([step], {
+    targets: options.targets,
+    signal: options.signal,
+    deadline: Math.min(options.deadline ?? Infinity, Date.now() + timeoutMs),
+    client: clientOptionsSchema.parse({ requestTimeoutMs: timeoutMs, maxBodyBytes: maxBytes }),
+    log: options.log,
+  });
+  const result = flow.steps[0]!;
+  if (flow.outcome !== 'passed') {
+    throw new ContractUnavailableError(flow.message, { statusCode: result.status });
   }
-  const { statusCode, headers, body } = response;
-  body.on('error', () => {}); // an abandoned body reports its abort here; the reason is already ours
-  if (statusCode !== 200) {
-    body.destroy();
-    throw Object.assign(fail(`returned ${statusCode}, expected 200`), { statusCode });
+  const response = result.response!;
+  if (response.truncated) {
+    const declared = Number(response.headers['content-length']);
+    const why =
+      Number.isFinite(declared) && declared > maxBytes
+        ? `declared ${declared} bytes, more than the ${maxBytes}-byte limit`
+        : `sent more than the ${maxBytes}-byte limit`;
+    throw new ContractUnavailableError(`GET ${result.url} ${why} (${formatMs(result.durationMs)})`);
   }
-  const declared = Number(headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    body.destroy();
-    throw fail(`declared ${declared} bytes, more than the ${maxBytes}-byte limit`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > maxBytes) {
-        body.destroy();
-        throw fail(`sent more than the ${maxBytes}-byte limit`);
-      }
-      chunks.push(chunk as Buffer);
-    }
-  } catch (err) {
-    if (err instanceof ContractUnavailableError) throw err;
-    throw fail(
-      timeout.aborted ? `body did not arrive within ${timeoutMs} ms` : `body failed: ${describeError(err)}`,
-      err,
-    );
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return response.body.toString('utf8');
 }

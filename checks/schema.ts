@@ -157,8 +157,10 @@ async function loadVersion(
     const loaded = await loadContract(source, {
       targets: ctx.targets,
       signal: ctx.signal,
+      deadline: ctx.deadline,
       timeoutMs: options.contractTimeoutMs,
       maxBytes: options.contractMaxBytes,
+      log: ctx.log,
     });
     return { version, loaded };
   } catch (err) {

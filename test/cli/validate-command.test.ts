@@ -218,7 +218,7 @@ describe('greenlight validate: contracts', () => {
     };
     expect(await builtin.run(['--config', config({ db: check })], io)).toBe(EXIT_FAILED);
     expect(normalise(stdout())).toContain(
-      'FAIL contract green of schema check db: GET http://127.0.0.1:<port>/hang timed out after <duration> (<duration>)\n',
+      'FAIL contract green of schema check db: GET http://127.0.0.1:<port>/hang timed out after <duration> (waiting for response headers) [no time left for another attempt]\n',
     );
   });
 

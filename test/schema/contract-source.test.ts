@@ -127,19 +127,25 @@ describe('contracts served by the versions themselves', () => {
     },
     {
       what: 'a declared length over the limit',
-      handler: ((_req, res) =>
-        res.writeHead(200, { 'content-length': String(5_000_000) }).flushHeaders()) as Handler,
-      message: /^green's contract: GET \S+ declared 5000000 bytes, more than the 1048576-byte limit/,
+      handler: ((_req, res) => {
+        res.writeHead(200, { 'content-length': String(5_000_000) });
+        const chunk = ' '.repeat(65_536);
+        for (let i = 0; i < 32; i++) res.write(chunk);
+      }) as Handler,
+      message:
+        /^green's contract: GET \S+ declared 5000000 bytes, more than the 1048576-byte limit \(\d+ ms\)$/,
     },
     {
       what: 'a body that never ends',
       handler: ((_req, res) => res.writeHead(200).write('{')) as Handler,
-      message: /^green's contract: GET \S+ body did not arrive within 300 ms \(\d+ ms\)$/,
+      message:
+        /^green's contract: GET \S+ timed out after \d+ ms \(reading the body, 1 bytes received\) \[no time left for another attempt\]$/,
     },
     {
       what: 'no response at all',
       handler: (() => {}) as Handler,
-      message: /^green's contract: GET \S+ timed out after 300 ms \(\d+ ms\)$/,
+      message:
+        /^green's contract: GET \S+ timed out after \d+ ms \(waiting for response headers\) \[no time left for another attempt\]$/,
     },
   ])('ends in error, saying why, on $what', async ({ handler, message }) => {
     const server = await serve(handler);
@@ -192,8 +198,75 @@ describe('contracts served by the versions themselves', () => {
       });
       expect(report.outcome).toBe('error');
       expect(report.message).toMatch(
-        /^green's contract: GET https:\/\/127\.0\.0\.1:\d+\/\.well-known\/greenlight\/contract\.json failed: self.signed certificate \(\d+ ms\)$/,
+        /^green's contract: GET https:\/\/127\.0\.0\.1:\d+\/\.well-known\/greenlight\/contract\.json failed: TLS: self.signed certificate$/,
       );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('retries a refused connection within the contract timeout, then says it was refused', async () => {
+    const closed = await serve(() => {});
+    await closed.close();
+    const report = await runSchemaCheck(
+      { url: PG_URL, contracts: { green: { target: 'test' } }, contractTimeoutMs: 2_000 },
+      { targets: { test: closed.url } },
+    );
+    expect(report.outcome).toBe('error');
+    expect(report.message).toMatch(
+      /^green's contract: GET http:\/\/127\.0\.0\.1:(\d+)\/\S+ failed: connect ECONNREFUSED 127\.0\.0\.1:\1 \[3 attempts\]$/,
+    );
+  });
+
+  it('retries a 503 from a target that is still starting', async () => {
+    let calls = 0;
+    const ready = json(contract(['id', 'email']));
+    const server = await serve((req, res) => (++calls === 1 ? res.writeHead(503).end() : ready(req, res)));
+    try {
+      const report = await runSchemaCheck(
+        { url: PG_URL, contracts: { green: { target: 'test' } } },
+        { targets: { test: server.url } },
+      );
+      expect(report.outcome).toBe('passed');
+      expect(calls).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('stops when the check is stopped, saying why', async () => {
+    const server = await serve(() => {});
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('hook deadline')), 100);
+    try {
+      const t0 = performance.now();
+      const report = await runSchemaCheck(
+        { url: PG_URL, contracts: { green: { target: 'test' } } },
+        { targets: { test: server.url }, signal: controller.signal },
+      );
+      expect(report.outcome).toBe('error');
+      expect(report.message).toMatch(
+        /^green's contract: GET \S+ failed: stopped while waiting for response headers: hook deadline$/,
+      );
+      expect(performance.now() - t0).toBeLessThan(2_000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('redacts a password in the contract URL', async () => {
+    const server = await serve((_req, res) => res.writeHead(500).end());
+    const url = server.url.replace('//', '//reader:hunter2-secret@');
+    try {
+      const report = await runSchemaCheck({
+        url: PG_URL,
+        contracts: { green: { url: `${url}/.well-known/greenlight/contract.json` } },
+      });
+      expect(report.outcome).toBe('error');
+      expect(report.message).toMatch(
+        /^green's contract: GET http:\/\/reader:\[redacted\]@127\.0\.0\.1:\d+\/\S+ returned 500, expected 200 \(\d+ ms\)$/,
+      );
+      expect(report.message).not.toContain('hunter2');
     } finally {
       await server.close();
     }
