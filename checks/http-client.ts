@@ -295,6 +295,8 @@ export class HttpClient {
 }
 
 const REDIRECT_BODY_LIMIT = 64 * 1024; // a small redirect body is read so the connection can be reused
+const INITIAL_BODY_BYTES = 16 * 1024; // the first buffer of a body whose length was not given, at least
+const EMPTY_BODY = Buffer.alloc(0);
 
 interface HopAnswer {
   status: number;
@@ -311,6 +313,11 @@ interface HopAnswer {
  * from the parser, up to a cap, without a stream or a per-request AbortController (both cost
  * more than the rest of a small exchange). Past the cap the exchange is aborted, which drops
  * the connection so the rest is never read.
+ *
+ * Each chunk is copied as it arrives into one buffer, sized up front from Content-Length (never
+ * past the cap), so the socket's read buffers go at once and a body costs its own size once,
+ * not a list of chunks plus their concatenation. Without a usable Content-Length the buffer
+ * starts small and doubles, up to the cap.
  */
 class Hop implements Dispatcher.DispatchHandler {
   readonly answer: Promise<HopAnswer>;
@@ -319,8 +326,10 @@ class Hop implements Dispatcher.DispatchHandler {
   private stoppedBy: unknown;
   private status = 0;
   private headers: Record<string, string | string[] | undefined> = {};
-  private chunks: Buffer[] = [];
+  private body: Buffer = EMPTY_BODY;
   private kept = 0;
+  /** Content-Length, when the server gave one (0 otherwise). */
+  private declared = 0;
   private redirect = false;
   private settled = false;
   private resolve!: (answer: HopAnswer) => void;
@@ -358,6 +367,8 @@ class Hop implements Dispatcher.DispatchHandler {
     this.status = statusCode;
     this.headers = headers;
     this.redirect = this.followRedirects && REDIRECTS.has(statusCode) && typeof headers.location === 'string';
+    const declared = Number(headers['content-length']);
+    this.declared = Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
     this.onBodyStart();
   }
 
@@ -371,17 +382,32 @@ class Hop implements Dispatcher.DispatchHandler {
       return;
     }
     const room = this.maxBodyBytes - this.kept;
+    const take = Math.min(chunk.length, room);
+    if (take > 0) {
+      if (this.kept + take > this.body.length) this.grow(this.kept + take);
+      chunk.copy(this.body, this.kept, 0, take);
+      this.kept += take;
+    }
     if (chunk.length > room) {
-      if (room > 0) {
-        this.chunks.push(chunk.subarray(0, room));
-        this.kept += room;
-      }
       this.finish(true);
       controller.abort(new BodyCapReached());
-      return;
     }
-    this.chunks.push(chunk);
-    this.kept += chunk.length;
+  }
+
+  /**
+   * Room for `needed` bytes, at most the cap: first the declared length, else a small buffer
+   * that doubles. Allocated at the first chunk, so an answer without a body (HEAD, 304) costs none.
+   */
+  private grow(needed: number): void {
+    const wanted =
+      this.kept === 0
+        ? this.declared || INITIAL_BODY_BYTES
+        : Math.max(this.body.length * 2, INITIAL_BODY_BYTES);
+    const size = Math.min(this.maxBodyBytes, Math.max(needed, wanted));
+    // Filled before it is read: no need to zero it.
+    const bigger = Buffer.allocUnsafe(size);
+    if (this.kept) this.body.copy(bigger, 0, 0, this.kept);
+    this.body = bigger;
   }
 
   onResponseEnd(): void {
@@ -395,9 +421,8 @@ class Hop implements Dispatcher.DispatchHandler {
   private finish(truncated: boolean): void {
     if (this.settled) return;
     this.settled = true;
-    // A copy: the chunks are views into the socket's read buffers.
-    const body = Buffer.concat(this.chunks, this.kept);
-    this.chunks = [];
+    const body = this.kept === this.body.length ? this.body : this.body.subarray(0, this.kept);
+    this.body = EMPTY_BODY;
     this.resolve({
       status: this.status,
       headers: this.headers,
@@ -411,7 +436,7 @@ class Hop implements Dispatcher.DispatchHandler {
   private fail(err: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    this.chunks = [];
+    this.body = EMPTY_BODY;
     this.reject(err);
   }
 }

@@ -6,6 +6,8 @@ import type { HttpResponse } from './http-client';
 import type { Expect, HeaderExpectation, JsonExpectation } from './http-step';
 
 const EXCERPT_CHARS = 120;
+/** Characters a body's bytes cannot be searched for: U+FFFD stands for invalid bytes once decoded. */
+const NEEDS_TEXT = /[\uD800-\uDFFF\uFFFD]/;
 
 /** A response body parsed once, on demand, for every JSON assertion and capture. */
 export class ParsedBody {
@@ -17,6 +19,17 @@ export class ParsedBody {
   get text(): string {
     this.textValue ??= this.response.body.toString('utf8');
     return this.textValue;
+  }
+
+  /**
+   * Whether the body holds `piece`, as `text.includes(piece)` says, without decoding a body that
+   * was not decoded yet: its UTF-8 bytes are searched instead, which finds the same (a decoded
+   * character never spans an invalid byte). A piece with U+FFFD or a lone surrogate, which only
+   * the decoded text can match, is looked for in the text.
+   */
+  includes(piece: string): boolean {
+    if (this.textValue !== undefined || NEEDS_TEXT.test(piece)) return this.text.includes(piece);
+    return this.response.body.includes(piece);
   }
 
   /** The JSON value, or why the body is not JSON (with a short excerpt). */
@@ -97,37 +110,37 @@ export function evaluateExpect(
   }
 
   if (expect?.body) {
-    const text = body.text;
     const { contains, notContains, matches, equals } = expect.body;
+    // contains and notContains decode the body only to show why they failed.
     for (const piece of list(contains)) {
-      const ok = text.includes(piece);
+      const ok = body.includes(piece);
       out.push({
         what: 'body',
         expected: `contains ${JSON.stringify(piece)}`,
-        actual: ok ? `contains ${JSON.stringify(piece)}` : excerpt(text),
+        actual: ok ? `contains ${JSON.stringify(piece)}` : excerpt(body.text),
         ok,
       });
     }
     for (const piece of list(notContains)) {
-      const at = text.indexOf(piece);
-      const ok = at === -1;
+      const ok = !body.includes(piece);
       out.push({
         what: 'body',
         expected: `does not contain ${JSON.stringify(piece)}`,
-        actual: ok ? 'absent' : excerpt(text.slice(Math.max(0, at - 40))),
+        actual: ok ? 'absent' : excerpt(body.text.slice(Math.max(0, body.text.indexOf(piece) - 40))),
         ok,
       });
     }
     if (matches !== undefined) {
-      const m = new RegExp(matches).exec(text);
+      const m = new RegExp(matches).exec(body.text);
       out.push({
         what: 'body',
         expected: `matches /${matches}/`,
-        actual: m ? excerpt(m[0]) : excerpt(text),
+        actual: m ? excerpt(m[0]) : excerpt(body.text),
         ok: m !== null,
       });
     }
     if (equals !== undefined) {
+      const text = body.text;
       out.push({ what: 'body', expected: excerpt(equals), actual: excerpt(text), ok: text === equals });
     }
   }
