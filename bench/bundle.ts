@@ -44,18 +44,22 @@ function deploymentSettings(): BuildOptions {
 }
 
 /**
- * Bundled as `serverless package` bundles them, for the config it packages (greenlight.yml):
- * the handler file and the chunks it may import, all in `outdir`. Returns the handler file and
- * every file the function's zip would carry for it.
+ * Bundled as `serverless package` bundles them, for the config it packages (`configPath`, by
+ * default the repository's greenlight.yml): the handler file and the chunks it may import, all in
+ * `outdir`. Returns the handler file and every file the function's zip would carry for it.
  */
-async function bundle(entry: string, outdir: string): Promise<{ handler: string; files: string[] }> {
+export async function bundleAsDeployed(
+  entry: string,
+  outdir: string,
+  configPath = join(ROOT, 'greenlight.yml'),
+): Promise<{ handler: string; files: string[] }> {
   const result = await build({
     ...deploymentSettings(),
     entryPoints: [join(ROOT, entry)],
     outdir,
     metafile: true,
     logLevel: 'error',
-    plugins: [greenlightBundle({ configPath: join(ROOT, 'greenlight.yml') })],
+    plugins: [greenlightBundle({ configPath })],
   });
   const files = Object.keys(result.metafile.outputs).map((file) => resolve(file));
   const handler = files.find((file) => !basename(file).includes('.chunk-'));
@@ -145,14 +149,14 @@ export const bundleBench: Bench = {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         POWERTOOLS_LOG_LEVEL: 'SILENT',
       };
-      const baseline = await bundle('bench/minimal-hook.ts', join(dir, 'baseline'));
+      const baseline = await bundleAsDeployed('bench/minimal-hook.ts', join(dir, 'baseline'));
       const handlers = readdirSync(join(ROOT, 'handlers')).filter(
         (f) => f.endsWith('.ts') && !f.endsWith('.d.ts'),
       );
       const figures: BenchFigure[] = [];
       const baselineZipped = zippedKb(baseline.files);
       for (const handler of handlers) {
-        const built = await bundle(join('handlers', handler), join(dir, 'handlers'));
+        const built = await bundleAsDeployed(join('handlers', handler), join(dir, 'handlers'));
         const file = built.handler;
         const size = zippedKb(built.files);
         const invoke = handler !== 'ecs-lifecycle-hook.ts';

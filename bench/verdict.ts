@@ -1,15 +1,21 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadavg } from 'node:os';
-import { promisify } from 'node:util';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { httpCheckType } from '../checks/http';
 import { runChecks, type PlannedCheck, type Verdict } from '../checks/runner';
 import type { CheckContext, CheckReport, CheckResult } from '../checks/types';
 import { buildConfig, type LoadedConfig } from '../lib/config';
 import { silentLogger } from '../lib/log';
+import { codeDeployServer } from '../test/support/aws-json-server';
+import { bundleAsDeployed } from './bundle';
 import type { Bench, BenchFigure } from './harness';
 import { median } from './harness';
+
+const ROOT = join(__dirname, '..', '..');
 
 const CHECKS = 50;
 const PROBE_MS = 50;
@@ -18,15 +24,12 @@ const SLOW_MS = 2_000;
 const ROUNDS = 7;
 const SEQUENTIAL_ROUNDS = 3;
 const MEMORY_CHECKS = 500;
-const MEMORY_ROUNDS = 3;
+const MEMORY_ROUNDS = 5;
 const BODY_BYTES = 1024 * 1024;
 const MiB = 1024 * 1024;
 const BODY_END = 'END-OF-BODY';
 const EVENT = 'AfterAllowTestTraffic';
-const CHILD_FLAG = '--peak-rss-child';
 const CHILD_TIMEOUT_MS = 120_000;
-
-const run = promisify(execFile);
 
 /**
  * A loopback server: `/probe/<n>?delayMs=50&status=200` answers after the delay; `/body/<n>`
@@ -209,69 +212,239 @@ async function timeToVerdict(url: string, open: () => number): Promise<BenchFigu
   ];
 }
 
-interface PeakRss {
-  maxRssBytes: number;
-  /** The highest RSS seen by sampling every few ms (maxRSS is the kernel's own high-water mark). */
-  sampledPeakBytes: number;
-  status?: string;
-  reason?: string;
+/**
+ * The V8 limits the Lambda Node.js runtime starts node with at 128 MB: its bootstrap gives new
+ * space a tenth of AWS_LAMBDA_FUNCTION_MEMORY_SIZE (half of it per semi-space) and old space the
+ * rest, i.e. `--max-semi-space-size=6 --max-old-space-size=116`, besides the flags below.
+ */
+const LAMBDA_MEMORY_MB = 128;
+const LAMBDA_NODE_FLAGS = [
+  '--expose-gc',
+  '--max-http-header-size=81920',
+  `--max-semi-space-size=${Math.floor(LAMBDA_MEMORY_MB / 10 / 2)}`,
+  `--max-old-space-size=${LAMBDA_MEMORY_MB - Math.floor(LAMBDA_MEMORY_MB / 10)}`,
+];
+const HANDLER = join('handlers', 'after-allow-test-traffic.ts');
+
+/** `count` checks that each GET 1 MiB and look for its last bytes, all on the hook the bundle serves. */
+function memoryConfig(url: string, count: number): string {
+  const checks = Object.fromEntries(
+    Array.from({ length: count }, (_, i) => [
+      `body-${i}`,
+      {
+        type: 'http',
+        requests: [{ path: `/body/${i}`, expect: { status: 200, body: { contains: BODY_END } } }],
+      },
+    ]),
+  );
+  // JSON is YAML: the hook reads it as it reads greenlight.yml.
+  return JSON.stringify({ targets: { test: url }, checks, hooks: { [EVENT]: Object.keys(checks) } });
 }
 
 /**
- * Runs this file in a fresh Node process: it loads the runner, the config loader and the http
- * check, then runs `checks` of them against `url` (0: it only starts). With `bare`, a Node
- * process that loads nothing at all.
+ * What the Lambda runtime does with the bundle, in a fresh node: load it, invoke `handler` once
+ * with a CodeDeploy event, turn the answer into the invocation's JSON response. It writes its
+ * peak RSS, and its RSS once the bundle is loaded, to fd 3 (stdout is the function's log).
  */
-async function peakRssOfChild(url: string, checks: number, bare = false): Promise<PeakRss> {
-  const args = bare
-    ? ['-e', `process.stdout.write(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }))`]
-    : [__filename, CHILD_FLAG, url, String(checks)];
-  const { stdout } = await run(process.execPath, args, { timeout: CHILD_TIMEOUT_MS, maxBuffer: 1024 * 1024 });
-  return JSON.parse(stdout) as PeakRss;
+const HOOK_CHILD = `
+import { writeSync } from 'node:fs';
+let sampled = process.memoryUsage.rss();
+const sample = () => { sampled = Math.max(sampled, process.memoryUsage.rss()); };
+const sampler = setInterval(sample, 5);
+const mod = await import(process.argv[1]);
+const loadedBytes = process.memoryUsage.rss();
+const started = Date.now();
+const event = { DeploymentId: 'd-BENCH0001', LifecycleEventHookExecutionId: 'bench-hook-execution' };
+const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 300000 - (Date.now() - started) };
+mod.handler(event, context).then(
+  (outcome) => ({ status: outcome.status, reason: outcome.reason, delivery: outcome.delivery, responseBytes: Buffer.byteLength(JSON.stringify(outcome)) }),
+  (err) => ({ status: 'threw', reason: String(err) }),
+).then((result) => {
+  clearInterval(sampler);
+  sample();
+  writeSync(3, JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024, sampledPeakBytes: sampled, loadedBytes, ...result }));
+});`;
+
+const BARE_CHILD = `require('node:fs').writeSync(3, JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }))`;
+
+/**
+ * The floor under the hook: undici itself, loaded from node_modules, reading the same bodies with
+ * the runner's default concurrency (8), each body kept until it has been searched, nothing else.
+ */
+const UNDICI_CHILD = `
+const { request } = require('undici');
+const { writeSync } = require('node:fs');
+const [base, count] = [process.argv[1], Number(process.argv[2])];
+let next = 0;
+async function worker() {
+  while (next < count) {
+    const res = await request(base + '/body/' + next++);
+    const chunks = [];
+    for await (const chunk of res.body) chunks.push(chunk);
+    if (!Buffer.concat(chunks).includes('${BODY_END}')) throw new Error('body without its end');
+  }
+}
+Promise.all(Array.from({ length: 8 }, worker)).then(() =>
+  writeSync(3, JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 })));`;
+
+interface PeakRss {
+  maxRssBytes: number;
+  /** The highest RSS seen by sampling every few ms (maxRSS is the kernel's own high-water mark). */
+  sampledPeakBytes?: number;
+  /** Right after the bundle was loaded, before the invocation. */
+  loadedBytes?: number;
+  status?: string;
+  reason?: string;
+  delivery?: string;
+  responseBytes?: number;
+}
+
+/** Runs `script` in a fresh node with the Lambda runtime's V8 limits; what it writes to fd 3 is the answer. */
+function lambdaChild(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  module = false,
+): Promise<PeakRss> {
+  const flags = module ? [...LAMBDA_NODE_FLAGS, '--input-type=module'] : LAMBDA_NODE_FLAGS;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...flags, '-e', script, ...args], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      timeout: CHILD_TIMEOUT_MS,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdio[3]!.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const text = Buffer.concat(out).toString('utf8');
+      if (code !== 0 || !text) {
+        const why = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-3).join(' / ');
+        reject(new Error(`verdict bench: memory child exited with ${signal ?? code}: ${why}`));
+        return;
+      }
+      resolve(JSON.parse(text) as PeakRss);
+    });
+  });
+}
+
+/**
+ * The hook as deployed: handlers/after-allow-test-traffic.ts bundled as `serverless package`
+ * bundles it (ES module chunks) for a config of http checks only (their targets at `url`), the SDK
+ * clients left to a node_modules above it, as the runtime provides them.
+ */
+async function bundleHook(dir: string, url: string): Promise<{ file: string; configs: Map<number, string> }> {
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const configs = new Map<number, string>();
+  for (const count of [0, 1, MEMORY_CHECKS]) {
+    const path = join(dir, `greenlight-${count}.yml`);
+    writeFileSync(path, memoryConfig(url, count));
+    configs.set(count, path);
+  }
+  const { handler } = await bundleAsDeployed(HANDLER, join(dir, 'handlers'), configs.get(MEMORY_CHECKS)!);
+  return { file: pathToFileURL(handler).href, configs };
 }
 
 async function peakRss(url: string): Promise<BenchFigure[]> {
-  const bare: PeakRss[] = [];
-  const started: PeakRss[] = [];
-  const ran: PeakRss[] = [];
-  for (let round = 0; round < MEMORY_ROUNDS; round++) {
-    bare.push(await peakRssOfChild(url, 0, true));
-    started.push(await peakRssOfChild(url, 0));
-    const child = await peakRssOfChild(url, MEMORY_CHECKS);
-    if (child.status !== 'Succeeded')
-      throw new Error(`verdict bench: memory child ${child.status}: ${child.reason}`);
-    ran.push(child);
-  }
-  const peakOf = (children: PeakRss[]) => median(children.map((c) => c.maxRssBytes)) / MiB;
-  const bareMiB = peakOf(bare);
-  const startedMiB = peakOf(started);
-  const peakMiB = peakOf(ran);
-  const sampledMiB = median(ran.map((c) => c.sampledPeakBytes)) / MiB;
-  // The target is the whole process against the smallest Lambda's memory, not the growth.
-  return [
-    {
-      name: `peak RSS, ${MEMORY_CHECKS} http checks reading 1 MiB bodies`,
-      value: peakMiB,
-      unit: 'MiB',
-      baseline: {
-        name: 'the same child that only loads the config and checks',
-        value: startedMiB,
+  const dir = mkdtempSync(join(tmpdir(), 'greenlight-verdict-'));
+  // CodeDeploy, in this process: the hook's report is part of what it does.
+  const codedeploy = codeDeployServer().on('PutLifecycleEventHookExecutionStatus', (call) => ({
+    body: { lifecycleEventHookExecutionId: call.body.lifecycleEventHookExecutionId },
+  }));
+  try {
+    const endpoint = await codedeploy.start();
+    const { file, configs } = await bundleHook(dir, url);
+    const envFor = (checks: number): NodeJS.ProcessEnv => ({
+      PATH: process.env.PATH,
+      GREENLIGHT_CONFIG: configs.get(checks),
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(LAMBDA_MEMORY_MB),
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      AWS_ENDPOINT_URL_CODEDEPLOY: endpoint,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      POWERTOOLS_SERVICE_NAME: 'greenlight',
+    });
+    const invoke = async (checks: number): Promise<PeakRss> => {
+      const child = await lambdaChild(HOOK_CHILD, [file], envFor(checks), true);
+      const reported = codedeploy.calls.at(-1)?.body.status;
+      if (child.status !== 'Succeeded' || child.delivery !== 'reported' || reported !== 'Succeeded')
+        throw new Error(
+          `verdict bench: hook with ${checks} checks: ${child.status} (${child.delivery}, reported ${reported}): ${child.reason}`,
+        );
+      return child;
+    };
+    const bare: PeakRss[] = [];
+    const none: PeakRss[] = [];
+    const one: PeakRss[] = [];
+    const ran: PeakRss[] = [];
+    const undici: PeakRss[] = [];
+    for (let round = 0; round < MEMORY_ROUNDS; round++) {
+      bare.push(await lambdaChild(BARE_CHILD, [], { PATH: process.env.PATH }));
+      undici.push(
+        await lambdaChild(UNDICI_CHILD, [url, String(MEMORY_CHECKS)], {
+          PATH: process.env.PATH,
+          NODE_PATH: join(ROOT, 'node_modules'),
+        }),
+      );
+      none.push(await invoke(0));
+      one.push(await invoke(1));
+      ran.push(await invoke(MEMORY_CHECKS));
+    }
+    const mib = (children: PeakRss[], field: (c: PeakRss) => number = (c) => c.maxRssBytes) =>
+      median(children.map(field)) / MiB;
+    const peakMiB = mib(ran);
+    const oneMiB = mib(one);
+    const responseKb = median(ran.map((c) => c.responseBytes ?? 0)) / 1024;
+    // The target is the whole process against the smallest Lambda's memory, not the growth.
+    return [
+      {
+        name: `peak RSS, ${MEMORY_CHECKS} http checks reading 1 MiB bodies`,
+        value: peakMiB,
         unit: 'MiB',
+        baseline: {
+          name: 'the same bundled hook invoked with 1 such check',
+          value: oneMiB,
+          unit: 'MiB',
+        },
+        target: `≤ ${LAMBDA_MEMORY_MB} MiB`,
+        ok: peakMiB <= LAMBDA_MEMORY_MB,
+        note:
+          `maxRSS (sampled ${mib(ran, (c) => c.sampledPeakBytes ?? 0).toFixed(0)} MiB) of the ` +
+          `AfterAllowTestTraffic handler, bundled as deployed, invoked with a CodeDeploy event, ` +
+          `report to a local CodeDeploy, ` +
+          `INFO logs to /dev/null, ${responseKb.toFixed(0)} KB JSON response; ` +
+          `node ${LAMBDA_NODE_FLAGS.filter((f) => f.includes('space')).join(' ')} as the Lambda runtime ` +
+          `at ${LAMBDA_MEMORY_MB} MB; growth over 1 check ${(peakMiB - oneMiB).toFixed(0)} MiB; ` +
+          `bundle loaded ${mib(ran, (c) => c.loadedBytes ?? 0).toFixed(0)} MiB, ` +
+          `0 checks ${mib(none).toFixed(0)} MiB, bare node ${mib(bare).toFixed(0)} MiB; ` +
+          `default runner settings; median of ${MEMORY_ROUNDS} fresh processes each`,
       },
-      target: '≤ 128 MiB',
-      ok: peakMiB <= 128,
-      note:
-        `growth ${(peakMiB - startedMiB).toFixed(0)} MiB; maxRSS (sampled ${sampledMiB.toFixed(0)} MiB); ` +
-        `bare node ${bareMiB.toFixed(0)} MiB; default runner settings; median of ${MEMORY_ROUNDS} fresh processes each`,
-    },
-  ];
+      {
+        name: `peak RSS, undici alone reading the same ${MEMORY_CHECKS} bodies`,
+        value: mib(undici),
+        unit: 'MiB',
+        baseline: { name: 'bare node, same flags', value: mib(bare), unit: 'MiB' },
+        target: 'recorded',
+        ok: true,
+        note:
+          `the floor under the hook: undici.request from node_modules, 8 at a time, each body kept ` +
+          `until searched, no hook, no config, no SDK, the same V8 flags; median of ${MEMORY_ROUNDS}`,
+      },
+    ];
+  } finally {
+    await codedeploy.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
  * How fast the real runner turns http checks into a verdict: 50 passing checks against a 50 ms
  * server (about one probe's time, not fifty), and one failing check among slow ones (Failed at
- * once, through fail-fast). Then the peak memory of 500 checks reading 1 MiB bodies each, in a
- * fresh process.
+ * once, through fail-fast). Then the peak memory of the bundled hook running 500 checks that read
+ * 1 MiB bodies each, in a fresh node with the V8 limits of a 128 MB Lambda.
  */
 export const verdictBench: Bench = {
   id: 'verdict',
@@ -288,51 +461,3 @@ export const verdictBench: Bench = {
     }
   },
 };
-
-/** The memory child: builds `count` http checks reading 1 MiB each, runs them, prints its peak RSS. */
-async function memoryChild(url: string, count: number): Promise<void> {
-  let sampledPeakBytes = process.memoryUsage.rss();
-  if (count === 0) {
-    process.stdout.write(
-      JSON.stringify({
-        maxRssBytes: process.resourceUsage().maxRSS * 1024,
-        sampledPeakBytes,
-        status: 'Succeeded',
-      }),
-    );
-    return;
-  }
-  const sampler = setInterval(() => {
-    sampledPeakBytes = Math.max(sampledPeakBytes, process.memoryUsage.rss());
-  }, 5);
-  const checks = Object.fromEntries(
-    Array.from({ length: count }, (_, i) => [
-      `body-${i}`,
-      {
-        type: 'http',
-        requests: [{ path: `/body/${i}`, expect: { status: 200, body: { contains: BODY_END } } }],
-      },
-    ]),
-  );
-  const loaded = buildConfig(
-    { targets: { test: url }, checks, hooks: { [EVENT]: Object.keys(checks) } },
-    { checkTypes: [httpCheckType] },
-  );
-  const verdict = await runPlan(loaded);
-  clearInterval(sampler);
-  sampledPeakBytes = Math.max(sampledPeakBytes, process.memoryUsage.rss());
-  const out: PeakRss = {
-    maxRssBytes: process.resourceUsage().maxRSS * 1024,
-    sampledPeakBytes,
-    status: verdict.status,
-    reason: verdict.reason,
-  };
-  process.stdout.write(JSON.stringify(out));
-}
-
-if (require.main === module && process.argv[2] === CHILD_FLAG) {
-  memoryChild(process.argv[3]!, Number(process.argv[4])).catch((err: unknown) => {
-    process.stderr.write(`${String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
