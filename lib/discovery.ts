@@ -225,6 +225,17 @@ async function describeRules(
   return rules;
 }
 
+/** What the evidence says of the replacement task set: only the fields ECS gave. */
+function taskSetFacts(taskSet: TaskSet): NonNullable<DeploymentFacts['replacementTaskSet']> {
+  const targetGroupArn = taskSet.loadBalancers?.[0]?.targetGroupArn;
+  return {
+    id: taskSet.id ?? 'unknown',
+    ...(taskSet.status ? { status: taskSet.status } : {}),
+    ...(targetGroupArn ? { targetGroupArn } : {}),
+    ...(taskSet.taskDefinition ? { taskDefinition: taskSet.taskDefinition } : {}),
+  };
+}
+
 async function replacementTaskSet(
   clients: DiscoveryClients,
   cluster: string,
@@ -383,11 +394,9 @@ export async function discoverTargets(
         facts,
       };
     }
-    const replacementTg = taskSet.loadBalancers?.[0]?.targetGroupArn;
-    facts.replacementTaskSet = { id: taskSet.id ?? 'unknown' };
-    if (taskSet.status) facts.replacementTaskSet.status = taskSet.status;
-    if (replacementTg) facts.replacementTaskSet.targetGroupArn = replacementTg;
-    if (taskSet.taskDefinition) facts.replacementTaskSet.taskDefinition = taskSet.taskDefinition;
+    const replacement = taskSetFacts(taskSet);
+    facts.replacementTaskSet = replacement;
+    const replacementTg = replacement.targetGroupArn;
     if (!replacementTg) {
       return {
         report: {
@@ -501,11 +510,9 @@ export async function discoverTargetGroups(
         facts,
       );
     }
-    const green = taskSet.loadBalancers?.[0]?.targetGroupArn;
-    facts.replacementTaskSet = { id: taskSet.id ?? 'unknown' };
-    if (taskSet.status) facts.replacementTaskSet.status = taskSet.status;
-    if (green) facts.replacementTaskSet.targetGroupArn = green;
-    if (taskSet.taskDefinition) facts.replacementTaskSet.taskDefinition = taskSet.taskDefinition;
+    const replacement = taskSetFacts(taskSet);
+    facts.replacementTaskSet = replacement;
+    const green = replacement.targetGroupArn;
     if (!green) return failed(`replacement task set ${taskSet.id} has no load balancer target group`, facts);
 
     const greenName = targetGroupName(green);
