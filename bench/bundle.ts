@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,6 +7,7 @@ import { promisify } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { parse as parseYaml } from 'yaml';
+import { codeDeployServer } from '../test/support/aws-json-server';
 import type { Bench, BenchFigure } from './harness';
 import { median } from './harness';
 
@@ -110,30 +109,15 @@ async function probe(
   return JSON.parse(stdout) as { loaded: number; reported?: number };
 }
 
-/** A local CodeDeploy that accepts every report at once (JSON 1.1, as the SDK client speaks it). */
-async function acceptingCodeDeploy(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
 /** Zipped size of each handler bundle and its cold module-load time, against a hook that only reports. */
 export const bundleBench: Bench = {
   id: 'bundle',
   title: 'handler bundles: zipped size and cold module-load time',
   async run() {
     const dir = mkdtempSync(join(tmpdir(), 'greenlight-bundle-'));
-    const codedeploy = await acceptingCodeDeploy();
+    // A local CodeDeploy that accepts every report at once.
+    const codedeploy = codeDeployServer().on('PutLifecycleEventHookExecutionStatus', () => ({ body: {} }));
+    const endpoint = await codedeploy.start();
     // The SDK clients are not bundled: like the Lambda runtime, a node_modules above provides them.
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     try {
@@ -145,7 +129,7 @@ export const bundleBench: Bench = {
         AWS_REGION: 'eu-west-1',
         AWS_ACCESS_KEY_ID: 'bench',
         AWS_SECRET_ACCESS_KEY: 'bench',
-        AWS_ENDPOINT_URL_CODEDEPLOY: codedeploy.url,
+        AWS_ENDPOINT_URL_CODEDEPLOY: endpoint,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         POWERTOOLS_LOG_LEVEL: 'SILENT',
       };
@@ -160,6 +144,7 @@ export const bundleBench: Bench = {
         const file = built.handler;
         const size = zippedKb(built.files);
         const invoke = handler !== 'ecs-lifecycle-hook.ts';
+        const reportsBefore = codedeploy.calls.length;
         const loads: number[] = [];
         const baseLoads: number[] = [];
         const reports: number[] = [];
@@ -174,6 +159,10 @@ export const bundleBench: Bench = {
             baseReports.push(base.reported);
             reports.push(hook.reported);
           }
+        }
+        const reportsSent = codedeploy.calls.length - reportsBefore;
+        if (reportsSent !== (invoke ? 2 * RUNS : 0)) {
+          throw new Error(`bundle bench: ${handler} runs sent ${reportsSent} reports to CodeDeploy`);
         }
         const name = handler.replace(/\.ts$/, '');
         const load = median(loads);
@@ -214,7 +203,7 @@ export const bundleBench: Bench = {
       }
       return figures;
     } finally {
-      await codedeploy.close();
+      await codedeploy.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   },
