@@ -38,12 +38,11 @@ import {
 } from './support/faulty-aws-server';
 import {
   SECRETS,
-  assessScenario,
+  describeFaultMatrix,
   hookConfig,
   inPool,
   installSecrets,
   runScenario,
-  scenarioLogs,
   settledHeapBytes,
   type HookScenario,
   type ScenarioRun,
@@ -849,18 +848,9 @@ afterAll(async () => {
   clearRegisteredSecrets();
 });
 
-describe('each check type against its dependency failing', () => {
-  it.each(scenarios.map((s) => [s.name, s] as const))('%s', (_name, scenario) => {
-    assessScenario(scenario, runs.get(scenario.name)!, scenarioLogs(output.lines(), scenario.name), fixtures);
-  });
-
-  it('writes no secret anywhere on stdout or stderr across the whole matrix', () => {
-    const text = output.text();
-    expect(text).toContain('"scenario"');
-    for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
-  });
-
-  it('keeps the heap bounded across the matrix', () => {
-    expect(heapGrowthBytes).toBeLessThan(64 * 1024 * 1024);
-  });
-});
+describeFaultMatrix(
+  'each check type against its dependency failing',
+  scenarios,
+  () => ({ runs, output, fixtures, heapGrowthBytes }),
+  64 * 1024 * 1024,
+);

@@ -16,13 +16,11 @@ import { startHttpServer, type TestServer } from '../support/http-servers';
 import { refusedPort, silentEndpoint, type FaultEndpoint } from './support/fault-servers';
 import { LocalCodeDeploy, type AwsFault } from './support/faulty-aws-server';
 import {
-  SECRETS,
-  assessScenario,
+  describeFaultMatrix,
   hookConfig,
   inPool,
   installSecrets,
   runScenario,
-  scenarioLogs,
   settledHeapBytes,
   type HookScenario,
   type ScenarioRun,
@@ -487,18 +485,9 @@ afterAll(async () => {
   clearRegisteredSecrets();
 });
 
-describe('faults around the hook', () => {
-  it.each(scenarios.map((s) => [s.name, s] as const))('%s', (_name, scenario) => {
-    assessScenario(scenario, runs.get(scenario.name)!, scenarioLogs(output.lines(), scenario.name), fixtures);
-  });
-
-  it('writes no secret anywhere on stdout or stderr across the whole matrix', () => {
-    const text = output.text();
-    expect(text).toContain('"scenario"');
-    for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
-  });
-
-  it('keeps the heap bounded across the matrix', () => {
-    expect(heapGrowthBytes).toBeLessThan(48 * 1024 * 1024);
-  });
-});
+describeFaultMatrix(
+  'faults around the hook',
+  scenarios,
+  () => ({ runs, output, fixtures, heapGrowthBytes }),
+  48 * 1024 * 1024,
+);

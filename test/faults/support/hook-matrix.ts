@@ -235,6 +235,48 @@ export function assessScenario<F>(
   scenario.expect.more?.(run, fixtures);
 }
 
+/** What a matrix file has once its scenarios ran (in its beforeAll). */
+export interface MatrixRun<F> {
+  runs: Map<string, ScenarioRun>;
+  /** Every JSON log line written while the scenarios ran, and all the text of stdout and stderr. */
+  output: { lines(): Array<Record<string, unknown>>; text(): string };
+  fixtures: F;
+  heapGrowthBytes: number;
+}
+
+/**
+ * The tests of a fault matrix: one per scenario (assessScenario), no secret anywhere in the
+ * output, and heap growth across the matrix under `maxHeapGrowthBytes`.
+ */
+export function describeFaultMatrix<F>(
+  title: string,
+  scenarios: Array<HookScenario<F>>,
+  matrix: () => MatrixRun<F>,
+  maxHeapGrowthBytes: number,
+): void {
+  describe(title, () => {
+    it.each(scenarios.map((s) => [s.name, s] as const))('%s', (_name, scenario) => {
+      const { runs, output, fixtures } = matrix();
+      assessScenario(
+        scenario,
+        runs.get(scenario.name)!,
+        scenarioLogs(output.lines(), scenario.name),
+        fixtures,
+      );
+    });
+
+    it('writes no secret anywhere on stdout or stderr across the whole matrix', () => {
+      const text = matrix().output.text();
+      expect(text).toContain('"scenario"');
+      for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
+    });
+
+    it('keeps the heap bounded across the matrix', () => {
+      expect(matrix().heapGrowthBytes).toBeLessThan(maxHeapGrowthBytes);
+    });
+  });
+}
+
 let collect: (() => void) | undefined;
 
 /** A full garbage collection when it can be had (v8's gc, exposed at run time), else nothing. */
