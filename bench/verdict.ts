@@ -248,12 +248,14 @@ function memoryConfig(url: string, count: number): string {
  */
 const HOOK_CHILD = `
 import { readFileSync, writeSync } from 'node:fs';
-// At each new peak, Linux's split of the RSS: anonymous memory, and file pages (the node binary).
+// At each new peak: the V8 heap and Buffer memory, and Linux's split of the RSS into anonymous
+// memory and file pages (the node binary).
 const split = () => {
+  const { heapTotal, arrayBuffers } = process.memoryUsage();
   try {
     const kb = (name) => Number(readFileSync('/proc/self/status', 'utf8').match(new RegExp(name + ':\\\\s+(\\\\d+)'))?.[1]) * 1024;
-    return { anonBytes: kb('RssAnon'), fileBytes: kb('RssFile') };
-  } catch { return {}; }
+    return { heapBytes: heapTotal, buffersBytes: arrayBuffers, anonBytes: kb('RssAnon'), fileBytes: kb('RssFile') };
+  } catch { return { heapBytes: heapTotal, buffersBytes: arrayBuffers }; }
 };
 let sampled = process.memoryUsage.rss();
 let peakSplit = split();
@@ -305,6 +307,9 @@ interface PeakRss {
   /** At the sampled peak (Linux): anonymous memory and file pages (mostly the node binary). */
   anonBytes?: number;
   fileBytes?: number;
+  /** At the sampled peak: V8's heap (total) and the memory of ArrayBuffers and Buffers. */
+  heapBytes?: number;
+  buffersBytes?: number;
   /** Right after the bundle was loaded, before the invocation. */
   loadedBytes?: number;
   status?: string;
@@ -427,7 +432,8 @@ async function peakRss(url: string): Promise<BenchFigure[]> {
         ok: peakMiB <= LAMBDA_MEMORY_MB,
         note:
           `maxRSS (sampled ${mib(ran, (c) => c.sampledPeakBytes ?? 0).toFixed(0)} MiB: anonymous ` +
-          `${mib(ran, (c) => c.anonBytes ?? 0).toFixed(0)} MiB, file pages ${mib(ran, (c) => c.fileBytes ?? 0).toFixed(0)} MiB) of the ` +
+          `${mib(ran, (c) => c.anonBytes ?? 0).toFixed(0)} MiB, file pages ${mib(ran, (c) => c.fileBytes ?? 0).toFixed(0)} MiB; ` +
+          `V8 heap ${mib(ran, (c) => c.heapBytes ?? 0).toFixed(0)} MiB, buffers ${mib(ran, (c) => c.buffersBytes ?? 0).toFixed(0)} MiB) of the ` +
           `AfterAllowTestTraffic handler, bundled as deployed, invoked with a CodeDeploy event, ` +
           `report to a local CodeDeploy, ` +
           `INFO logs to /dev/null, ${responseKb.toFixed(0)} KB JSON response; ` +
