@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { Agent, buildConnector, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { version } from '../package.json';
 import { registerSecret } from '../lib/redact';
 import type { CookieJar } from './http-cookie-jar';
+import { Agent, buildConnector, errors as undiciErrors } from './undici-parts';
 import type { TlsOptions } from './http-step';
 
 export const USER_AGENT = `greenlight/${version}`;

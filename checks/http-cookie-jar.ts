@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { parseCookie } from 'undici';
+import { parseSetCookie } from './undici-parts';
 
 interface StoredCookie {
   name: string;
@@ -38,7 +38,7 @@ export class CookieJar {
   /** Stores the `Set-Cookie` headers of a response to `url`. Invalid ones are ignored, as a browser would. */
   storeFromResponse(url: URL, setCookie: readonly string[]): void {
     for (const header of setCookie) {
-      const parsed = parseCookie(header);
+      const parsed = parseSetCookie(header);
       if (!parsed || !parsed.name) continue;
       const host = url.hostname.toLowerCase();
       let domain = host;
