@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
+import { Agent, buildConnector, errors as undiciErrors } from './undici-parts';
 import { version } from '../package.json';
 import { registerSecret } from '../lib/redact';
+import { BodyScanner } from './http-body-scan';
 import type { CookieJar } from './http-cookie-jar';
-import { Agent, buildConnector, errors as undiciErrors } from './undici-parts';
 import type { TlsOptions } from './http-step';
 
 export const USER_AGENT = `greenlight/${version}`;
@@ -19,6 +20,11 @@ export interface PreparedRequest {
   tls: TlsOptions;
   timeoutMs: number;
   maxBodyBytes: number;
+  /**
+   * When set, the body is only searched for these pieces as it arrives (see BodyScanner) and
+   * just its first bytes are kept: for answers nothing else reads. Still read up to maxBodyBytes.
+   */
+  scan?: readonly string[];
   /** 0: redirects are answers like any other. */
   maxRedirects: number;
 }
@@ -35,8 +41,10 @@ export interface HttpResponse {
   status: number;
   /** Lower-case names; `set-cookie` is always a list. */
   headers: Record<string, string | string[]>;
-  /** Up to `maxBodyBytes`. */
+  /** Up to `maxBodyBytes`; only the first SCANNED_PREFIX_BYTES when the body was scanned. */
   body: Buffer;
+  /** When the request asked for a scan: each piece, with the text around its first occurrence, or null. */
+  scanned?: ReadonlyMap<string, string | null>;
   /** Bytes received from the server, the discarded rest not counted. */
   bodyBytes: number;
   truncated: boolean;
@@ -121,7 +129,12 @@ export class HttpClient {
         if (cookie && !hasHeader(sent, 'cookie')) sent = { ...headers, cookie };
         const servername = request.tls.serverName;
         phase = 'waiting for response headers';
-        hop = new Hop(request.maxBodyBytes, request.maxRedirects > 0, () => (phase = 'reading the body'));
+        hop = new Hop(
+          request.maxBodyBytes,
+          request.maxRedirects > 0,
+          () => (phase = 'reading the body'),
+          request.scan,
+        );
         if (stopped !== undefined) hop.stop(stopped);
         const dispatchOptions: Dispatcher.DispatchOptions & { servername?: string } = {
           origin: url.origin,
@@ -182,6 +195,7 @@ export class HttpClient {
           url,
           redirects,
         };
+        if (answer.scanned) response.scanned = answer.scanned;
         const certificate =
           url.protocol === 'https:' ? this.certificateOf(url, servername ?? hostHeader(headers)) : undefined;
         if (certificate) response.certificate = certificate;
@@ -307,7 +321,11 @@ interface HopAnswer {
   truncated: boolean;
   /** A redirect to follow: its body was discarded. */
   redirect: boolean;
+  scanned?: ReadonlyMap<string, string | null>;
 }
+
+/** What is kept of a body that is scanned: enough for the excerpt a failed assertion shows. */
+export const SCANNED_PREFIX_BYTES = 4096;
 
 /**
  * One request/response exchange through undici's dispatch API: the body is collected straight
@@ -333,6 +351,9 @@ class Hop implements Dispatcher.DispatchHandler {
   private declared = 0;
   private redirect = false;
   private settled = false;
+  private scanner?: BodyScanner;
+  /** Bytes kept (the whole body) or scanned: what the cap counts. */
+  private read = 0;
   private resolve!: (answer: HopAnswer) => void;
   private reject!: (err: unknown) => void;
 
@@ -340,6 +361,7 @@ class Hop implements Dispatcher.DispatchHandler {
     private readonly maxBodyBytes: number,
     private readonly followRedirects: boolean,
     private readonly onBodyStart: () => void,
+    private readonly scan?: readonly string[],
   ) {
     this.answer = new Promise<HopAnswer>((resolve, reject) => {
       this.resolve = resolve;
@@ -370,6 +392,7 @@ class Hop implements Dispatcher.DispatchHandler {
     this.redirect = this.followRedirects && REDIRECTS.has(statusCode) && typeof headers.location === 'string';
     const declared = Number(headers['content-length']);
     this.declared = Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
+    if (this.scan && !this.redirect) this.scanner = new BodyScanner(this.scan);
     this.onBodyStart();
   }
 
@@ -382,12 +405,17 @@ class Hop implements Dispatcher.DispatchHandler {
       }
       return;
     }
-    const room = this.maxBodyBytes - this.kept;
+    const room = this.maxBodyBytes - this.read;
     const take = Math.min(chunk.length, room);
     if (take > 0) {
-      if (this.kept + take > this.body.length) this.grow(this.kept + take);
-      chunk.copy(this.body, this.kept, 0, take);
-      this.kept += take;
+      this.read += take;
+      const keep = this.scanner ? Math.min(take, SCANNED_PREFIX_BYTES - this.kept) : take;
+      if (keep > 0) {
+        if (this.kept + keep > this.body.length) this.grow(this.kept + keep);
+        chunk.copy(this.body, this.kept, 0, keep);
+        this.kept += keep;
+      }
+      this.scanner?.write(take === chunk.length ? chunk : chunk.subarray(0, take));
     }
     if (chunk.length > room) {
       this.finish(true);
@@ -404,7 +432,8 @@ class Hop implements Dispatcher.DispatchHandler {
       this.kept === 0
         ? this.declared || INITIAL_BODY_BYTES
         : Math.max(this.body.length * 2, INITIAL_BODY_BYTES);
-    const size = Math.min(this.maxBodyBytes, Math.max(needed, wanted));
+    const cap = this.scanner ? Math.min(SCANNED_PREFIX_BYTES, this.maxBodyBytes) : this.maxBodyBytes;
+    const size = Math.min(cap, Math.max(needed, wanted));
     // Filled before it is read: no need to zero it.
     const bigger = Buffer.allocUnsafe(size);
     if (this.kept) this.body.copy(bigger, 0, 0, this.kept);
@@ -431,6 +460,7 @@ class Hop implements Dispatcher.DispatchHandler {
       received: this.received,
       truncated,
       redirect: this.redirect,
+      ...(this.scanner && { scanned: this.scanner.end() }),
     });
   }
 

@@ -7,7 +7,7 @@ import type { Expect, HeaderExpectation, JsonExpectation } from './http-step';
 
 const EXCERPT_CHARS = 120;
 /** Characters a body's bytes cannot be searched for: U+FFFD stands for invalid bytes once decoded. */
-const NEEDS_TEXT = /[\uD800-\uDFFF\uFFFD]/;
+export const NEEDS_TEXT = /[\uD800-\uDFFF\uFFFD]/;
 
 /** A response body parsed once, on demand, for every JSON assertion and capture. */
 export class ParsedBody {
@@ -28,8 +28,18 @@ export class ParsedBody {
    * the decoded text can match, is looked for in the text.
    */
   includes(piece: string): boolean {
+    const scanned = this.response.scanned;
+    if (scanned?.has(piece)) return scanned.get(piece) !== null;
     if (this.textValue !== undefined || NEEDS_TEXT.test(piece)) return this.text.includes(piece);
     return this.response.body.includes(piece);
+  }
+
+  /** The text from a little before the first `piece` on, for evidence; '' when it is absent. */
+  around(piece: string): string {
+    const scanned = this.response.scanned;
+    if (scanned?.has(piece)) return scanned.get(piece) ?? '';
+    const at = this.text.indexOf(piece);
+    return at < 0 ? '' : this.text.slice(Math.max(0, at - 40));
   }
 
   /** The JSON value, or why the body is not JSON (with a short excerpt). */
@@ -126,7 +136,7 @@ export function evaluateExpect(
       out.push({
         what: 'body',
         expected: `does not contain ${JSON.stringify(piece)}`,
-        actual: ok ? 'absent' : excerpt(body.text.slice(Math.max(0, body.text.indexOf(piece) - 40))),
+        actual: ok ? 'absent' : excerpt(body.around(piece)),
         ok,
       });
     }

@@ -15,6 +15,7 @@ import {
   type TransportError,
 } from './http-client';
 import {
+  NEEDS_TEXT,
   ParsedBody,
   clip,
   compileJsonSchema,
@@ -439,7 +440,7 @@ function judge(
   let facts = formatMs(response.durationMs);
   if (response.redirects.length)
     facts += `, after ${response.redirects.length} redirect${response.redirects.length === 1 ? '' : 's'}`;
-  if (response.truncated) facts += `, body truncated at ${response.body.length} bytes`;
+  if (response.truncated) facts += `, body truncated at ${sc.client.maxBodyBytes} bytes`;
   message += ` (${facts})`;
   if (failures > 1) message += `; +${failures - 1} more failed assertion${failures === 2 ? '' : 's'}`;
   return {
@@ -635,7 +636,39 @@ function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequest {
     maxRedirects: follow === true ? DEFAULT_MAX_REDIRECTS : follow === false ? 0 : follow,
   };
   if (body !== undefined) request.body = body;
+  const scan = sc.options.keepResponses === false ? bodyScan(step) : null;
+  if (scan) request.scan = scan;
   return request;
+}
+
+const scans = new WeakMap<RequestStep, readonly string[] | null>();
+
+/**
+ * The pieces a step's answer is searched for when nothing else reads its body (only `contains`
+ * and `notContains`, or no body assertion at all): that body is scanned as it arrives and never
+ * held whole, so a check costs a few KiB however big the answer. Null when something needs the
+ * whole text: a regex, equality, JSON, a capture from the body, or a piece only the decoded text
+ * can match. (A diff of responses keeps them whole too: the caller passes keepResponses.)
+ */
+function bodyScan(step: RequestStep): readonly string[] | null {
+  let scan = scans.get(step);
+  if (scan !== undefined) return scan;
+  const expect = step.expect;
+  const pieces = [...asList(expect?.body?.contains), ...asList(expect?.body?.notContains)];
+  const whole =
+    expect?.body?.matches !== undefined ||
+    expect?.body?.equals !== undefined ||
+    !!expect?.json?.length ||
+    expect?.schema !== undefined ||
+    Object.values(step.captures ?? {}).some((c) => c.json !== undefined || c.regex !== undefined) ||
+    pieces.some((piece) => NEEDS_TEXT.test(piece));
+  scan = whole ? null : pieces;
+  scans.set(step, scan);
+  return scan;
+}
+
+function asList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
 /** A target base URL plus a path: `http://alb:8080/api` + `/health?x=1` gives `http://alb:8080/api/health?x=1`. */

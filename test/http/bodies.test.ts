@@ -1,3 +1,4 @@
+import { HttpClient, SCANNED_PREFIX_BYTES } from '../../checks/http-client';
 import { clientOptionsSchema, runFlow, requestStepSchema } from '../../checks/http-flow';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { check } from './run-http-check';
@@ -15,6 +16,14 @@ const MIXED = Buffer.concat([
   Buffer.from('€uro ok'),
 ]);
 const BIG = Buffer.alloc(MiB, 'x');
+/** 3 MiB of text with a marker in the middle, on a write boundary, and a different end. */
+const LONG_WRITE = 65_531;
+const LONG = Buffer.concat([
+  Buffer.alloc(LONG_WRITE * 24 - 4, 'é'),
+  Buffer.from('[MARKER-42]'),
+  Buffer.alloc(3 * MiB - LONG_WRITE * 24 - 7 - 8, 'z'),
+  Buffer.from('TAIL-END'),
+]);
 
 let server: TestServer;
 let targets: Record<string, string>;
@@ -33,6 +42,17 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': MIXED.length });
         res.end(MIXED);
         return;
+      case '/long': {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        let at = 0;
+        const more = () => {
+          if (at >= LONG.length) return void res.end();
+          res.write(LONG.subarray(at, (at += LONG_WRITE)));
+          setImmediate(more);
+        };
+        more();
+        return;
+      }
       case '/big':
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': BIG.length });
         res.end(req.method === 'HEAD' ? undefined : BIG);
@@ -112,5 +132,72 @@ describe('response bodies', () => {
     expect(result.outcome).toBe('passed');
     expect(result.steps[0]!.response!.body.length).toBe(0);
     expect(result.steps[0]!.response!.headers['content-length']).toBe(String(MiB));
+  });
+});
+
+describe('bodies that are only searched', () => {
+  it('are scanned as they arrive: only their first bytes are kept', async () => {
+    const http = new HttpClient();
+    try {
+      const sent = await http.send(
+        {
+          method: 'GET',
+          url: new URL('/long', server.url),
+          headers: {},
+          tls: {},
+          timeoutMs: 5_000,
+          maxBodyBytes: 8 * MiB,
+          maxRedirects: 0,
+          scan: ['[MARKER-42]', 'TAIL-END', 'not in it'],
+        },
+        { signal: AbortSignal.timeout(5_000) },
+      );
+      const response = sent.response!;
+      expect(response.bodyBytes).toBe(LONG.length);
+      expect(response.truncated).toBe(false);
+      expect(response.body.equals(LONG.subarray(0, SCANNED_PREFIX_BYTES))).toBe(true);
+      expect(response.scanned!.get('[MARKER-42]')).toMatch(/^é+\[MARKER-42\]z+$/);
+      expect(response.scanned!.get('TAIL-END')).toMatch(/z+TAIL-END$/);
+      expect(response.scanned!.get('not in it')).toBeNull();
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('give contains and notContains the same answers, and evidence from the middle of the body', async () => {
+    const report = await check(
+      {
+        maxBodyBytes: 4 * MiB,
+        requests: [{ path: '/long', expect: { body: { contains: 'TAIL-END', notContains: '[MARKER-42]' } } }],
+      },
+      targets,
+    );
+    expect(report.outcome).toBe('failed');
+    const [contains, absent] = report.assertions!.filter((a) => a.what.endsWith('body'));
+    expect(contains!.ok).toBe(true);
+    expect(absent!.ok).toBe(false);
+    expect(absent!.actual).toMatch(/^"é+\[MARKER-42\]z+…"$/);
+  });
+
+  it('are kept whole when another assertion reads the text', async () => {
+    const report = await check(
+      {
+        maxBodyBytes: 4 * MiB,
+        requests: [
+          { path: '/long', expect: { body: { contains: 'TAIL-END', matches: 'MARKER-(\\d+)\\]z{100}' } } },
+        ],
+      },
+      targets,
+    );
+    expect(report.outcome).toBe('passed');
+  });
+
+  it('are still read no further than maxBodyBytes', async () => {
+    const report = await check(
+      { maxBodyBytes: 100_000, requests: [{ path: '/long', expect: { body: { contains: 'TAIL-END' } } }] },
+      targets,
+    );
+    expect(report.outcome).toBe('failed');
+    expect(report.message).toContain('body truncated at 100000 bytes');
   });
 });
