@@ -1,4 +1,7 @@
 import { createHookHandler } from '../lib/hook-handler';
+import { keepWasmBaseline } from '../lib/wasm-tiering';
+
+keepWasmBaseline();
 
 /** CodeDeploy ECS lifecycle hook: BeforeAllowTraffic. */
 export const handler = createHookHandler('BeforeAllowTraffic');

@@ -1,4 +1,7 @@
 import { createHookHandler } from '../lib/hook-handler';
+import { keepWasmBaseline } from '../lib/wasm-tiering';
+
+keepWasmBaseline();
 
 /** CodeDeploy ECS lifecycle hook: BeforeInstall. */
 export const handler = createHookHandler('BeforeInstall');
