@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -225,6 +225,11 @@ const LAMBDA_NODE_FLAGS = [
   `--max-old-space-size=${LAMBDA_MEMORY_MB - Math.floor(LAMBDA_MEMORY_MB / 10)}`,
 ];
 const HANDLER = join('handlers', 'after-allow-test-traffic.ts');
+/**
+ * The node that runs the memory figures: this one, or another given in GREENLIGHT_BENCH_NODE
+ * (the Lambda runtime's own Node line, say, when this machine has an older one).
+ */
+const MEMORY_NODE = process.env.GREENLIGHT_BENCH_NODE || process.execPath;
 
 /** `count` checks that each GET 1 MiB and look for its last bytes, all on the hook the bundle serves. */
 function memoryConfig(url: string, count: number): string {
@@ -318,6 +323,10 @@ interface PeakRss {
   responseBytes?: number;
 }
 
+function memoryNodeVersion(): string {
+  return execFileSync(MEMORY_NODE, ['--version'], { encoding: 'utf8' }).trim();
+}
+
 /** Runs `script` in a fresh node with the Lambda runtime's V8 limits; what it writes to fd 3 is the answer. */
 function lambdaChild(
   script: string,
@@ -327,7 +336,7 @@ function lambdaChild(
 ): Promise<PeakRss> {
   const flags = module ? [...LAMBDA_NODE_FLAGS, '--input-type=module'] : LAMBDA_NODE_FLAGS;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...flags, '-e', script, ...args], {
+    const child = spawn(MEMORY_NODE, [...flags, '-e', script, ...args], {
       env,
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       timeout: CHILD_TIMEOUT_MS,
@@ -437,7 +446,7 @@ async function peakRss(url: string): Promise<BenchFigure[]> {
           `AfterAllowTestTraffic handler, bundled as deployed, invoked with a CodeDeploy event, ` +
           `report to a local CodeDeploy, ` +
           `INFO logs to /dev/null, ${responseKb.toFixed(0)} KB JSON response; ` +
-          `node ${LAMBDA_NODE_FLAGS.filter((f) => f.includes('space')).join(' ')} as the Lambda runtime ` +
+          `node ${memoryNodeVersion()} ${LAMBDA_NODE_FLAGS.filter((f) => f.includes('space')).join(' ')} as the Lambda runtime ` +
           `at ${LAMBDA_MEMORY_MB} MB; growth over 1 check ${(peakMiB - oneMiB).toFixed(0)} MiB; ` +
           `bundle loaded ${mib(ran, (c) => c.loadedBytes ?? 0).toFixed(0)} MiB, ` +
           `0 checks ${mib(none).toFixed(0)} MiB, bare node ${mib(bare).toFixed(0)} MiB; ` +
@@ -452,7 +461,7 @@ async function peakRss(url: string): Promise<BenchFigure[]> {
         ok: true,
         note:
           `the floor under the hook: undici.request from node_modules, 8 at a time, each body kept ` +
-          `until searched, no hook, no config, no SDK, the same V8 flags; median of ${MEMORY_ROUNDS}`,
+          `until searched, no hook, no config, no SDK, the same node and V8 flags; median of ${MEMORY_ROUNDS}`,
       },
     ];
   } finally {
