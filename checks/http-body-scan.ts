@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 
 /** Bytes shown before a piece found in a scanned body (as `notContains` evidence shows them). */
-const CONTEXT_BEFORE = 40;
+export const CONTEXT_BEFORE = 40;
 /** Bytes kept after the start of a piece found, for the same evidence. */
 const CONTEXT_AFTER = 200;
 const EMPTY = Buffer.alloc(0);

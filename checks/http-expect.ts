@@ -1,6 +1,7 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import type { ValidateFunction } from 'ajv';
 import { REDACTED, redact, redactText } from '../lib/redact';
+import { CONTEXT_BEFORE } from './http-body-scan';
 import type { Assertion } from './types';
 import type { HttpResponse } from './http-client';
 import type { Expect, HeaderExpectation, JsonExpectation } from './http-step';
@@ -39,7 +40,7 @@ export class ParsedBody {
     const scanned = this.response.scanned;
     if (scanned?.has(piece)) return scanned.get(piece) ?? '';
     const at = this.text.indexOf(piece);
-    return at < 0 ? '' : this.text.slice(Math.max(0, at - 40));
+    return at < 0 ? '' : this.text.slice(Math.max(0, at - CONTEXT_BEFORE));
   }
 
   /** The JSON value, or why the body is not JSON (with a short excerpt). */
@@ -199,7 +200,8 @@ export function evaluateExpect(
   return out;
 }
 
-function list(value: string | string[] | undefined): string[] {
+/** A value that may be given once or as a list, as a list. */
+export function list(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 

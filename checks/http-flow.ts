@@ -22,6 +22,7 @@ import {
   evaluateExpect,
   excerpt,
   jmesPath,
+  list,
   type ExpectContext,
 } from './http-expect';
 import { MIN_ATTEMPT_MS, TRANSIENT_STATUSES, backoffDelay, retryAfterMs, sleep } from './http-retry';
@@ -641,8 +642,6 @@ function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequest {
   return request;
 }
 
-const scans = new WeakMap<RequestStep, readonly string[] | null>();
-
 /**
  * The pieces a step's answer is searched for when nothing else reads its body (only `contains`
  * and `notContains`, or no body assertion at all): that body is scanned as it arrives and never
@@ -651,10 +650,8 @@ const scans = new WeakMap<RequestStep, readonly string[] | null>();
  * can match. (A diff of responses keeps them whole too: the caller passes keepResponses.)
  */
 function bodyScan(step: RequestStep): readonly string[] | null {
-  let scan = scans.get(step);
-  if (scan !== undefined) return scan;
   const expect = step.expect;
-  const pieces = [...asList(expect?.body?.contains), ...asList(expect?.body?.notContains)];
+  const pieces = [...list(expect?.body?.contains), ...list(expect?.body?.notContains)];
   const whole =
     expect?.body?.matches !== undefined ||
     expect?.body?.equals !== undefined ||
@@ -662,13 +659,7 @@ function bodyScan(step: RequestStep): readonly string[] | null {
     expect?.schema !== undefined ||
     Object.values(step.captures ?? {}).some((c) => c.json !== undefined || c.regex !== undefined) ||
     pieces.some((piece) => NEEDS_TEXT.test(piece));
-  scan = whole ? null : pieces;
-  scans.set(step, scan);
-  return scan;
-}
-
-function asList(value: string | string[] | undefined): string[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  return whole ? null : pieces;
 }
 
 /** A target base URL plus a path: `http://alb:8080/api` + `/health?x=1` gives `http://alb:8080/api/health?x=1`. */

@@ -107,6 +107,40 @@ const store = (f: Fixtures, engine: 'redis' | 'memcached', port: number, extra =
     }${extra} }\ncanary: { keyPrefix: "${f.area}:canary:", ttlSeconds: 30 }\neviction: false`,
   );
 
+/** A session store down, never answering, and dropping connections: Failed naming host:port and the fault. */
+function storeUnreachable(
+  engine: 'redis' | 'memcached',
+  label: string,
+  timeout: 'connect' | 'command',
+): Array<HookScenario<Fixtures>> {
+  const failed = (fault: string) => ({
+    reports: 1 as const,
+    status: 'Failed' as const,
+    delivery: ['reported' as const],
+    reason: new RegExp(`^'check' error: .*${engine} .*127\\.0\\.0\\.1:\\d+.*${fault}`, 'i'),
+  });
+  return [
+    {
+      name: `session: reports Failed naming host:port when ${label} is down`,
+      budgetMs: 4_000,
+      config: (f) => store(f, engine, f.refused),
+      expect: failed('ECONNREFUSED'),
+    },
+    {
+      name: `session: reports Failed within the ${timeout} timeout when ${label} never answers`,
+      budgetMs: 4_000,
+      config: (f) => store(f, engine, f.silent.port),
+      expect: failed('(timed out|timeout)'),
+    },
+    {
+      name: `session: reports Failed naming the reset when ${label} drops connections`,
+      budgetMs: 4_000,
+      config: (f) => store(f, engine, f.resetting.port),
+      expect: failed('(ECONNRESET|closed)'),
+    },
+  ];
+}
+
 /** CloudWatch faults are scripted by a key each scenario puts in its request (an alarm name, a dimension). */
 const cloudWatchScripts = new Map<string, () => AwsFault | undefined>();
 const alarms = (key: string) => `names: [${key}]`;
@@ -433,39 +467,7 @@ const scenarios: Array<HookScenario<Fixtures>> = [
   },
 
   // session: Redis
-  {
-    name: 'session: reports Failed naming host:port when Redis is down',
-    budgetMs: 4_000,
-    config: (f) => store(f, 'redis', f.refused),
-    expect: {
-      reports: 1,
-      status: 'Failed',
-      delivery: ['reported'],
-      reason: /^'check' error: .*redis .*127\.0\.0\.1:\d+.*ECONNREFUSED/i,
-    },
-  },
-  {
-    name: 'session: reports Failed within the connect timeout when Redis never answers',
-    budgetMs: 4_000,
-    config: (f) => store(f, 'redis', f.silent.port),
-    expect: {
-      reports: 1,
-      status: 'Failed',
-      delivery: ['reported'],
-      reason: /^'check' error: .*redis .*127\.0\.0\.1:\d+.*(timed out|timeout)/i,
-    },
-  },
-  {
-    name: 'session: reports Failed naming the reset when Redis drops connections',
-    budgetMs: 4_000,
-    config: (f) => store(f, 'redis', f.resetting.port),
-    expect: {
-      reports: 1,
-      status: 'Failed',
-      delivery: ['reported'],
-      reason: /^'check' error: .*redis .*127\.0\.0\.1:\d+.*(ECONNRESET|closed)/i,
-    },
-  },
+  ...storeUnreachable('redis', 'Redis', 'connect'),
   {
     name: 'session: reports Failed with WRONGPASS when Redis rejects the ACL user password',
     budgetMs: 4_000,
@@ -490,39 +492,7 @@ const scenarios: Array<HookScenario<Fixtures>> = [
   },
 
   // session: memcached
-  {
-    name: 'session: reports Failed naming host:port when memcached is down',
-    budgetMs: 4_000,
-    config: (f) => store(f, 'memcached', f.refused),
-    expect: {
-      reports: 1,
-      status: 'Failed',
-      delivery: ['reported'],
-      reason: /^'check' error: .*memcached .*127\.0\.0\.1:\d+.*ECONNREFUSED/i,
-    },
-  },
-  {
-    name: 'session: reports Failed within the command timeout when memcached never answers',
-    budgetMs: 4_000,
-    config: (f) => store(f, 'memcached', f.silent.port),
-    expect: {
-      reports: 1,
-      status: 'Failed',
-      delivery: ['reported'],
-      reason: /^'check' error: .*memcached .*127\.0\.0\.1:\d+.*(timed out|timeout)/i,
-    },
-  },
-  {
-    name: 'session: reports Failed naming the reset when memcached drops connections',
-    budgetMs: 4_000,
-    config: (f) => store(f, 'memcached', f.resetting.port),
-    expect: {
-      reports: 1,
-      status: 'Failed',
-      delivery: ['reported'],
-      reason: /^'check' error: .*memcached .*127\.0\.0\.1:\d+.*(ECONNRESET|closed)/i,
-    },
-  },
+  ...storeUnreachable('memcached', 'memcached', 'command'),
   {
     name: 'session: reports Failed when TLS is required and memcached speaks plain text',
     budgetMs: 4_000,
