@@ -1,7 +1,7 @@
 import { createHookHandler } from '../lib/hook-handler';
-import { keepWasmBaseline } from '../lib/wasm-tiering';
+import { applyHookV8Settings } from '../lib/v8-settings';
 
-keepWasmBaseline();
+applyHookV8Settings();
 
 /** CodeDeploy ECS lifecycle hook: AfterInstall. */
 export const handler = createHookHandler('AfterInstall');

@@ -1,7 +1,7 @@
 import { createEcsHookHandler } from '../lib/ecs-hook-handler';
-import { keepWasmBaseline } from '../lib/wasm-tiering';
+import { applyHookV8Settings } from '../lib/v8-settings';
 
-keepWasmBaseline();
+applyHookV8Settings();
 
 /** Amazon ECS built-in blue/green lifecycle hook: answers `hookStatus` for any configured stage. */
 export const handler = createEcsHookHandler();
