@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +14,7 @@ import { codeDeployServer } from '../test/support/aws-json-server';
 import { bundleAsDeployed } from './bundle';
 import type { Bench, BenchFigure } from './harness';
 import { median } from './harness';
+import { runtimeNode, type NodeBinary } from './runtime-node';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -225,12 +226,6 @@ const LAMBDA_NODE_FLAGS = [
   `--max-old-space-size=${LAMBDA_MEMORY_MB - Math.floor(LAMBDA_MEMORY_MB / 10)}`,
 ];
 const HANDLER = join('handlers', 'after-allow-test-traffic.ts');
-/**
- * The node that runs the memory figures: this one, or another given in GREENLIGHT_BENCH_NODE
- * (the Lambda runtime's own Node line, say, when this machine has an older one).
- */
-const MEMORY_NODE = process.env.GREENLIGHT_BENCH_NODE || process.execPath;
-
 /** `count` checks that each GET 1 MiB and look for its last bytes, all on the hook the bundle serves. */
 function memoryConfig(url: string, count: number): string {
   const checks = Object.fromEntries(
@@ -323,12 +318,9 @@ interface PeakRss {
   responseBytes?: number;
 }
 
-function memoryNodeVersion(): string {
-  return execFileSync(MEMORY_NODE, ['--version'], { encoding: 'utf8' }).trim();
-}
-
 /** Runs `script` in a fresh node with the Lambda runtime's V8 limits; what it writes to fd 3 is the answer. */
 function lambdaChild(
+  node: NodeBinary,
   script: string,
   args: string[],
   env: NodeJS.ProcessEnv,
@@ -336,7 +328,7 @@ function lambdaChild(
 ): Promise<PeakRss> {
   const flags = module ? [...LAMBDA_NODE_FLAGS, '--input-type=module'] : LAMBDA_NODE_FLAGS;
   return new Promise((resolve, reject) => {
-    const child = spawn(MEMORY_NODE, [...flags, '-e', script, ...args], {
+    const child = spawn(node.path, [...flags, '-e', script, ...args], {
       env,
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       timeout: CHILD_TIMEOUT_MS,
@@ -375,7 +367,7 @@ async function bundleHook(dir: string, url: string): Promise<{ file: string; con
   return { file: pathToFileURL(handler).href, configs };
 }
 
-async function peakRss(url: string): Promise<BenchFigure[]> {
+async function peakRss(url: string, node: NodeBinary, label: string): Promise<BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'greenlight-verdict-'));
   // CodeDeploy, in this process: the hook's report is part of what it does.
   const codedeploy = codeDeployServer().on('PutLifecycleEventHookExecutionStatus', (call) => ({
@@ -396,7 +388,7 @@ async function peakRss(url: string): Promise<BenchFigure[]> {
       POWERTOOLS_SERVICE_NAME: 'greenlight',
     });
     const invoke = async (checks: number): Promise<PeakRss> => {
-      const child = await lambdaChild(HOOK_CHILD, [file], envFor(checks), true);
+      const child = await lambdaChild(node, HOOK_CHILD, [file], envFor(checks), true);
       const reported = codedeploy.calls.at(-1)?.body.status;
       if (child.status !== 'Succeeded' || child.delivery !== 'reported' || reported !== 'Succeeded')
         throw new Error(
@@ -410,9 +402,9 @@ async function peakRss(url: string): Promise<BenchFigure[]> {
     const ran: PeakRss[] = [];
     const undici: PeakRss[] = [];
     for (let round = 0; round < MEMORY_ROUNDS; round++) {
-      bare.push(await lambdaChild(BARE_CHILD, [], { PATH: process.env.PATH }));
+      bare.push(await lambdaChild(node, BARE_CHILD, [], { PATH: process.env.PATH }));
       undici.push(
-        await lambdaChild(UNDICI_CHILD, [url, String(MEMORY_CHECKS)], {
+        await lambdaChild(node, UNDICI_CHILD, [url, String(MEMORY_CHECKS)], {
           PATH: process.env.PATH,
           NODE_PATH: join(ROOT, 'node_modules'),
         }),
@@ -429,7 +421,7 @@ async function peakRss(url: string): Promise<BenchFigure[]> {
     // The target is the whole process against the smallest Lambda's memory, not the growth.
     return [
       {
-        name: `peak RSS, ${MEMORY_CHECKS} http checks reading 1 MiB bodies`,
+        name: `peak RSS, ${MEMORY_CHECKS} http checks reading 1 MiB bodies, ${label}`,
         value: peakMiB,
         unit: 'MiB',
         baseline: {
@@ -446,14 +438,14 @@ async function peakRss(url: string): Promise<BenchFigure[]> {
           `AfterAllowTestTraffic handler, bundled as deployed, invoked with a CodeDeploy event, ` +
           `report to a local CodeDeploy, ` +
           `INFO logs to /dev/null, ${responseKb.toFixed(0)} KB JSON response; ` +
-          `node ${memoryNodeVersion()} ${LAMBDA_NODE_FLAGS.filter((f) => f.includes('space')).join(' ')} as the Lambda runtime ` +
+          `node ${node.version} ${LAMBDA_NODE_FLAGS.filter((f) => f.includes('space')).join(' ')} as the Lambda runtime ` +
           `at ${LAMBDA_MEMORY_MB} MB; growth over 1 check ${(peakMiB - oneMiB).toFixed(0)} MiB; ` +
           `bundle loaded ${mib(ran, (c) => c.loadedBytes ?? 0).toFixed(0)} MiB, ` +
           `0 checks ${mib(none).toFixed(0)} MiB, bare node ${mib(bare).toFixed(0)} MiB; ` +
           `default runner settings; median of ${MEMORY_ROUNDS} fresh processes each`,
       },
       {
-        name: `peak RSS, undici alone reading the same ${MEMORY_CHECKS} bodies`,
+        name: `peak RSS, undici alone reading the same ${MEMORY_CHECKS} bodies, ${label}`,
         value: mib(undici),
         unit: 'MiB',
         baseline: { name: 'bare node, same flags', value: mib(bare), unit: 'MiB' },
@@ -482,7 +474,20 @@ export const verdictBench: Bench = {
   async run() {
     const { url, server, open } = await startServer();
     try {
-      const figures = [...(await timeToVerdict(url, open)), ...(await peakRss(url))];
+      // Memory on the Node line the functions run (fetched when this node is another), and on this one.
+      const runtime = runtimeNode();
+      const figures = [
+        ...(await timeToVerdict(url, open)),
+        ...(await peakRss(url, runtime, `Node ${runtime.version.slice(1).split('.')[0]} (the runtime's)`)),
+      ];
+      if (runtime.version !== process.version)
+        figures.push(
+          ...(await peakRss(
+            url,
+            { path: process.execPath, version: process.version },
+            `this machine's Node ${process.versions.node.split('.')[0]}`,
+          )),
+        );
       const load = `load average ${loadavg()[0]!.toFixed(1)}`;
       return figures.map((f) => ({ ...f, note: f.note ? `${f.note}; ${load}` : load }));
     } finally {

@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+const ROOT = join(__dirname, '..', '..');
+const CACHE = join(ROOT, 'node_modules', '.cache', 'greenlight-bench');
+
+export interface NodeBinary {
+  path: string;
+  /** e.g. `v22.23.3`. */
+  version: string;
+}
+
+/** The Node.js major line the deployed functions run: serverless.yml's `provider.runtime` (nodejs22.x → 22). */
+export function runtimeNodeMajor(): number {
+  const doc = parseYaml(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as {
+    provider?: { runtime?: unknown };
+  };
+  const runtime = String(doc.provider?.runtime ?? '');
+  const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
+  if (!major)
+    throw new Error(
+      `serverless.yml: provider.runtime is ${JSON.stringify(runtime)}, expected nodejs<major>.x`,
+    );
+  return Number(major);
+}
+
+function versionOf(path: string): string {
+  return execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * A node of the Lambda runtime's major line, for figures that depend on it (memory, above all):
+ * this process's node when it is of that line; else the one GREENLIGHT_BENCH_NODE names; else the
+ * official build npm publishes as `node-<platform>-<arch>@<major>`, fetched from the registry once
+ * and kept under node_modules/.cache.
+ */
+export function runtimeNode(): NodeBinary {
+  const major = runtimeNodeMajor();
+  const given = process.env.GREENLIGHT_BENCH_NODE;
+  if (given) {
+    const version = versionOf(given);
+    if (!version.startsWith(`v${major}.`))
+      throw new Error(
+        `GREENLIGHT_BENCH_NODE is node ${version}; the functions run Node ${major} (serverless.yml)`,
+      );
+    return { path: given, version };
+  }
+  if (process.versions.node.split('.')[0] === String(major))
+    return { path: process.execPath, version: process.version };
+  const dir = join(CACHE, `node-${major}-${process.platform}-${process.arch}`);
+  const path = join(dir, 'package', 'bin', 'node');
+  if (!existsSync(path)) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const spec = `node-${process.platform}-${process.arch}@${major}`;
+    try {
+      const tarball = execFileSync('npm', ['pack', spec, '--silent', '--pack-destination', dir], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+        .trim()
+        .split('\n')
+        .pop()!;
+      execFileSync('tar', ['-xzf', join(dir, tarball), '-C', dir]);
+      rmSync(join(dir, tarball));
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(
+        `could not fetch Node ${major} (npm pack ${spec}): ${(err as Error).message.split('\n')[0]}; ` +
+          `set GREENLIGHT_BENCH_NODE to a Node ${major} binary`,
+        { cause: err },
+      );
+    }
+  }
+  return { path, version: versionOf(path) };
+}
