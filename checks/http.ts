@@ -259,8 +259,9 @@ async function runDiff(
 }
 
 /**
- * `redact` for a report of many requests: labels, URLs and evidence recur once per request,
- * so each distinct string is redacted once (redaction scans every known secret per string).
+ * `redact` for a report of many requests: labels, URLs, evidence and keys recur once per
+ * request, so each distinct string is redacted once (redaction scans every known secret per
+ * string) and each distinct key is tested once.
  * Plain objects and arrays are walked here; anything else goes to `redact`.
  */
 function redactReport(report: CheckReport): CheckReport {
@@ -273,6 +274,16 @@ function redactReport(report: CheckReport): CheckReport {
     }
     return out;
   };
+  // The same few keys recur in every request's evidence and details: test each name once.
+  const secretKeys = new Map<string, boolean>();
+  const secretKey = (key: string): boolean => {
+    let secret = secretKeys.get(key);
+    if (secret === undefined) {
+      secret = isSecretField(key);
+      secretKeys.set(key, secret);
+    }
+    return secret;
+  };
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') return text(value);
     if (value === null || typeof value !== 'object') return value;
@@ -282,7 +293,7 @@ function redactReport(report: CheckReport): CheckReport {
     for (const key in value) {
       const inner = (value as Record<string, unknown>)[key];
       out[key] =
-        isSecretField(key) && inner !== undefined && inner !== null && inner !== '' ? REDACTED : walk(inner);
+        secretKey(key) && inner !== undefined && inner !== null && inner !== '' ? REDACTED : walk(inner);
     }
     return out;
   };
