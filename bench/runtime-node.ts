@@ -63,7 +63,7 @@ export function runtimeNode(): NodeBinary {
         .trim()
         .split('\n')
         .pop()!;
-      execFileSync('tar', ['-xzf', join(dir, tarball), '-C', dir]);
+      execFileSync('tar', ['-xzf', join(dir, tarball), '-C', dir, 'package/bin/node']);
       rmSync(join(dir, tarball));
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
