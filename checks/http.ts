@@ -265,25 +265,8 @@ async function runDiff(
  * Plain objects and arrays are walked here; anything else goes to `redact`.
  */
 function redactReport(report: CheckReport): CheckReport {
-  const done = new Map<string, string>();
-  const text = (value: string): string => {
-    let out = done.get(value);
-    if (out === undefined) {
-      out = redactText(value);
-      done.set(value, out);
-    }
-    return out;
-  };
-  // The same few keys recur in every request's evidence and details: test each name once.
-  const secretKeys = new Map<string, boolean>();
-  const secretKey = (key: string): boolean => {
-    let secret = secretKeys.get(key);
-    if (secret === undefined) {
-      secret = isSecretField(key);
-      secretKeys.set(key, secret);
-    }
-    return secret;
-  };
+  const text = remembered(redactText);
+  const secretKey = remembered(isSecretField);
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') return text(value);
     if (value === null || typeof value !== 'object') return value;
@@ -298,6 +281,19 @@ function redactReport(report: CheckReport): CheckReport {
     return out;
   };
   return walk(report) as CheckReport;
+}
+
+/** `compute`, called once per distinct argument. */
+function remembered<T>(compute: (key: string) => T): (key: string) => T {
+  const seen = new Map<string, T>();
+  return (key) => {
+    let value = seen.get(key);
+    if (value === undefined) {
+      value = compute(key);
+      seen.set(key, value);
+    }
+    return value;
+  };
 }
 
 function show(value: unknown): string {
