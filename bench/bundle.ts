@@ -6,10 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
-import { parse as parseYaml } from 'yaml';
 import { codeDeployServer } from '../test/support/aws-json-server';
 import type { Bench, BenchFigure } from './harness';
-import { median } from './harness';
+import { median, serverlessYml } from './harness';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { greenlightBundle } = require('../../deploy/esbuild-plugins.js') as {
@@ -29,9 +28,7 @@ type EsbuildSettings = Record<string, unknown> & {
 
 /** serverless.yml's `custom.esbuild`, as serverless-esbuild passes it to esbuild. */
 function deploymentSettings(): BuildOptions {
-  const doc = parseYaml(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as {
-    custom: { esbuild: EsbuildSettings };
-  };
+  const doc = serverlessYml() as { custom: { esbuild: EsbuildSettings } };
   const {
     exclude = [],
     plugins: _plugins,

@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
 /** One measured figure, next to the baseline it was compared with in the same run. */
 export interface BenchFigure {
   /** e.g. `runner overhead per check`. */
@@ -23,4 +27,12 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The repository's serverless.yml, parsed: what `serverless package` deploys. */
+export function serverlessYml(): Record<string, unknown> {
+  return parseYaml(readFileSync(join(__dirname, '..', '..', 'serverless.yml'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 }

@@ -1,22 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { serverlessYml } from './harness';
 
-const ROOT = join(__dirname, '..', '..');
-const CACHE = join(ROOT, 'node_modules', '.cache', 'greenlight-bench');
+const CACHE = join(__dirname, '..', '..', 'node_modules', '.cache', 'greenlight-bench');
 
 export interface NodeBinary {
   path: string;
   /** e.g. `v22.23.3`. */
   version: string;
+  major: number;
 }
 
 /** The Node.js major line the deployed functions run: serverless.yml's `provider.runtime` (nodejs22.x → 22). */
 export function runtimeNodeMajor(): number {
-  const doc = parseYaml(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as {
-    provider?: { runtime?: unknown };
-  };
+  const doc = serverlessYml() as { provider?: { runtime?: unknown } };
   const runtime = String(doc.provider?.runtime ?? '');
   const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
   if (!major)
@@ -26,8 +24,10 @@ export function runtimeNodeMajor(): number {
   return Number(major);
 }
 
-function versionOf(path: string): string {
-  return execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+/** The node at `path`, as it names its own version. */
+export function nodeAt(path: string): NodeBinary {
+  const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+  return { path, version, major: Number(/^v(\d+)\./.exec(version)?.[1]) };
 }
 
 /**
@@ -40,15 +40,25 @@ export function runtimeNode(): NodeBinary {
   const major = runtimeNodeMajor();
   const given = process.env.GREENLIGHT_BENCH_NODE;
   if (given) {
-    const version = versionOf(given);
-    if (!version.startsWith(`v${major}.`))
+    let node: NodeBinary;
+    try {
+      node = nodeAt(given);
+    } catch (err) {
       throw new Error(
-        `GREENLIGHT_BENCH_NODE is node ${version}; the functions run Node ${major} (serverless.yml)`,
+        `GREENLIGHT_BENCH_NODE=${given} does not run: ${(err as Error).message.split('\n')[0]}`,
+        {
+          cause: err,
+        },
       );
-    return { path: given, version };
+    }
+    if (node.major !== major)
+      throw new Error(
+        `GREENLIGHT_BENCH_NODE is node ${node.version}; the functions run Node ${major} (serverless.yml)`,
+      );
+    return node;
   }
-  if (process.versions.node.split('.')[0] === String(major))
-    return { path: process.execPath, version: process.version };
+  const current = nodeAt(process.execPath);
+  if (current.major === major) return current;
   const dir = join(CACHE, `node-${major}-${process.platform}-${process.arch}`);
   const path = join(dir, 'package', 'bin', 'node');
   if (!existsSync(path)) {
@@ -74,5 +84,5 @@ export function runtimeNode(): NodeBinary {
       );
     }
   }
-  return { path, version: versionOf(path) };
+  return nodeAt(path);
 }

@@ -14,7 +14,7 @@ import { codeDeployServer } from '../test/support/aws-json-server';
 import { bundleAsDeployed } from './bundle';
 import type { Bench, BenchFigure } from './harness';
 import { median } from './harness';
-import { runtimeNode, type NodeBinary } from './runtime-node';
+import { nodeAt, runtimeNode, type NodeBinary } from './runtime-node';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -476,18 +476,13 @@ export const verdictBench: Bench = {
     try {
       // Memory on the Node line the functions run (fetched when this node is another), and on this one.
       const runtime = runtimeNode();
+      const here = nodeAt(process.execPath);
       const figures = [
         ...(await timeToVerdict(url, open)),
-        ...(await peakRss(url, runtime, `Node ${runtime.version.slice(1).split('.')[0]} (the runtime's)`)),
+        ...(await peakRss(url, runtime, `Node ${runtime.major} (the runtime's)`)),
       ];
-      if (runtime.version !== process.version)
-        figures.push(
-          ...(await peakRss(
-            url,
-            { path: process.execPath, version: process.version },
-            `this machine's Node ${process.versions.node.split('.')[0]}`,
-          )),
-        );
+      if (runtime.path !== here.path)
+        figures.push(...(await peakRss(url, here, `this machine's Node ${here.major}`)));
       const load = `load average ${loadavg()[0]!.toFixed(1)}`;
       return figures.map((f) => ({ ...f, note: f.note ? `${f.note}; ${load}` : load }));
     } finally {
