@@ -18,3 +18,10 @@ export const builtinCheckTypes: readonly CheckType[] = [
   metricsCheckType,
   targetGroupsCheckType,
 ];
+
+/**
+ * Built-in check types left out of this build. A hook bundle carries only the types its packaged
+ * greenlight.yml names (deploy/esbuild-plugins.js writes this list there), so a config that names
+ * one of these was not the one packaged: the loader says so instead of calling the type unknown.
+ */
+export const omittedCheckTypes: readonly string[] = [];

@@ -11,23 +11,35 @@
  *   Failed with that reason), never a silent pass;
  * - zod keeps its English messages only (its other locales are never used).
  * For ES module output with splitting (serverless.yml), it also names each entry's chunks after
- * the entry (`before-install.chunk-<hash>.mjs`): serverless-esbuild leaves a function's files out
+ * the entry (`before-install.chunk-<hash>.js`): serverless-esbuild leaves a function's files out
  * of the other functions' zips by that prefix, so each zip carries its own chunks and no others.
- * And it gives every output file a `require` (from `createRequire`), which the bundled CommonJS
+ * It writes a `package.json` saying `"type": "module"` beside `.js` output, so that the Lambda
+ * runtime, `serverless invoke local` and plain `node` all load the files as ES modules.
+ * It gives every output file a `require` (from `createRequire`), which the bundled CommonJS
  * packages (undici, yaml, ...) call for Node's built-in modules, and loads the external packages
- * (the runtime's AWS SDK) with it rather than with `import`: they are CommonJS, and importing
- * CommonJS from an ES module makes Node scan its exports first, which adds ~80 ms to a cold start.
+ * (the runtime's AWS SDK, with the `awsSdk: runtime` param) with it rather than with `import`:
+ * they are CommonJS, and importing CommonJS from an ES module makes Node scan its exports first,
+ * which adds ~80 ms to a cold start.
+ * And it gives every CommonJS package that the code loads with `import()` an ES module facade
+ * that names its exports: with splitting, esbuild puts an `import()`ed module in a chunk of its
+ * own, and a CommonJS module's chunk exports only `default`, so `const { CloudWatchClient } =
+ * await import('@aws-sdk/client-cloudwatch')` would find nothing (`t is not a constructor`).
  * The config is the file named by GREENLIGHT_BUNDLE_CONFIG (set by deploy/greenlight-plugin.js
- * from the configFile param), else greenlight.yml in the working directory.
+ * from the configFile param), else greenlight.yml in the working directory; GREENLIGHT_AWS_SDK
+ * (from the awsSdk param) is `bundled` (the default) or `runtime`.
  */
-const { readFileSync } = require('node:fs');
+const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
 const { basename, dirname, extname, join, resolve } = require('node:path');
-const { analyseConfig } = require('./greenlight-plugin');
+const { analyseConfig, awsSdkSource } = require('./greenlight-plugin');
 
 const ROOT = resolve(__dirname, '..');
 const REGISTRY = join(ROOT, 'checks', 'registry.ts');
 const OMITTED = 'greenlight-omitted';
 const REQUIRED = 'greenlight-required';
+const ESM_FACADE = 'greenlight-esm-facade';
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const RUNTIME_SDK = '@aws-sdk/*';
 const REQUIRE_BANNER =
   "import { createRequire as __greenlightCreateRequire } from 'node:module'; const require = __greenlightCreateRequire(import.meta.url);";
 
@@ -59,6 +71,73 @@ function availableCheckTypes() {
 }
 
 /**
+ * With `runtime`, the AWS SDK clients are left out of the bundle and loaded from the Lambda
+ * runtime's copy (`/var/runtime/node_modules`, on the runtime's NODE_PATH).
+ * @param {import('esbuild').BuildOptions} options
+ * @param {string} source
+ */
+function awsSdkOptions(options, source) {
+  const external = options.external ?? [];
+  if (source === 'runtime' && !external.includes(RUNTIME_SDK)) options.external = [...external, RUNTIME_SDK];
+}
+
+/**
+ * ES module output as `.js` files: a `package.json` of `"type": "module"` goes beside them.
+ * @param {import('esbuild').PluginBuild} build
+ */
+function moduleTypeMarker(build) {
+  const { format, outdir, outExtension, write } = build.initialOptions;
+  const extension = outExtension?.['.js'] ?? '.js';
+  if (format !== 'esm' || extension !== '.js' || !outdir || write === false) return;
+  build.onEnd((result) => {
+    if (result.errors.length) return;
+    mkdirSync(outdir, { recursive: true });
+    writeFileSync(join(outdir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
+  });
+}
+
+/**
+ * The names a CommonJS package exports, read by loading it here; undefined when it cannot be
+ * `require`d (an ES module package needs no facade).
+ * @param {string} specifier
+ * @param {string} fromDir
+ */
+function commonJsExportNames(specifier, fromDir) {
+  let exported;
+  try {
+    exported = createRequire(join(fromDir, 'noop.js'))(specifier);
+  } catch {
+    return undefined;
+  }
+  if (exported === null || (typeof exported !== 'object' && typeof exported !== 'function')) return [];
+  return Object.keys(exported).filter((name) => IDENTIFIER.test(name) && name !== '__esModule');
+}
+
+/**
+ * `import()` of a CommonJS package goes through an ES module that names its exports (see above).
+ * @param {import('esbuild').PluginBuild} build
+ */
+function esmFacades(build) {
+  if (build.initialOptions.format !== 'esm') return;
+  build.onResolve({ filter: /^[^./]/ }, (args) => {
+    if (args.kind !== 'dynamic-import' || args.path.startsWith('node:')) return undefined;
+    const names = commonJsExportNames(args.path, args.resolveDir);
+    if (!names) return undefined;
+    return { path: args.path, namespace: ESM_FACADE, pluginData: { names, resolveDir: args.resolveDir } };
+  });
+  build.onLoad({ filter: /.*/, namespace: ESM_FACADE }, (args) => ({
+    contents: [
+      `import * as facade from ${JSON.stringify(args.path)};`,
+      ...args.pluginData.names.map((name) =>
+        name === 'default' ? 'export default facade.default;' : `export const ${name} = facade.${name};`,
+      ),
+    ].join('\n'),
+    loader: 'js',
+    resolveDir: args.pluginData.resolveDir,
+  }));
+}
+
+/**
  * In ES module output, `import`s of external packages become `require`s (see above).
  * @param {import('esbuild').PluginBuild} build
  */
@@ -80,13 +159,16 @@ function requireExternals(build) {
   }));
 }
 
-/** @param {{ configPath?: string }} [options] */
+/** @param {{ configPath?: string, awsSdk?: 'bundled' | 'runtime' }} [options] */
 function greenlightBundle(options = {}) {
   return {
     name: 'greenlight-bundle',
     /** @param {import('esbuild').PluginBuild} build */
     setup(build) {
+      awsSdkOptions(build.initialOptions, awsSdkSource(options.awsSdk ?? process.env.GREENLIGHT_AWS_SDK));
       esmOutputOptions(build.initialOptions);
+      moduleTypeMarker(build);
+      esmFacades(build);
       requireExternals(build);
       const configPath = resolve(
         options.configPath ?? process.env.GREENLIGHT_BUNDLE_CONFIG ?? 'greenlight.yml',
@@ -111,6 +193,9 @@ function greenlightBundle(options = {}) {
           "import type { CheckType } from './check-type';",
           ...used.map(([type, name]) => `import { ${name} } from './${type}';`),
           `export const builtinCheckTypes: readonly CheckType[] = [${used.map(([, name]) => name).join(', ')}];`,
+          `export const omittedCheckTypes: readonly string[] = ${JSON.stringify(
+            [...available.keys()].filter((type) => !analysis.checkTypes.includes(type)),
+          )};`,
         ].join('\n');
         return { contents, loader: 'ts', resolveDir: dirname(REGISTRY) };
       });

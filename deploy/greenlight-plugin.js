@@ -40,6 +40,21 @@ const CHECK_TYPE_PERMISSIONS = {
 /** Check types whose `discover: true` reads the deployment (lib/discovery.ts discoverTargetGroups). */
 const DISCOVERING_CHECK_TYPES = new Set(['target-groups']);
 
+/** Where the hooks get the AWS SDK v3 clients: packed into each zip (as tested), or the Lambda runtime's copy. */
+const AWS_SDK_SOURCES = ['bundled', 'runtime'];
+
+/**
+ * The awsSdk param, checked.
+ * @param {string | undefined} value
+ */
+function awsSdkSource(value = 'bundled') {
+  if (!AWS_SDK_SOURCES.includes(value))
+    throw new Error(
+      `param awsSdk must be one of ${AWS_SDK_SOURCES.join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  return value;
+}
+
 function sub(text) {
   return { 'Fn::Sub': text };
 }
@@ -224,8 +239,25 @@ class GreenlightPlugin {
     this.serverless = serverless;
     this.log = (utils && utils.log) || { notice: (message) => serverless.cli.log(message) };
     this.hooks = {
+      // Every command that bundles (package, deploy, invoke local) bundles with the same settings.
+      initialize: () => this.configureBundles(),
       'before:package:initialize': () => this.prepare(),
     };
+  }
+
+  /** Passes the configFile and awsSdk params to deploy/esbuild-plugins.js, which reads them when it bundles. */
+  configureBundles() {
+    const settings = (this.serverless.service.custom && this.serverless.service.custom.greenlight) || {};
+    const configFile = settings.config || 'greenlight.yml';
+    process.env.GREENLIGHT_BUNDLE_CONFIG = resolve(
+      this.serverless.serviceDir || this.serverless.config.servicePath,
+      configFile,
+    );
+    try {
+      process.env.GREENLIGHT_AWS_SDK = awsSdkSource(settings.awsSdk || undefined);
+    } catch (err) {
+      this.fail(err.message);
+    }
   }
 
   fail(message) {
@@ -250,8 +282,6 @@ class GreenlightPlugin {
         `cannot read ${configFile} (param configFile): ${err.code === 'ENOENT' ? 'file not found' : err.message}`,
       );
     }
-    // deploy/esbuild-plugins.js bundles what this file uses, and nothing more.
-    process.env.GREENLIGHT_BUNDLE_CONFIG = configPath;
     let analysis;
     try {
       analysis = analyseConfig(text, configFile);
@@ -311,3 +341,4 @@ module.exports = GreenlightPlugin;
 module.exports.analyseConfig = analyseConfig;
 module.exports.iamStatements = iamStatements;
 module.exports.functionProblems = functionProblems;
+module.exports.awsSdkSource = awsSdkSource;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { CheckType, FactoryContext } from '../checks/check-type';
-import { builtinCheckTypes } from '../checks/registry';
+import { builtinCheckTypes, omittedCheckTypes } from '../checks/registry';
 import type { PlannedCheck } from '../checks/runner';
 import type { LifecycleEvent } from '../checks/types';
 import { COMMON_CHECK_KEYS, configSchema, type GreenlightConfig, type RunnerSettings } from './config-schema';
@@ -68,6 +68,7 @@ export async function parseConfig(text: string, options: LoadOptions = {}): Prom
 export function buildConfig(document: unknown, options: LoadOptions = {}): LoadedConfig {
   const source = options.source ?? 'greenlight.yml';
   const checkTypes = options.checkTypes ?? builtinCheckTypes;
+  if (!options.checkTypes) rejectOmittedCheckTypes(document, source);
   const parsed = configSchema(checkTypes).safeParse(document, { reportInput: true, error: issueMessages });
   if (!parsed.success) throw configErrorFrom(source, parsed.error);
   const config = parsed.data;
@@ -141,4 +142,20 @@ function configErrorFrom(source: string, error: z.ZodError): ConfigError {
       : '';
   const err = new ConfigError(`${source}: ${head}${more}`, { cause: error });
   return Object.assign(err, { problems: lines });
+}
+
+/** A check whose type this bundle left out: the config is not the one the hooks were packaged with. */
+function rejectOmittedCheckTypes(document: unknown, source: string): void {
+  if (omittedCheckTypes.length === 0 || !document || typeof document !== 'object') return;
+  const checks = (document as { checks?: unknown }).checks;
+  if (!checks || typeof checks !== 'object') return;
+  for (const [name, entry] of Object.entries(checks)) {
+    const type = entry && typeof entry === 'object' ? (entry as { type?: unknown }).type : undefined;
+    if (typeof type === 'string' && omittedCheckTypes.includes(type)) {
+      throw new ConfigError(
+        `${source}: ${formatPath(['checks', name, 'type'])}: check type "${type}" is not in this bundle, ` +
+          `which was packaged for a greenlight.yml that does not use it; package the hooks again with this config`,
+      );
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import type { Verdict } from '../checks/runner';
 import type { LoadedConfig, LoadOptions } from './config';
 import type { Resolver } from './interpolate';
@@ -10,11 +10,13 @@ import type { Logger } from './log';
 
 const configCache = new Map<string, Promise<LoadedConfig>>();
 
-/** `GREENLIGHT_CONFIG`, else `greenlight.yml` in the Lambda task root (beside the bundle). */
+/**
+ * `GREENLIGHT_CONFIG`, else `greenlight.yml`; a relative path is read from the working directory,
+ * which Lambda sets to the task root (beside the bundle) and `serverless invoke local` to the
+ * bundle's folder.
+ */
 export function defaultConfigPath(): string {
-  return (
-    process.env.GREENLIGHT_CONFIG || join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'greenlight.yml')
-  );
+  return resolve(process.env.GREENLIGHT_CONFIG || 'greenlight.yml');
 }
 
 /**
