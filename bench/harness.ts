@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
@@ -29,10 +29,12 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The repository's root, whether this runs compiled (dist/bench) or from source (bench/). */
+export const REPO_ROOT = existsSync(join(__dirname, '..', 'package.json'))
+  ? join(__dirname, '..')
+  : join(__dirname, '..', '..');
+
 /** The repository's serverless.yml, parsed: what `serverless package` deploys. */
 export function serverlessYml(): Record<string, unknown> {
-  return parseYaml(readFileSync(join(__dirname, '..', '..', 'serverless.yml'), 'utf8')) as Record<
-    string,
-    unknown
-  >;
+  return parseYaml(readFileSync(join(REPO_ROOT, 'serverless.yml'), 'utf8')) as Record<string, unknown>;
 }

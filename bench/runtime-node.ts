@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { serverlessYml } from './harness';
+import { REPO_ROOT, serverlessYml } from './harness';
 
-const CACHE = join(__dirname, '..', '..', 'node_modules', '.cache', 'greenlight-bench');
+const CACHE = join(REPO_ROOT, 'node_modules', '.cache', 'greenlight-bench');
 
 export interface NodeBinary {
   path: string;
@@ -57,6 +57,15 @@ export function runtimeNode(): NodeBinary {
       );
     return node;
   }
+  return nodeOfMajor(major);
+}
+
+/**
+ * A node of the given major line: this process's node when it is of that line, else the official
+ * build npm publishes as `node-<platform>-<arch>@<major>`, fetched from the registry once and kept
+ * under node_modules/.cache.
+ */
+export function nodeOfMajor(major: number): NodeBinary {
   const current = nodeAt(process.execPath);
   if (current.major === major) return current;
   const dir = join(CACHE, `node-${major}-${process.platform}-${process.arch}`);

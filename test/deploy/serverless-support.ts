@@ -33,9 +33,15 @@ export interface ServerlessRun {
   stderr: string;
 }
 
-/** Runs `serverless <args>` in `cwd` with no AWS credentials or profile anywhere in reach. */
-export function serverless(cwd: string, args: string[], timeoutMs: number): Promise<ServerlessRun> {
+/** Runs `serverless <args>` in `cwd` with no AWS credentials or profile in reach but what `extraEnv` gives. */
+export function serverless(
+  cwd: string,
+  args: string[],
+  timeoutMs: number,
+  extraEnv: Record<string, string> = {},
+): Promise<ServerlessRun> {
   const env: NodeJS.ProcessEnv = {
+    ...extraEnv,
     PATH: process.env.PATH,
     HOME: cwd,
     SLS_TELEMETRY_DISABLED: '1',
