@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
@@ -29,10 +29,13 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** The repository's serverless.yml, parsed: what `serverless package` deploys. */
+/**
+ * The repository's serverless.yml, parsed: what `serverless package` deploys. It is one level up
+ * from this module in the source tree (tests) and two levels up from the build (`npm run bench`).
+ */
 export function serverlessYml(): Record<string, unknown> {
-  return parseYaml(readFileSync(join(__dirname, '..', '..', 'serverless.yml'), 'utf8')) as Record<
-    string,
-    unknown
-  >;
+  const candidates = [join(__dirname, '..', 'serverless.yml'), join(__dirname, '..', '..', 'serverless.yml')];
+  const file = candidates.find((path) => existsSync(path));
+  if (!file) throw new Error(`serverless.yml not found (looked in ${candidates.join(', ')})`);
+  return parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
 }
