@@ -11,12 +11,21 @@ export interface AwsvpcConfiguration {
   assignPublicIp: 'ENABLED' | 'DISABLED';
 }
 
+/** One capacity provider of the replacement task set's strategy. */
+export interface CapacityProviderStrategyItem {
+  capacityProvider: string;
+  /** Tasks run on this provider before the weights apply (one provider of a strategy at most). */
+  base?: number;
+  weight?: number;
+}
+
 export interface RenderAppspecOptions {
   taskDefinition: string;
   containerName: string;
   containerPort: number;
   platformVersion?: string;
   network?: AwsvpcConfiguration;
+  capacityProviderStrategy?: readonly CapacityProviderStrategyItem[];
   hooks: ReadonlyArray<{ event: LifecycleEvent; functionName: string }>;
   format?: 'yaml' | 'json';
   /** The template to fill (default: appspec/appspec.yml). */
@@ -37,8 +46,8 @@ export function defaultTemplateText(): string {
 }
 
 /**
- * Fills the ECS appspec template: task definition, container and port, optional platform version
- * and network configuration, and one hook per event. YAML keeps the template's comments; JSON is
+ * Fills the ECS appspec template: task definition, container and port, optional platform version,
+ * capacity provider strategy and network configuration, and one hook per event. YAML keeps the template's comments; JSON is
  * what CodePipeline's ECS blue/green action also accepts.
  */
 export function renderAppspec(options: RenderAppspecOptions): string {
@@ -51,6 +60,16 @@ export function renderAppspec(options: RenderAppspecOptions): string {
   doc.setIn([...props, 'LoadBalancerInfo', 'ContainerName'], options.containerName);
   doc.setIn([...props, 'LoadBalancerInfo', 'ContainerPort'], options.containerPort);
   if (options.platformVersion) doc.setIn([...props, 'PlatformVersion'], options.platformVersion);
+  if (options.capacityProviderStrategy?.length) {
+    doc.setIn(
+      [...props, 'CapacityProviderStrategy'],
+      options.capacityProviderStrategy.map((item) => ({
+        CapacityProvider: item.capacityProvider,
+        ...(item.base === undefined ? {} : { Base: item.base }),
+        ...(item.weight === undefined ? {} : { Weight: item.weight }),
+      })),
+    );
+  }
   if (options.network) {
     doc.setIn([...props, 'NetworkConfiguration'], {
       AwsvpcConfiguration: {

@@ -35,6 +35,10 @@ const PROPERTY_KEYS = [
   'CapacityProviderStrategy',
 ];
 const AWSVPC_KEYS = ['Subnets', 'SecurityGroups', 'AssignPublicIp'];
+const STRATEGY_KEYS = ['CapacityProvider', 'Base', 'Weight'];
+/** ECS's ranges for a capacity provider strategy item (CapacityProviderStrategyItem). */
+export const CAPACITY_PROVIDER_BASE_MAX = 100_000;
+export const CAPACITY_PROVIDER_WEIGHT_MAX = 1_000;
 
 type Path = PropertyKey[];
 
@@ -81,8 +85,9 @@ export function findPackageOutput(dir: string): string | undefined {
 /**
  * Checks an ECS appspec (YAML or JSON) the way CodeDeploy will read it: version 0.0, one
  * AWS::ECS::Service target, a task definition, a container name and numeric port, network
- * configuration all-or-none, and Hooks as single-key objects naming ECS lifecycle events and
- * valid Lambda functions (this service's functions, when its package output is given).
+ * configuration all-or-none, capacity provider strategy items within ECS's ranges, and Hooks as
+ * single-key objects naming ECS lifecycle events and valid Lambda functions (this service's
+ * functions, when its package output is given).
  */
 export function validateAppspec(text: string, options: ValidateAppspecOptions = {}): AppspecValidation {
   const errors: string[] = [];
@@ -234,6 +239,10 @@ function validateResources(node: Node | undefined, error: ErrorFn, warnings: str
   const platform = props.get('PlatformVersion', true);
   if (platform !== undefined) stringField(platform, at('PlatformVersion'), error, false);
 
+  const strategy = props.get('CapacityProviderStrategy', true);
+  if (strategy !== undefined)
+    validateCapacityProviderStrategy(strategy, at('CapacityProviderStrategy'), error);
+
   const network = props.get('NetworkConfiguration', true);
   if (network !== undefined) {
     const netPath = at('NetworkConfiguration');
@@ -269,6 +278,69 @@ function validateResources(node: Node | undefined, error: ErrorFn, warnings: str
       }
     }
   }
+}
+
+function integerField(node: unknown, path: Path, error: ErrorFn, max: number): number | undefined {
+  if (node === undefined) return undefined;
+  if (
+    !isScalar(node) ||
+    typeof node.value !== 'number' ||
+    !Number.isInteger(node.value) ||
+    node.value < 0 ||
+    node.value > max
+  ) {
+    error(path, `expected an integer 0-${max} (a number, not a string), got ${describe(node)}`);
+    return undefined;
+  }
+  return node.value;
+}
+
+/** Items of `CapacityProvider` (required), `Base` and `Weight`, as ECS takes them. */
+function validateCapacityProviderStrategy(node: unknown, path: Path, error: ErrorFn): void {
+  if (!isSeq(node) || node.items.length === 0) {
+    error(
+      path,
+      `expected a non-empty list of items (- CapacityProvider: NAME, Base: N, Weight: N), got ${describe(node)}`,
+    );
+    return;
+  }
+  const providers = new Set<string>();
+  const withBase: string[] = [];
+  node.items.forEach((item, i) => {
+    const itemPath: Path = [...path, i];
+    if (!isMap(item)) {
+      error(itemPath, `expected a mapping with ${STRATEGY_KEYS.join(', ')}, got ${describe(item)}`);
+      return;
+    }
+    for (const pair of item.items) {
+      const key = keyOf(pair);
+      if (!STRATEGY_KEYS.includes(key))
+        error([...itemPath, key], `unknown key (expected ${STRATEGY_KEYS.join(', ')})`);
+    }
+    const provider = stringField(
+      item.get('CapacityProvider', true),
+      [...itemPath, 'CapacityProvider'],
+      error,
+      true,
+    );
+    const base = integerField(
+      item.get('Base', true),
+      [...itemPath, 'Base'],
+      error,
+      CAPACITY_PROVIDER_BASE_MAX,
+    );
+    integerField(item.get('Weight', true), [...itemPath, 'Weight'], error, CAPACITY_PROVIDER_WEIGHT_MAX);
+    if (provider === undefined) return;
+    if (providers.has(provider))
+      error(
+        [...itemPath, 'CapacityProvider'],
+        `${provider} is listed twice; a strategy names each capacity provider once`,
+      );
+    providers.add(provider);
+    if (base !== undefined && base > 0) withBase.push(provider);
+  });
+  if (withBase.length > 1)
+    error(path, `only one capacity provider may have a Base; ${withBase.join(' and ')} both do`);
 }
 
 function validateHooks(
@@ -325,9 +397,15 @@ function validateHooks(
     }
     if (functionNames) {
       if (!functionNames.includes(functionName)) {
+        // The usual cause: the package was built for another stage (or service) than the appspec names.
+        const packaged = functionNames.find(
+          (n) => n.startsWith(CODEDEPLOY_HOOK_PREFIX) && n.endsWith(`-${event}`),
+        );
         error(
           path,
-          `"${functionName}" is not one of this service's functions (${functionNames.filter((n) => n.startsWith(CODEDEPLOY_HOOK_PREFIX)).join(', ') || 'none'})`,
+          packaged
+            ? `"${functionName}" is not in the package, whose ${event} hook is "${packaged}": render the appspec for the service and stage that were packaged (--service, --stage)`
+            : `"${functionName}" is not one of this service's functions (${functionNames.filter((n) => n.startsWith(CODEDEPLOY_HOOK_PREFIX)).join(', ') || 'none'})`,
         );
         return;
       }

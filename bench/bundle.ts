@@ -9,6 +9,7 @@ import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { codeDeployServer } from '../test/support/aws-json-server';
 import type { Bench, BenchFigure } from './harness';
 import { median, serverlessYml } from './harness';
+import { runtimeNodeMajor } from './runtime-node';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { greenlightBundle } = require('../../deploy/esbuild-plugins.js') as {
@@ -36,7 +37,13 @@ function deploymentSettings(): BuildOptions {
     outputFileExtension = '.js',
     ...esbuild
   } = doc.custom.esbuild;
-  return { ...(esbuild as BuildOptions), external: exclude, outExtension: { '.js': outputFileExtension } };
+  return {
+    // serverless-esbuild's target when none is set: the runtime's Node line.
+    target: `node${runtimeNodeMajor()}`,
+    ...(esbuild as BuildOptions),
+    external: exclude,
+    outExtension: { '.js': outputFileExtension },
+  };
 }
 
 /**

@@ -12,10 +12,23 @@ export interface NodeBinary {
   major: number;
 }
 
-/** The Node.js major line the deployed functions run: serverless.yml's `provider.runtime` (nodejs22.x → 22). */
-export function runtimeNodeMajor(): number {
-  const doc = serverlessYml() as { provider?: { runtime?: unknown } };
+/**
+ * The runtime the deployed functions run: serverless.yml's `provider.runtime`, or the default of
+ * the param it names (`${param:runtime}`), as `serverless package` resolves it without `--param`.
+ */
+export function deployedRuntime(): string {
+  const doc = serverlessYml() as {
+    provider?: { runtime?: unknown };
+    params?: { default?: Record<string, unknown> };
+  };
   const runtime = String(doc.provider?.runtime ?? '');
+  const param = /^\$\{param:([\w-]+)\}$/.exec(runtime)?.[1];
+  return param === undefined ? runtime : String(doc.params?.default?.[param] ?? '');
+}
+
+/** The Node.js major line the deployed functions run (nodejs22.x → 22). */
+export function runtimeNodeMajor(): number {
+  const runtime = deployedRuntime();
   const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
   if (!major)
     throw new Error(

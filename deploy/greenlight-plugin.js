@@ -9,7 +9,11 @@
  *   group ARN built from params, discovery reads only when a target is `auto` or a check has
  *   `discover: true`, CloudWatch reads only for the check types that use them, and
  *   GetSecretValue / GetParameter on exactly the secrets and parameters the file references;
- * - sets the VPC from the `subnetIds` / `securityGroupIds` params (both or neither).
+ * - sets the VPC from the `subnetIds` / `securityGroupIds` params (both or neither);
+ * - refuses a `runtime` other than nodejs22.x / nodejs24.x, before anything is bundled;
+ * - sends every function's failed asynchronous invocations to a queue it creates (or to the
+ *   `failureDestinationArn` given), alarms on the functions' Errors and Throttles, and creates the
+ *   role ECS assumes to invoke the ECS hook, exported with the hook's ARN.
  * Everything is computed offline from the files and params: no AWS call, no credentials.
  */
 const { readFileSync } = require('node:fs');
@@ -24,15 +28,23 @@ const DEFAULT_REPORT_RESERVE_MS = 10_000;
 /** The checks need at least this much of a function's time once the report reserve is set aside. */
 const MIN_CHECK_BUDGET_MS = 5_000;
 const REFERENCE = /\$\{(secretsmanager|ssm):([^}]*)\}/g;
+/** The Lambda runtimes the hooks are built and tested for. */
+const RUNTIMES = ['nodejs22.x', 'nodejs24.x'];
+// Lambda's on-failure destinations take standard queues and topics only: a FIFO name has a dot.
+const FAILURE_DESTINATION_ARN = /^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+/** The queue the stack creates for failed asynchronous invocations when no destination is given. */
+const FAILURE_QUEUE = 'HookFailureQueue';
+const ECS_INVOKE_ROLE = 'EcsLifecycleHookInvokeRole';
+const FOURTEEN_DAYS_S = 14 * 24 * 60 * 60;
+/** Lambda metrics that mean a hook did not run to its report: a crash or timeout, or no run at all. */
+const HOOK_ALARM_METRICS = { Errors: 'HookErrorsAlarm', Throttles: 'HookThrottlesAlarm' };
 
 /** Reads for check types that call AWS (types absent here call nothing but their target). */
 const CHECK_TYPE_PERMISSIONS = {
-  alarms: [
-    {
-      actions: ['cloudwatch:DescribeAlarms'],
-      resource: 'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*',
-    },
-  ],
+  // Scoped to `alarm:*`, DescribeAlarms leaves composite alarms out of its answer: AWS returns them
+  // only to a grant on `*`.
+  alarms: [{ actions: ['cloudwatch:DescribeAlarms'], resource: '*' }],
   // GetMetricData cannot be scoped to a resource.
   metrics: [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
   'target-groups': [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
@@ -154,10 +166,14 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
     });
   }
   if (ecsHook) {
+    // AWS authorises DescribeServiceDeployments against the service and the service deployment both.
     statements.push({
       Effect: 'Allow',
       Action: ['ecs:DescribeServiceDeployments'],
-      Resource: [sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*')],
+      Resource: [
+        sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*'),
+        sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*'),
+      ],
     });
   }
 
@@ -194,7 +210,19 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
     });
   }
   if (kmsKeyArn && (analysis.secrets.length || analysis.parameters.length)) {
-    statements.push({ Effect: 'Allow', Action: ['kms:Decrypt'], Resource: [kmsKeyArn] });
+    // The key decrypts only what Secrets Manager or SSM hands the hook, not anything it is sent.
+    const via = [
+      ...(analysis.secrets.length ? ['secretsmanager'] : []),
+      ...(analysis.parameters.length ? ['ssm'] : []),
+    ];
+    statements.push({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: [kmsKeyArn],
+      Condition: {
+        StringEquals: { 'kms:ViaService': via.map((s) => sub(`${s}.\${AWS::Region}.amazonaws.com`)) },
+      },
+    });
   }
   return statements;
 }
@@ -226,6 +254,131 @@ function functionProblems(functions, reportReserveMs) {
   return problems;
 }
 
+/** Problems with the params that shape the stack around the functions, one line each. */
+function paramProblems({ runtime, failureDestinationArn, alarmActionArn }) {
+  const problems = [];
+  if (!RUNTIMES.includes(runtime)) {
+    problems.push(`param runtime must be ${RUNTIMES.join(' or ')}, got ${JSON.stringify(runtime ?? '')}`);
+  }
+  if (failureDestinationArn && !FAILURE_DESTINATION_ARN.test(failureDestinationArn)) {
+    problems.push(
+      `param failureDestinationArn must be the ARN of a standard SQS queue or SNS topic (arn:aws:sqs:REGION:ACCOUNT:NAME), or empty for the stack's own queue; got ${JSON.stringify(failureDestinationArn)}`,
+    );
+  }
+  if (alarmActionArn && !SNS_TOPIC_ARN.test(alarmActionArn)) {
+    problems.push(
+      `param alarmActionArn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), or empty for no action; got ${JSON.stringify(alarmActionArn)}`,
+    );
+  }
+  return problems;
+}
+
+/** Where a hook's failed asynchronous invocations go, in the form serverless's `destinations` takes. */
+function failureDestination(failureDestinationArn) {
+  if (!failureDestinationArn) return { type: 'sqs', arn: { 'Fn::GetAtt': [FAILURE_QUEUE, 'Arn'] } };
+  return { type: FAILURE_DESTINATION_ARN.exec(failureDestinationArn)[1], arn: failureDestinationArn };
+}
+
+/**
+ * What the stack adds around the functions: the queue for failed invocations (unless one is
+ * given), an alarm on the hooks' Errors and one on their Throttles, and, with the ECS hook, the
+ * role ECS assumes to invoke it. `functionIds` are the functions' logical ids.
+ */
+function stackResources({ service, stage, functionIds, ecsHookId, failureDestinationArn, alarmActionArn }) {
+  const resources = {};
+  const outputs = {};
+  const exported = (name, value, description) => {
+    outputs[name] = {
+      Description: description,
+      Value: value,
+      Export: { Name: sub(`\${AWS::StackName}-${name}`) },
+    };
+  };
+  if (!failureDestinationArn) {
+    resources[FAILURE_QUEUE] = {
+      Type: 'AWS::SQS::Queue',
+      Properties: { MessageRetentionPeriod: FOURTEEN_DAYS_S, SqsManagedSseEnabled: true },
+    };
+    exported('HookFailureQueueUrl', { Ref: FAILURE_QUEUE }, 'Failed asynchronous hook invocations');
+  }
+  for (const [metric, id] of Object.entries(HOOK_ALARM_METRICS)) {
+    resources[id] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `${service}-${stage}-Hook${metric}`,
+        AlarmDescription: `A greenlight hook function reported ${metric}: the deployment it served may be waiting for CodeDeploy's one-hour hook timeout, or ECS may have rolled it back. Read the function's log.`,
+        Metrics: [
+          ...functionIds.map((fnId, i) => ({
+            Id: `hook${i}`,
+            MetricStat: {
+              Metric: {
+                Namespace: 'AWS/Lambda',
+                MetricName: metric,
+                Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+              },
+              Period: 60,
+              Stat: 'Sum',
+            },
+            ReturnData: false,
+          })),
+          {
+            Id: 'total',
+            Expression: 'SUM(FILL(METRICS(), 0))',
+            Label: `${metric} of the hooks`,
+            ReturnData: true,
+          },
+        ],
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+        ...(alarmActionArn ? { AlarmActions: [alarmActionArn] } : {}),
+      },
+    };
+  }
+  if (ecsHookId) {
+    resources[ECS_INVOKE_ROLE] = {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description:
+          'Assumed by Amazon ECS to invoke the greenlight lifecycle hook (the service names it in roleArn)',
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { Service: 'ecs.amazonaws.com' }, Action: 'sts:AssumeRole' },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: 'invoke-ecs-lifecycle-hook',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Action: 'lambda:InvokeFunction',
+                  Resource: { 'Fn::GetAtt': [ecsHookId, 'Arn'] },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    };
+    exported(
+      'EcsLifecycleHookArn',
+      { 'Fn::GetAtt': [ecsHookId, 'Arn'] },
+      'hookTargetArn of the ECS lifecycle hook',
+    );
+    exported(
+      'EcsLifecycleHookRoleArn',
+      { 'Fn::GetAtt': [ECS_INVOKE_ROLE, 'Arn'] },
+      'roleArn of the ECS lifecycle hook',
+    );
+  }
+  return { resources, outputs };
+}
+
 function splitList(value) {
   if (Array.isArray(value)) return value.map(String).filter(Boolean);
   return String(value ?? '')
@@ -239,8 +392,13 @@ class GreenlightPlugin {
     this.serverless = serverless;
     this.log = (utils && utils.log) || { notice: (message) => serverless.cli.log(message) };
     this.hooks = {
-      // Every command that bundles (package, deploy, invoke local) bundles with the same settings.
-      initialize: () => this.configureBundles(),
+      // Before serverless-esbuild's own `initialize` (the plugin is listed first), which stops at a
+      // runtime it cannot bundle for with a bare assertion; then the settings every command that
+      // bundles (package, deploy, invoke local) bundles with.
+      initialize: () => {
+        this.checkParams();
+        this.configureBundles();
+      },
       'before:package:initialize': () => this.prepare(),
     };
   }
@@ -267,6 +425,22 @@ class GreenlightPlugin {
       .join('\n');
     const ServerlessError = this.serverless.classes && this.serverless.classes.Error;
     throw ServerlessError ? new ServerlessError(text, 'GREENLIGHT_PACKAGE') : new Error(text);
+  }
+
+  /** The params that shape the stack around the functions, as serverless resolved them. */
+  stackSettings() {
+    const service = this.serverless.service;
+    const settings = (service.custom && service.custom.greenlight) || {};
+    return {
+      runtime: service.provider.runtime,
+      failureDestinationArn: settings.failureDestinationArn || '',
+      alarmActionArn: settings.alarmActionArn || '',
+    };
+  }
+
+  checkParams() {
+    const problems = paramProblems(this.stackSettings());
+    if (problems.length) this.fail(problems.join('\n'));
   }
 
   prepare() {
@@ -321,6 +495,7 @@ class GreenlightPlugin {
       service.provider.vpc = { subnetIds: subnets, securityGroupIds: securityGroups };
     }
 
+    const stackSettings = this.stackSettings();
     const ecsHook = Object.values(functions).some((fn) => fn.handler === ECS_HANDLER);
     const statements = iamStatements(analysis, {
       application: settings.application,
@@ -331,6 +506,28 @@ class GreenlightPlugin {
     service.provider.iam = service.provider.iam || {};
     service.provider.iam.role = service.provider.iam.role || {};
     service.provider.iam.role.statements = [...(service.provider.iam.role.statements || []), ...statements];
+
+    // One object for every function: serverless then grants sending to it once.
+    const onFailure = failureDestination(stackSettings.failureDestinationArn);
+    const naming = this.serverless.getProvider('aws').naming;
+    for (const key of Object.keys(functions)) {
+      const fn = service.getFunction(key);
+      fn.destinations = {
+        ...fn.destinations,
+        onFailure: (fn.destinations && fn.destinations.onFailure) || onFailure,
+      };
+    }
+    const ecsKey = Object.keys(functions).find((key) => functions[key].handler === ECS_HANDLER);
+    const { resources, outputs } = stackResources({
+      service: service.service,
+      stage: this.serverless.getProvider('aws').getStage(),
+      functionIds: Object.keys(functions).map((key) => naming.getLambdaLogicalId(key)),
+      ecsHookId: ecsKey && naming.getLambdaLogicalId(ecsKey),
+      ...stackSettings,
+    });
+    service.resources = service.resources || {};
+    service.resources.Resources = { ...resources, ...service.resources.Resources };
+    service.resources.Outputs = { ...outputs, ...service.resources.Outputs };
     this.log.notice(
       `greenlight: ${statements.length} IAM statements from ${configFile} (check types: ${analysis.checkTypes.join(', ') || 'none'}; secrets: ${analysis.secrets.length}; parameters: ${analysis.parameters.length})`,
     );
@@ -342,3 +539,6 @@ module.exports.analyseConfig = analyseConfig;
 module.exports.iamStatements = iamStatements;
 module.exports.functionProblems = functionProblems;
 module.exports.awsSdkSource = awsSdkSource;
+module.exports.paramProblems = paramProblems;
+module.exports.stackResources = stackResources;
+module.exports.failureDestination = failureDestination;

@@ -2,13 +2,25 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
-import { hookFunctionName, renderAppspec, type RenderAppspecOptions } from '../../appspec/render';
-import { findPackageOutput, packagedFunctionNames, validateAppspec } from '../../appspec/validate';
+import {
+  hookFunctionName,
+  renderAppspec,
+  type CapacityProviderStrategyItem,
+  type RenderAppspecOptions,
+} from '../../appspec/render';
+import {
+  CAPACITY_PROVIDER_BASE_MAX,
+  CAPACITY_PROVIDER_WEIGHT_MAX,
+  findPackageOutput,
+  packagedFunctionNames,
+  validateAppspec,
+} from '../../appspec/validate';
 import { LIFECYCLE_EVENTS, type LifecycleEvent } from '../../checks/types';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command, type CommandIO } from '../command';
 
 const USAGE = `greenlight appspec render --task-definition ARN --container NAME --port N
                          [--platform-version V] [--subnets ID,ID --security-groups ID,ID [--assign-public-ip ENABLED|DISABLED]]
+                         [--capacity-provider-strategy capacityProvider=NAME[,base=N][,weight=N] ...]
                          [--service NAME] [--stage STAGE] [--events E,E | --config greenlight.yml]
                          [--format yaml|json] [--out FILE]
        greenlight appspec validate FILE [--package DIR]`;
@@ -43,6 +55,37 @@ function eventsFromConfig(path: string): LifecycleEvent[] {
   );
 }
 
+const STRATEGY_FLAG = '--capacity-provider-strategy';
+const STRATEGY_FORMAT = 'capacityProvider=NAME[,base=N][,weight=N]';
+
+/** One `--capacity-provider-strategy` value, in the AWS CLI's shorthand for the same item. */
+function strategyItem(value: string): CapacityProviderStrategyItem {
+  const fields = new Map<string, string>();
+  for (const part of value.split(',')) {
+    const at = part.indexOf('=');
+    const key = at === -1 ? part.trim() : part.slice(0, at).trim();
+    if (at === -1 || !['capacityProvider', 'base', 'weight'].includes(key) || fields.has(key))
+      throw new UsageError(`${STRATEGY_FLAG}: expected ${STRATEGY_FORMAT}, got "${value}"`);
+    fields.set(key, part.slice(at + 1).trim());
+  }
+  const capacityProvider = fields.get('capacityProvider');
+  if (!capacityProvider)
+    throw new UsageError(`${STRATEGY_FLAG}: capacityProvider=NAME is required, got "${value}"`);
+  const item: CapacityProviderStrategyItem = { capacityProvider };
+  for (const [key, max] of [
+    ['base', CAPACITY_PROVIDER_BASE_MAX],
+    ['weight', CAPACITY_PROVIDER_WEIGHT_MAX],
+  ] as const) {
+    const text = fields.get(key);
+    if (text === undefined) continue;
+    const n = Number(text);
+    if (text === '' || !Number.isInteger(n) || n < 0 || n > max)
+      throw new UsageError(`${STRATEGY_FLAG}: ${key} must be an integer 0-${max}, got "${text}"`);
+    item[key] = n;
+  }
+  return item;
+}
+
 function renderOptions(args: string[], io: CommandIO): { options: RenderAppspecOptions; out?: string } {
   const { values } = parseArgs({
     args,
@@ -55,6 +98,7 @@ function renderOptions(args: string[], io: CommandIO): { options: RenderAppspecO
       subnets: { type: 'string' },
       'security-groups': { type: 'string' },
       'assign-public-ip': { type: 'string' },
+      'capacity-provider-strategy': { type: 'string', multiple: true },
       service: { type: 'string' },
       stage: { type: 'string' },
       events: { type: 'string' },
@@ -114,6 +158,8 @@ function renderOptions(args: string[], io: CommandIO): { options: RenderAppspecO
     format,
   };
   if (values['platform-version']) options.platformVersion = values['platform-version'];
+  const strategy = values['capacity-provider-strategy'] ?? [];
+  if (strategy.length) options.capacityProviderStrategy = strategy.map(strategyItem);
   if (subnets.length)
     options.network = {
       subnets,

@@ -7,6 +7,7 @@ import { renderAppspec } from '../../appspec/render';
 import { validateAppspec } from '../../appspec/validate';
 
 const TASK_DEF = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/web:42';
+const ARGS = ['--task-definition', TASK_DEF, '--container', 'web', '--port', '80'];
 const FIXTURES = join(__dirname, 'fixtures');
 
 function capture(cwd: string) {
@@ -26,7 +27,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('greenlight appspec render', () => {
-  it('renders the golden appspec: task definition, container, network and this stage’s hook functions', async () => {
+  it('renders the golden appspec: task definition, container, capacity providers, network and this stage’s hook functions', async () => {
     const { io, out, err } = capture(dir);
 
     const code = await main(
@@ -45,6 +46,10 @@ describe('greenlight appspec render', () => {
         'subnet-0a1,subnet-0b2',
         '--security-groups',
         'sg-0c3',
+        '--capacity-provider-strategy',
+        'capacityProvider=FARGATE,base=1,weight=1',
+        '--capacity-provider-strategy',
+        'capacityProvider=FARGATE_SPOT,weight=3',
         '--service',
         'greenlight',
         '--stage',
@@ -150,6 +155,22 @@ describe('greenlight appspec render', () => {
       ],
       '--events: AllowTraffic is not an ECS lifecycle event; expected BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic',
     ],
+    [
+      [...ARGS, '--capacity-provider-strategy', 'FARGATE_SPOT'],
+      '--capacity-provider-strategy: expected capacityProvider=NAME[,base=N][,weight=N], got "FARGATE_SPOT"',
+    ],
+    [
+      [...ARGS, '--capacity-provider-strategy', 'weight=2'],
+      '--capacity-provider-strategy: capacityProvider=NAME is required, got "weight=2"',
+    ],
+    [
+      [...ARGS, '--capacity-provider-strategy', 'capacityProvider=FARGATE,weight=1001'],
+      '--capacity-provider-strategy: weight must be an integer 0-1000, got "1001"',
+    ],
+    [
+      [...ARGS, '--capacity-provider-strategy', 'capacityProvider=FARGATE,base=1.5'],
+      '--capacity-provider-strategy: base must be an integer 0-100000, got "1.5"',
+    ],
   ])('refuses %j with a usage error', async (args, message) => {
     const { io, err } = capture(dir);
 
@@ -157,6 +178,31 @@ describe('greenlight appspec render', () => {
 
     expect(code).toBe(2);
     expect(err().split('\n')[0]).toBe(`greenlight appspec: ${message}`);
+  });
+
+  it('renders no appspec when two capacity providers have a Base, and says why', async () => {
+    const { io, out, err } = capture(dir);
+
+    const code = await main(
+      [
+        'appspec',
+        'render',
+        '--service',
+        'web',
+        ...ARGS,
+        '--capacity-provider-strategy',
+        'capacityProvider=FARGATE,base=1',
+        '--capacity-provider-strategy',
+        'capacityProvider=FARGATE_SPOT,base=2',
+      ],
+      io,
+    );
+
+    expect(code).toBe(1);
+    expect(out()).toBe('');
+    expect(err()).toBe(
+      'appspec: Resources[0].TargetService.Properties.CapacityProviderStrategy: only one capacity provider may have a Base; FARGATE and FARGATE_SPOT both do\n',
+    );
   });
 });
 
@@ -192,6 +238,34 @@ describe('appspec validation', () => {
       '          ContainerPort: 8080\n',
       `          ContainerPort: 8080\n        NetworkConfiguration:\n          AwsvpcConfiguration:\n${body}`,
     );
+
+  const strategy = (body: string) =>
+    VALID.replace(
+      '          ContainerPort: 8080\n',
+      `          ContainerPort: 8080\n        CapacityProviderStrategy:\n${body}`,
+    );
+
+  it('accepts a capacity provider strategy within ECS’s ranges', () => {
+    const result = validateAppspec(
+      strategy(
+        '          - CapacityProvider: FARGATE\n            Base: 100000\n            Weight: 0\n          - CapacityProvider: FARGATE_SPOT\n            Weight: 1000\n',
+      ),
+    );
+
+    expect(result.errors).toEqual([]);
+    expect(result.ok).toBe(true);
+  });
+
+  it('names the package’s hook when the appspec was rendered for another stage', () => {
+    const dev = ['BeforeInstall', 'AfterAllowTestTraffic'].map((e) => `CodeDeployHook_web-dev-${e}`);
+
+    const result = validateAppspec(VALID, { functionNames: dev });
+
+    expect(result.errors).toEqual([
+      'Hooks[0].BeforeInstall: "CodeDeployHook_web-prod-BeforeInstall" is not in the package, whose BeforeInstall hook is "CodeDeployHook_web-dev-BeforeInstall": render the appspec for the service and stage that were packaged (--service, --stage)',
+      'Hooks[1].AfterAllowTestTraffic: "CodeDeployHook_web-prod-AfterAllowTestTraffic" is not in the package, whose AfterAllowTestTraffic hook is "CodeDeployHook_web-dev-AfterAllowTestTraffic": render the appspec for the service and stage that were packaged (--service, --stage)',
+    ]);
+  });
 
   it.each([
     [
@@ -259,6 +333,51 @@ describe('appspec validation', () => {
         '            Subnets: [subnet-1]\n            SecurityGroups: [sg-1]\n            AssignPublicIp: false\n',
       ),
       'Resources[0].TargetService.Properties.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp: expected ENABLED or DISABLED, got false',
+    ],
+    [
+      'a capacity provider strategy that is not a list',
+      strategy('          CapacityProvider: FARGATE\n'),
+      'Resources[0].TargetService.Properties.CapacityProviderStrategy: expected a non-empty list of items (- CapacityProvider: NAME, Base: N, Weight: N), got a mapping',
+    ],
+    [
+      'a strategy item without CapacityProvider',
+      strategy('          - Base: 1\n            Weight: 1\n'),
+      'Resources[0].TargetService.Properties.CapacityProviderStrategy[0].CapacityProvider: missing',
+    ],
+    [
+      'a strategy item with an empty CapacityProvider',
+      strategy('          - CapacityProvider: ""\n'),
+      'Resources[0].TargetService.Properties.CapacityProviderStrategy[0].CapacityProvider: expected a non-empty string, got the string ""',
+    ],
+    [
+      'Weight as a string',
+      strategy('          - CapacityProvider: FARGATE\n            Weight: "1"\n'),
+      'Resources[0].TargetService.Properties.CapacityProviderStrategy[0].Weight: expected an integer 0-1000 (a number, not a string), got the string "1"',
+    ],
+    [
+      'Weight above 1,000',
+      strategy('          - CapacityProvider: FARGATE\n            Weight: 1001\n'),
+      'Resources[0].TargetService.Properties.CapacityProviderStrategy[0].Weight: expected an integer 0-1000 (a number, not a string), got 1001',
+    ],
+    [
+      'a negative Base',
+      strategy('          - CapacityProvider: FARGATE\n            Base: -1\n'),
+      'Resources[0].TargetService.Properties.CapacityProviderStrategy[0].Base: expected an integer 0-100000 (a number, not a string), got -1',
+    ],
+    [
+      'Base above 100,000',
+      strategy('          - CapacityProvider: FARGATE\n            Base: 100001\n'),
+      'Resources[0].TargetService.Properties.CapacityProviderStrategy[0].Base: expected an integer 0-100000 (a number, not a string), got 100001',
+    ],
+    [
+      'a misspelt strategy key',
+      strategy('          - CapacityProvider: FARGATE\n            weight: 1\n'),
+      'Resources[0].TargetService.Properties.CapacityProviderStrategy[0].weight: unknown key (expected CapacityProvider, Base, Weight)',
+    ],
+    [
+      'one capacity provider twice',
+      strategy('          - CapacityProvider: FARGATE\n          - CapacityProvider: FARGATE\n'),
+      'Resources[0].TargetService.Properties.CapacityProviderStrategy[1].CapacityProvider: FARGATE is listed twice; a strategy names each capacity provider once',
     ],
     [
       'Hooks as a mapping',
@@ -359,7 +478,7 @@ describe('appspec validation', () => {
     [
       'a function of another service',
       ['CodeDeployHook_api-prod-BeforeInstall', 'CodeDeployHook_api-prod-AfterAllowTestTraffic'],
-      'Hooks[0].BeforeInstall: "CodeDeployHook_web-prod-BeforeInstall" is not one of this service\'s functions (CodeDeployHook_api-prod-BeforeInstall, CodeDeployHook_api-prod-AfterAllowTestTraffic)',
+      'Hooks[0].BeforeInstall: "CodeDeployHook_web-prod-BeforeInstall" is not in the package, whose BeforeInstall hook is "CodeDeployHook_api-prod-BeforeInstall": render the appspec for the service and stage that were packaged (--service, --stage)',
     ],
     [
       'the function of another event',

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { deployedRuntime, runtimeNodeMajor } from '../../bench/runtime-node';
 import { projectCopy, serverless } from './serverless-support';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -22,6 +23,20 @@ const plugin = require('../../deploy/greenlight-plugin.js') as {
     analysis: ReturnType<typeof plugin.analyseConfig>,
     options: { application: string; deploymentGroup: string; ecsHook: boolean; kmsKeyArn?: string },
   ): Array<{ Action: string[]; Resource: unknown }>;
+  paramProblems(params: {
+    runtime?: string;
+    failureDestinationArn?: string;
+    alarmActionArn?: string;
+  }): string[];
+  failureDestination(arn: string): { type: string; arn: unknown };
+  stackResources(options: {
+    service: string;
+    stage: string;
+    functionIds: string[];
+    ecsHookId?: string;
+    failureDestinationArn: string;
+    alarmActionArn: string;
+  }): { resources: Record<string, { Type: string }>; outputs: Record<string, unknown> };
 };
 
 // The plugin stops packaging before anything is bundled, so this run takes a few seconds.
@@ -44,6 +59,77 @@ describe('packaging refuses a stack CodeDeploy could not use', () => {
     expect(`${run.stdout}\n${run.stderr}`).toContain(
       `greenlight: function afterAllowTestTraffic: name "${name}" is ${name.length} characters; Lambda allows 64. Use a shorter service or stage name.`,
     );
+  });
+
+  it.each(['nodejs20.x', 'python3.12'])(
+    'refuses the runtime %s with the runtimes it takes, before anything is bundled',
+    async (runtime) => {
+      dir ??= projectCopy('targets: { test: auto }\nhooks: {}\n');
+
+      const run = await serverless(
+        dir,
+        ['package', '--stage', 'dev', `--param=runtime=${runtime}`, '--package', `${dir}/out`],
+        110_000,
+      );
+
+      expect(run.code).not.toBe(0);
+      expect(`${run.stdout}\n${run.stderr}`).toContain(
+        `greenlight: param runtime must be nodejs22.x or nodejs24.x, got "${runtime}"`,
+      );
+    },
+  );
+});
+
+describe('the stack params', () => {
+  const valid = { runtime: 'nodejs22.x', failureDestinationArn: '', alarmActionArn: '' };
+
+  it.each(['nodejs22.x', 'nodejs24.x'])('accepts the runtime %s', (runtime) => {
+    expect(plugin.paramProblems({ ...valid, runtime })).toEqual([]);
+  });
+
+  it.each([
+    ['arn:aws:sqs:eu-west-1:123456789012:hook-failures', 'sqs'],
+    ['arn:aws:sns:eu-west-1:123456789012:hook-failures', 'sns'],
+  ])('sends failed invocations to the given %s, and the stack creates no queue', (arn, type) => {
+    expect(plugin.paramProblems({ ...valid, failureDestinationArn: arn })).toEqual([]);
+    expect(plugin.failureDestination(arn)).toEqual({ type, arn });
+    const { resources, outputs } = plugin.stackResources({
+      service: 'greenlight',
+      stage: 'prod',
+      functionIds: ['BeforeInstallLambdaFunction'],
+      failureDestinationArn: arn,
+      alarmActionArn: '',
+    });
+    expect(Object.values(resources).map((r) => r.Type)).toEqual([
+      'AWS::CloudWatch::Alarm',
+      'AWS::CloudWatch::Alarm',
+    ]);
+    expect(outputs).toEqual({});
+  });
+
+  it.each([
+    [
+      'failureDestinationArn',
+      'arn:aws:sqs:eu-west-1:123456789012:hook-failures.fifo',
+      `param failureDestinationArn must be the ARN of a standard SQS queue or SNS topic (arn:aws:sqs:REGION:ACCOUNT:NAME), or empty for the stack's own queue; got "arn:aws:sqs:eu-west-1:123456789012:hook-failures.fifo"`,
+    ],
+    [
+      'failureDestinationArn',
+      'hook-failures',
+      `param failureDestinationArn must be the ARN of a standard SQS queue or SNS topic (arn:aws:sqs:REGION:ACCOUNT:NAME), or empty for the stack's own queue; got "hook-failures"`,
+    ],
+    [
+      'alarmActionArn',
+      'arn:aws:sqs:eu-west-1:123456789012:alerts',
+      'param alarmActionArn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), or empty for no action; got "arn:aws:sqs:eu-west-1:123456789012:alerts"',
+    ],
+  ])('refuses %s %s, naming what it takes', (param, value, problem) => {
+    expect(plugin.paramProblems({ ...valid, [param]: value })).toEqual([problem]);
+  });
+
+  it('lets the benchmarks find the runtime behind ${param:runtime}: its default, nodejs22.x', () => {
+    expect(deployedRuntime()).toBe('nodejs22.x');
+    expect(runtimeNodeMajor()).toBe(22);
   });
 });
 

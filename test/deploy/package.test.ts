@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../../bin/cli';
-import { projectCopy, serverless, type ServerlessRun } from './serverless-support';
+import { projectCopy, REPO, serverless, type ServerlessRun } from './serverless-support';
 
 // One packaging run for the whole file: it bundles six functions (about 20-60 s).
 jest.setTimeout(240_000);
@@ -41,8 +41,12 @@ const EVENTS = [
   'BeforeAllowTraffic',
   'AfterAllowTraffic',
 ];
-/** Actions AWS does not let a policy scope to a resource: only these may have Resource "*". */
+/**
+ * Actions that need Resource "*": AWS lets no policy scope these, except DescribeAlarms, which
+ * returns composite alarms only to a grant on "*".
+ */
 const UNSCOPABLE = new Set([
+  'cloudwatch:DescribeAlarms',
   'cloudwatch:GetMetricData',
   'elasticloadbalancing:DescribeListeners',
   'elasticloadbalancing:DescribeLoadBalancers',
@@ -57,10 +61,16 @@ interface Statement {
   Resource: unknown;
 }
 
+/** `npm run package -- <these>`, as README.md and deploy/README.md have it. */
+const PACKAGE_ARGS = ['--stage', 'prod', '--param=application=web-app', '--param=deploymentGroup=web-prod'];
+const KMS_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const ALARM_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:deploy-alerts';
+
 let dir: string;
 let out: string;
 let run: ServerlessRun;
 let resources: Record<string, Resource>;
+let outputs: Record<string, { Value: unknown; Export?: unknown }>;
 let statements: Statement[];
 
 const byType = (type: string) => Object.values(resources).filter((r) => r.Type === type);
@@ -70,26 +80,20 @@ const sub = (text: string) => ({ 'Fn::Sub': text });
 
 beforeAll(async () => {
   dir = projectCopy(FIXTURE);
-  out = join(dir, 'out');
+  // Where `npm run package` writes by default, and where `appspec validate` looks.
+  out = join(dir, '.serverless');
   run = await serverless(
     dir,
-    [
-      'package',
-      '--stage',
-      'ci',
-      '--param=application=web-app',
-      '--param=deploymentGroup=web-ci',
-      '--package',
-      out,
-    ],
+    ['package', ...PACKAGE_ARGS, `--param=kmsKeyArn=${KMS_KEY}`, `--param=alarmActionArn=${ALARM_TOPIC}`],
     230_000,
   );
   if (run.code !== 0)
     throw new Error(`serverless package failed (${run.code}):\n${run.stdout}\n${run.stderr}`);
   const template = JSON.parse(
     readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
-  ) as { Resources: Record<string, Resource> };
+  ) as { Resources: Record<string, Resource>; Outputs: typeof outputs };
   resources = template.Resources;
+  outputs = template.Outputs;
   statements = resources.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement;
 });
 
@@ -102,7 +106,10 @@ describe('serverless package, offline and without AWS credentials', () => {
     const names = byType('AWS::Lambda::Function').map((f) => f.Properties.FunctionName as string);
 
     expect(names.sort()).toEqual(
-      [...EVENTS.map((e) => `CodeDeployHook_greenlight-ci-${e}`), 'greenlight-ci-EcsLifecycleHook'].sort(),
+      [
+        ...EVENTS.map((e) => `CodeDeployHook_greenlight-prod-${e}`),
+        'greenlight-prod-EcsLifecycleHook',
+      ].sort(),
     );
     for (const name of names) expect(name.length).toBeLessThanOrEqual(64);
   });
@@ -141,7 +148,7 @@ describe('serverless package, offline and without AWS credentials', () => {
       ],
       Resource: [
         sub(
-          'arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:web-app/web-ci',
+          'arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:web-app/web-prod',
         ),
       ],
     });
@@ -165,15 +172,155 @@ describe('serverless package, offline and without AWS credentials', () => {
     ]);
   });
 
-  it('grants CloudWatch and discovery reads because the config uses alarms, metrics and auto targets', () => {
-    expect(statementFor('cloudwatch:DescribeAlarms')?.Resource).toEqual([
-      sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*'),
+  it('grants every action on the resource types AWS documents for it, and nothing else', () => {
+    const grants = statements.flatMap((s) =>
+      actionsOf(s).map((action) => ({
+        action,
+        resource: s.Resource,
+        condition: (s as { Condition?: unknown }).Condition,
+      })),
+    );
+    const region = '${AWS::Region}:${AWS::AccountId}';
+
+    expect(grants.map((g) => g.action).sort()).toEqual(
+      [
+        'codedeploy:GetDeployment',
+        'codedeploy:GetDeploymentGroup',
+        'codedeploy:PutLifecycleEventHookExecutionStatus',
+        'cloudwatch:DescribeAlarms',
+        'cloudwatch:GetMetricData',
+        'ecs:DescribeServiceDeployments',
+        'ecs:DescribeServices',
+        'elasticloadbalancing:DescribeListeners',
+        'elasticloadbalancing:DescribeLoadBalancers',
+        'elasticloadbalancing:DescribeRules',
+        'kms:Decrypt',
+        'logs:CreateLogGroup',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'logs:TagResource',
+        'secretsmanager:GetSecretValue',
+        'sqs:SendMessage',
+        'ssm:GetParameter',
+      ].sort(),
+    );
+    const granted = (action: string) => grants.find((g) => g.action === action);
+    // ecs: both resource types the Service Authorization Reference lists for the action.
+    expect(granted('ecs:DescribeServiceDeployments')?.resource).toEqual([
+      sub(`arn:\${AWS::Partition}:ecs:${region}:service/*`),
+      sub(`arn:\${AWS::Partition}:ecs:${region}:service-deployment/*`),
     ]);
-    expect(statementFor('cloudwatch:GetMetricData')?.Resource).toBe('*');
-    expect(statementFor('ecs:DescribeServices')?.Resource).toEqual([
-      sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*'),
+    expect(granted('ecs:DescribeServices')?.resource).toEqual([
+      sub(`arn:\${AWS::Partition}:ecs:${region}:service/*`),
     ]);
-    expect(statementFor('elasticloadbalancing:DescribeRules')).toBeDefined();
+    // cloudwatch: composite alarms are returned only to a grant on "*".
+    expect(granted('cloudwatch:DescribeAlarms')?.resource).toBe('*');
+    expect(granted('cloudwatch:GetMetricData')?.resource).toBe('*');
+    for (const action of ['DescribeListeners', 'DescribeLoadBalancers', 'DescribeRules'])
+      expect(granted(`elasticloadbalancing:${action}`)?.resource).toBe('*');
+    // kms: the key, and only through the services that hand the hook its secrets.
+    expect(granted('kms:Decrypt')).toEqual({
+      action: 'kms:Decrypt',
+      resource: [KMS_KEY],
+      condition: {
+        StringEquals: {
+          'kms:ViaService': [
+            sub('secretsmanager.${AWS::Region}.amazonaws.com'),
+            sub('ssm.${AWS::Region}.amazonaws.com'),
+          ],
+        },
+      },
+    });
+    expect(granted('sqs:SendMessage')?.resource).toEqual({ 'Fn::GetAtt': ['HookFailureQueue', 'Arn'] });
+    // logs (serverless's own grant): the functions' log groups only.
+    for (const g of grants.filter((g) => g.action.startsWith('logs:')))
+      for (const r of g.resource as Array<{ 'Fn::Sub': string }>)
+        expect(r['Fn::Sub']).toMatch(
+          /^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:\/aws\/lambda\/(CodeDeployHook_)?greenlight-prod[-\w*]*:\*(:\*)?$/,
+        );
+  });
+
+  it('sends every function’s failed asynchronous invocations to a queue the stack keeps for 14 days', () => {
+    const configs = byType('AWS::Lambda::EventInvokeConfig');
+
+    expect(resources.HookFailureQueue).toEqual({
+      Type: 'AWS::SQS::Queue',
+      Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+    });
+    expect(configs).toHaveLength(6);
+    for (const c of configs)
+      expect(c.Properties.DestinationConfig).toEqual({
+        OnFailure: { Destination: { 'Fn::GetAtt': ['HookFailureQueue', 'Arn'] } },
+      });
+    expect(outputs.HookFailureQueueUrl?.Value).toEqual({ Ref: 'HookFailureQueue' });
+  });
+
+  it.each([
+    ['Errors', 'HookErrorsAlarm'],
+    ['Throttles', 'HookThrottlesAlarm'],
+  ])('alarms on the %s of all six functions, notifying the alarmActionArn topic', (metric, id) => {
+    const functionIds = Object.entries(resources)
+      .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+      .map(([logicalId]) => logicalId);
+    const alarm = resources[id]!;
+    const metrics = alarm.Properties.Metrics as Array<{
+      Id: string;
+      Expression?: string;
+      ReturnData: boolean;
+      MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] }; Stat: string };
+    }>;
+
+    expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(alarm.Properties).toMatchObject({
+      AlarmName: `greenlight-prod-Hook${metric}`,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [ALARM_TOPIC],
+    });
+    const stats = metrics.filter((m) => m.MetricStat);
+    expect(stats.map((m) => m.MetricStat!.Metric.Dimensions).sort()).toEqual(
+      functionIds.map((fn) => [{ Name: 'FunctionName', Value: { Ref: fn } }]).sort(),
+    );
+    for (const m of stats) {
+      expect(m.MetricStat).toMatchObject({
+        Metric: { Namespace: 'AWS/Lambda', MetricName: metric },
+        Stat: 'Sum',
+      });
+      expect(m.ReturnData).toBe(false);
+    }
+    expect(metrics.filter((m) => m.ReturnData)).toEqual([
+      {
+        Id: 'total',
+        Expression: 'SUM(FILL(METRICS(), 0))',
+        Label: `${metric} of the hooks`,
+        ReturnData: true,
+      },
+    ]);
+  });
+
+  it('creates the role ECS assumes to invoke the ECS hook, allowed to invoke that function only, and exports both ARNs', () => {
+    const role = resources.EcsLifecycleHookInvokeRole!;
+    const hookArn = { 'Fn::GetAtt': ['EcsLifecycleHookLambdaFunction', 'Arn'] };
+
+    expect(role.Type).toBe('AWS::IAM::Role');
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'ecs.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
+    expect(
+      role.Properties.Policies.flatMap(
+        (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
+      ),
+    ).toEqual([{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: hookArn }]);
+    expect(outputs.EcsLifecycleHookArn).toMatchObject({
+      Value: hookArn,
+      Export: { Name: sub('${AWS::StackName}-EcsLifecycleHookArn') },
+    });
+    expect(outputs.EcsLifecycleHookRoleArn).toMatchObject({
+      Value: { 'Fn::GetAtt': ['EcsLifecycleHookInvokeRole', 'Arn'] },
+      Export: { Name: sub('${AWS::StackName}-EcsLifecycleHookRoleArn') },
+    });
   });
 
   const listing = (zip: string) =>
@@ -203,40 +350,59 @@ describe('serverless package, offline and without AWS credentials', () => {
     expect(JSON.parse(pkg)).toEqual({ type: 'module' });
   });
 
-  it('renders an appspec that validates against the package output', async () => {
-    const io = () => {
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
-      const text = { out: '', err: '' };
-      stdout.on('data', (c) => (text.out += String(c)));
-      stderr.on('data', (c) => (text.err += String(c)));
-      return { io: { stdout, stderr, env: {}, cwd: dir }, text };
-    };
-    const file = join(dir, 'appspec.yml');
-    const rendered = io();
-    await main(
-      [
-        'appspec',
-        'render',
-        '--task-definition',
-        'arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7',
-        '--container',
-        'web',
-        '--port',
-        '8080',
-        '--stage',
-        'ci',
-        '--out',
-        file,
-      ],
-      rendered.io,
+  /** The commands of the first `sh` block in `file` that renders an appspec, one token list each. */
+  function deployCommands(file: string): string[][] {
+    const blocks = [...readFileSync(join(REPO, file), 'utf8').matchAll(/```sh\n([\s\S]*?)```/g)].map(
+      (m) => m[1]!,
     );
-    const validated = io();
+    const block = blocks.find((b) => b.includes('appspec render'));
+    if (!block) throw new Error(`${file}: no sh block with appspec render`);
+    return block
+      .replace(/\\\n/g, ' ')
+      .split('\n')
+      .map((line) => line.replace(/\s+#.*$/, '').trim())
+      .filter(Boolean)
+      .map((line) => line.split(/\s+/).map((token) => token.replaceAll('"', '')));
+  }
 
-    const code = await main(['appspec', 'validate', file, '--package', out], validated.io);
+  it.each(['README.md', 'deploy/README.md'])(
+    'runs the deploy sequence %s documents: package, render at the same stage, validate against the package',
+    async (readme) => {
+      const commands = deployCommands(readme);
+      const find = (...head: string[]) => {
+        const found = commands.find((c) => head.every((word, i) => c[i] === word));
+        if (!found) throw new Error(`${readme}: no "${head.join(' ')}" in the deploy sequence`);
+        return found;
+      };
+      const io = () => {
+        const stdout = new PassThrough();
+        const stderr = new PassThrough();
+        const text = { out: '', err: '' };
+        stdout.on('data', (c) => (text.out += String(c)));
+        stderr.on('data', (c) => (text.err += String(c)));
+        return { io: { stdout, stderr, env: {}, cwd: dir }, text };
+      };
 
-    expect(validated.text.err).toBe('');
-    expect(validated.text.out).toBe(`${file}: valid (2 hooks, checked against 6 packaged functions)\n`);
-    expect(code).toBe(0);
-  });
+      // The package this file ran (beforeAll) is the one the README has, deployed as packaged.
+      expect(find('npm', 'run', 'package').slice(3)).toEqual(['--', ...PACKAGE_ARGS]);
+      const deploy = find('npx', 'serverless', 'deploy');
+      expect(deploy.slice(3)).toEqual(expect.arrayContaining([...PACKAGE_ARGS, '--package', '.serverless']));
+      const render = find('npx', 'greenlight', 'appspec', 'render');
+      const redirect = render.indexOf('>');
+      expect(redirect).toBeGreaterThan(0);
+      const rendered = io();
+      expect(await main(render.slice(2, redirect), rendered.io)).toBe(0);
+      writeFileSync(join(dir, render[redirect + 1]!), rendered.text.out);
+      const validate = find('npx', 'greenlight', 'appspec', 'validate');
+      const validated = io();
+
+      const code = await main(validate.slice(2), validated.io);
+
+      expect(validated.text.err).toBe('');
+      expect(validated.text.out).toBe(
+        `${validate[4]}: valid (2 hooks, checked against 6 packaged functions)\n`,
+      );
+      expect(code).toBe(0);
+    },
+  );
 });
