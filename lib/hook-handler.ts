@@ -179,7 +179,7 @@ async function resolveTargets(
   const { targets: resolved, discovery } = await resolveAutoTargets(targets, deployment, clients, { signal });
   log.info('discovered targets', {
     outcome: discovery?.report.outcome,
-    message: discovery?.report.message,
+    reason: discovery?.report.message,
     assertions: discovery?.report.assertions,
     targets: Object.fromEntries(Object.entries(resolved).map(([name, url]) => [name, url.href])),
   });
