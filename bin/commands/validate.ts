@@ -34,6 +34,7 @@ import {
   requireDeploymentForAuto,
 } from '../deployment-targets';
 import { terminalStyle } from '../terminal-style';
+import { parseKmsKeyArn, parseSubnetIds, vpcEndpointsNeeded } from '../vpc-endpoints';
 import { UsageError } from '../usage-error';
 
 const TARGET_TIMEOUT_MS = 5_000;
@@ -41,7 +42,12 @@ const TARGET_TIMEOUT_MS = 5_000;
 const STEP_TIMEOUT_MS = 10_000;
 /** DescribeAlarms accepts at most 100 names per call. */
 const ALARM_NAMES_PER_CALL = 100;
-const OPTIONS = { config: { type: 'string' }, 'deployment-id': { type: 'string' } } as const;
+const OPTIONS = {
+  config: { type: 'string' },
+  'deployment-id': { type: 'string' },
+  'subnet-ids': { type: 'string' },
+  'kms-key-arn': { type: 'string' },
+} as const;
 const ENV_REFERENCE = /\$\{env:([^}:]+)(:-[^}]*)?\}/g;
 
 /** Environment variables from which the SDK's default chain can take credentials without a file lookup of its own. */
@@ -53,9 +59,9 @@ const CREDENTIAL_VARIABLES = [
   'AWS_CONTAINER_CREDENTIALS_FULL_URI',
 ] as const;
 
-/** One line of the pre-flight report. */
+/** One line of the pre-flight report; a `note` tells what validate cannot check itself. */
 interface Line {
-  status: 'ok' | 'fail' | 'skip';
+  status: 'ok' | 'fail' | 'skip' | 'note';
   text: string;
 }
 
@@ -297,9 +303,11 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
     summary:
       'Pre-flight: the config is valid, every ${env:...} resolves, the targets answer, contracts load, alarms exist.',
     usage:
-      'greenlight validate [--config FILE] [--deployment-id ID]\n\n' +
+      'greenlight validate [--config FILE] [--deployment-id ID] [--subnet-ids IDS] [--kms-key-arn ARN]\n\n' +
       '  --config FILE       greenlight.yml (default: $GREENLIGHT_CONFIG, else ./greenlight.yml)\n' +
-      '  --deployment-id ID  the CodeDeploy deployment (d-...) whose listeners replace `auto` targets\n\n' +
+      '  --deployment-id ID  the CodeDeploy deployment (d-...) whose listeners replace `auto` targets\n' +
+      '  --subnet-ids IDS    the hooks run in these subnets (the subnetIds param): name the VPC endpoints they need\n' +
+      '  --kms-key-arn ARN   the customer-managed key of referenced secrets (the kmsKeyArn param)\n\n' +
       'exit codes: 0 ready, 1 a target, contract, alarm or discovery failed, 2 usage or config error',
     async run(args, io) {
       const style = terminalStyle(io);
@@ -307,6 +315,7 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
         ok: style.paint('good', style.color ? '✓' : 'ok  '),
         fail: style.paint('bad', style.color ? '✗' : 'FAIL'),
         skip: style.paint('warn', style.color ? '-' : 'skip'),
+        note: style.paint('dim', style.color ? '•' : 'note'),
       };
       const print = (line: Line) => io.stdout.write(`${MARKS[line.status]} ${redactText(line.text)}\n`);
       const usage = (err: UsageError) => {
@@ -315,10 +324,14 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
       };
       let path: string;
       let deploymentId: string | undefined;
+      let subnetIds: string[] | undefined;
+      let kmsKeyArn: string | undefined;
       try {
         const values = parseCommandArgs(args, OPTIONS);
         path = configPathFrom(values.config as string | undefined, io);
         deploymentId = parseDeploymentId(values['deployment-id'] as string | undefined);
+        subnetIds = parseSubnetIds(values['subnet-ids'] as string | undefined);
+        kmsKeyArn = parseKmsKeyArn(values['kms-key-arn'] as string | undefined);
       } catch (err) {
         if (!(err instanceof UsageError)) throw err;
         return usage(err);
@@ -350,6 +363,15 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
         status: 'ok',
         text: `config ${path} is valid: ${checks} check${checks === 1 ? '' : 's'} at ${hooks} lifecycle event${hooks === 1 ? '' : 's'}`,
       });
+      if (subnetIds) {
+        const region = io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION || '<region>';
+        print({
+          status: 'note',
+          text: `hooks in ${subnetIds.join(', ')} reach AWS through a NAT gateway or these VPC interface endpoints (a call with neither hangs until the hook times out):`,
+        });
+        for (const { service, why } of vpcEndpointsNeeded(config, text ?? '', kmsKeyArn ? { kmsKeyArn } : {}))
+          print({ status: 'note', text: `com.amazonaws.${region}.${service}: ${why.join('; ')}` });
+      }
       const found = await discoverDeploymentTargets(config.targets, deploymentId, 'validate');
       const discoveryLines: Line[] = [];
       if (found.discovery) {
