@@ -32,9 +32,20 @@ export interface EcsHookResponse {
   hookDetails?: Record<string, unknown>;
 }
 
-/** What greenlight carries from one invocation of a stage to the next. */
+/**
+ * What greenlight carries from one invocation of a stage to the next, in the `hookDetails` an
+ * IN_PROGRESS answer returns (ECS documents passing them back on the next invocation). The wait
+ * belongs to one stage of one service deployment towards one target revision, and for a
+ * traffic-shift stage to one traffic step: fields ECS documents in the payload. `executionId` is
+ * kept for the logs only; whether it stays the same across re-invocations is not documented.
+ */
 export interface EcsHookState {
   stage: string;
+  /** The service deployment (`resourceArn`), else the service. */
+  deployment?: string;
+  targetServiceRevisionArn?: string;
+  /** The traffic weights of a traffic-shift stage: each step of a linear or canary shift waits anew. */
+  trafficStep?: string;
   executionId?: string;
   firstAttemptAt: number;
   attempts: number;
@@ -95,12 +106,39 @@ function positiveNumber(value: string | undefined): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
-function readState(invocation: EcsHookInvocation): EcsHookState | undefined {
+/** Which wait an invocation belongs to, from the documented payload fields. */
+function waitKey(
+  invocation: EcsHookInvocation,
+): Pick<EcsHookState, 'stage' | 'deployment' | 'targetServiceRevisionArn' | 'trafficStep'> {
+  const deployment = invocation.resourceArn ?? invocation.serviceArn;
+  const weights =
+    invocation.lifecycleStage === 'TEST_TRAFFIC_SHIFT'
+      ? invocation.testTrafficWeights
+      : invocation.lifecycleStage === 'PRODUCTION_TRAFFIC_SHIFT'
+        ? invocation.productionTrafficWeights
+        : undefined;
+  const trafficStep = weights
+    ? Object.keys(weights)
+        .sort()
+        .map((arn) => `${arn}=${weights[arn]}`)
+        .join(',')
+    : undefined;
+  return {
+    stage: invocation.lifecycleStage,
+    ...(deployment ? { deployment } : {}),
+    ...(invocation.targetServiceRevisionArn
+      ? { targetServiceRevisionArn: invocation.targetServiceRevisionArn }
+      : {}),
+    ...(trafficStep ? { trafficStep } : {}),
+  };
+}
+
+function readState(invocation: EcsHookInvocation, key: ReturnType<typeof waitKey>): EcsHookState | undefined {
   const raw = invocation.hookDetails[STATE_KEY];
   if (!raw || typeof raw !== 'object') return undefined;
   const state = raw as Partial<EcsHookState>;
-  if (state.stage !== invocation.lifecycleStage) return undefined;
-  if (invocation.executionId && state.executionId !== invocation.executionId) return undefined;
+  for (const field of ['stage', 'deployment', 'targetServiceRevisionArn', 'trafficStep'] as const)
+    if (state[field] !== key[field]) return undefined;
   if (typeof state.firstAttemptAt !== 'number' || typeof state.attempts !== 'number') return undefined;
   return state as EcsHookState;
 }
@@ -182,9 +220,10 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
       resourceArn: invocation.resourceArn,
       requestId: context?.awsRequestId,
     });
-    const previous = readState(invocation);
+    const key = waitKey(invocation);
+    const previous = readState(invocation, key);
     const state: EcsHookState = {
-      stage,
+      ...key,
       firstAttemptAt: previous?.firstAttemptAt ?? now(),
       attempts: (previous?.attempts ?? 0) + 1,
       ...(invocation.executionId ? { executionId: invocation.executionId } : {}),

@@ -46,7 +46,14 @@ function lazyResolver(provider: 'secretsmanager' | 'ssm'): Resolver {
   };
 }
 
-const awsSecretResolvers = { secretsmanager: lazyResolver('secretsmanager'), ssm: lazyResolver('ssm') };
+/**
+ * `${secretsmanager:...}` and `${ssm:...}` through lib/secret-resolvers.ts, loaded on first use:
+ * the hooks' resolvers, which the CLI uses too (with the caller's credentials).
+ */
+export const awsSecretResolvers = {
+  secretsmanager: lazyResolver('secretsmanager'),
+  ssm: lazyResolver('ssm'),
+};
 
 /** Rejects with `message` if `promise` has not settled within `ms`. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -4,7 +4,7 @@ import { runChecks, type Verdict } from '../checks/runner';
 import type { LifecycleEvent } from '../checks/types';
 import type { CodeDeployStatus } from '../checks/verdict';
 import {
-  defaultCodeDeployClient,
+  defaultReportClient,
   reportHookStatus,
   type CodeDeploySender,
   type Delivery,
@@ -151,7 +151,7 @@ export function createHookHandler(
         durationMs: Math.round(performance.now() - started),
       });
       const timeoutMs = Math.max(MIN_REPORT_MS, Math.min(reserveMs, remaining() - 250));
-      delivery = await reportHookStatus(options.codedeploy ?? defaultCodeDeployClient(), execution, status, {
+      delivery = await reportHookStatus(options.codedeploy ?? defaultReportClient(), execution, status, {
         timeoutMs,
         log: hookLog,
       });
@@ -179,7 +179,7 @@ async function resolveTargets(
   const { targets: resolved, discovery } = await resolveAutoTargets(targets, deployment, clients, { signal });
   log.info('discovered targets', {
     outcome: discovery?.report.outcome,
-    message: discovery?.report.message,
+    reason: discovery?.report.message,
     assertions: discovery?.report.assertions,
     targets: Object.fromEntries(Object.entries(resolved).map(([name, url]) => [name, url.href])),
   });

@@ -4,11 +4,17 @@ import { runChecks, type PlannedCheck, type Verdict } from '../../checks/runner'
 import { LIFECYCLE_EVENTS, type LifecycleEvent } from '../../checks/types';
 import type { CheckType } from '../../checks/check-type';
 import { loadConfig, type LoadedConfig } from '../../lib/config';
+import { awsSecretResolvers } from '../../lib/hook-config';
 import { ConfigError, errorMessage } from '../../lib/errors';
 import { silentLogger } from '../../lib/log';
 import { redactText } from '../../lib/redact';
 import { renderCheckTable, verdictLine } from '../check-table';
 import { createCheckProgress } from '../check-progress';
+import {
+  discoverDeploymentTargets,
+  parseDeploymentId,
+  requireDeploymentForAuto,
+} from '../deployment-targets';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command, type CommandIO } from '../command';
 import { parseCommandArgs } from '../command-args';
 import { junitReport } from '../junit-report';
@@ -25,6 +31,7 @@ const OPTIONS = {
   hook: { type: 'string' },
   'test-url': { type: 'string' },
   'prod-url': { type: 'string' },
+  'deployment-id': { type: 'string' },
   only: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   junit: { type: 'string' },
@@ -109,11 +116,12 @@ export function createCheckCommand(options: CheckCommandOptions = {}): Command {
     name: 'check',
     summary: 'Run one lifecycle event’s checks against a test URL, as the hook would.',
     usage:
-      'greenlight check [--config FILE] [--hook EVENT] [--test-url URL] [--prod-url URL] [--only NAME[,NAME]] [--json] [--junit FILE]\n\n' +
+      'greenlight check [--config FILE] [--hook EVENT] [--test-url URL] [--prod-url URL] [--deployment-id ID] [--only NAME[,NAME]] [--json] [--junit FILE]\n\n' +
       '  --config FILE    greenlight.yml (default: $GREENLIGHT_CONFIG, else ./greenlight.yml)\n' +
       `  --hook EVENT     lifecycle event whose checks run (default ${DEFAULT_HOOK})\n` +
       '  --test-url URL   replaces targets.test (the test listener: green)\n' +
       '  --prod-url URL   replaces targets.prod (the production listener: blue)\n' +
+      '  --deployment-id ID  the CodeDeploy deployment (d-...) whose listeners replace `auto` targets, as in a hook\n' +
       '  --only NAME      run only these checks of the event (repeat or comma-separate)\n' +
       '  --json           print the verdict as JSON on stdout\n' +
       '  --junit FILE     also write JUnit XML (CodeBuild, GitLab, GitHub test reports)\n\n' +
@@ -124,6 +132,7 @@ export function createCheckCommand(options: CheckCommandOptions = {}): Command {
       let config: LoadedConfig;
       let targets: Record<string, URL>;
       let values: ReturnType<typeof parseCommandArgs<typeof OPTIONS>>;
+      let deploymentId: string | undefined;
       try {
         values = parseCommandArgs(args, OPTIONS);
         hook = parseHook(values.hook as string | undefined);
@@ -135,13 +144,17 @@ export function createCheckCommand(options: CheckCommandOptions = {}): Command {
           values['prod-url'] === undefined
             ? undefined
             : parseTargetUrl('--prod-url', values['prod-url'] as string);
+        deploymentId = parseDeploymentId(values['deployment-id'] as string | undefined);
+        // Secret references resolve as in the hooks, with the caller's AWS credentials.
         config = await loadConfig(configPathFrom(values.config as string | undefined, io), {
           env: io.env,
+          resolvers: awsSecretResolvers,
           ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
         });
         targets = { ...config.targets };
         if (testUrl) targets.test = testUrl;
         if (prodUrl) targets.prod = prodUrl;
+        requireDeploymentForAuto(targets, deploymentId, ' (or give the URL with --test-url / --prod-url)');
         planned = selectChecks(config.plan(hook), values.only as string[] | undefined, hook, config);
       } catch (err) {
         if (err instanceof UsageError) {
@@ -155,13 +168,27 @@ export function createCheckCommand(options: CheckCommandOptions = {}): Command {
         throw err;
       }
 
+      // As in a hook: a discovery that is not `passed` decides Failed before any check runs.
+      const found = await discoverDeploymentTargets(targets, deploymentId, hook);
+      targets = found.targets;
+      const undiscovered: Verdict | undefined =
+        found.discovery && found.discovery.outcome !== 'passed'
+          ? {
+              status: 'Failed',
+              outcome: found.discovery.outcome,
+              reason: `discovery ${found.discovery.outcome}: ${found.discovery.message}`,
+              durationMs: 0,
+              checks: [],
+            }
+          : undefined;
+
       const style = terminalStyle(io);
       const json = values.json === true;
       const stopped = new AbortController();
       const onSignal = () => stopped.abort(new Error('interrupted (SIGINT)'));
       process.once('SIGINT', onSignal);
       const progress =
-        style.live && !json && planned.length
+        style.live && !json && planned.length && !undiscovered
           ? createCheckProgress(
               io.stdout,
               planned.map((p) => p.check.name),
@@ -170,20 +197,22 @@ export function createCheckCommand(options: CheckCommandOptions = {}): Command {
           : undefined;
       let verdict: Verdict;
       try {
-        verdict = planned.length
-          ? await runChecks(planned, {
-              deadline: Date.now() + CLI_BUDGET_MS - config.runner.reportReserveMs,
-              targets,
-              deployment: { lifecycleEvent: hook },
-              log: silentLogger,
-              concurrency: config.runner.concurrency,
-              failFast: config.runner.failFast,
-              signal: stopped.signal,
-              ...(progress
-                ? { onStart: (name: string) => progress.start(name), onResult: (r) => progress.finish(r) }
-                : {}),
-            })
-          : noChecksVerdict(hook, config);
+        verdict = undiscovered
+          ? undiscovered
+          : planned.length
+            ? await runChecks(planned, {
+                deadline: Date.now() + CLI_BUDGET_MS - config.runner.reportReserveMs,
+                targets,
+                deployment: { lifecycleEvent: hook, ...(deploymentId ? { deploymentId } : {}) },
+                log: silentLogger,
+                concurrency: config.runner.concurrency,
+                failFast: config.runner.failFast,
+                signal: stopped.signal,
+                ...(progress
+                  ? { onStart: (name: string) => progress.start(name), onResult: (r) => progress.finish(r) }
+                  : {}),
+              })
+            : noChecksVerdict(hook, config);
       } finally {
         progress?.stop();
         process.removeListener('SIGINT', onSignal);

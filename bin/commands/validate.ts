@@ -20,13 +20,21 @@ import {
   type ContractSource as SessionContractSource,
 } from '../../checks/session-contract';
 import { loadConfig, type LoadedConfig } from '../../lib/config';
+import { awsSecretResolvers } from '../../lib/hook-config';
+import { isAutoTarget } from '../../lib/auto-target';
 import { ConfigError, errorMessage } from '../../lib/errors';
 import { silentLogger } from '../../lib/log';
 import { redactText } from '../../lib/redact';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';
 import { parseCommandArgs } from '../command-args';
 import { configPathFrom } from './check';
+import {
+  discoverDeploymentTargets,
+  parseDeploymentId,
+  requireDeploymentForAuto,
+} from '../deployment-targets';
 import { terminalStyle } from '../terminal-style';
+import { parseKmsKeyArn, parseSubnetIds, vpcEndpointsNeeded } from '../vpc-endpoints';
 import { UsageError } from '../usage-error';
 
 const TARGET_TIMEOUT_MS = 5_000;
@@ -34,7 +42,12 @@ const TARGET_TIMEOUT_MS = 5_000;
 const STEP_TIMEOUT_MS = 10_000;
 /** DescribeAlarms accepts at most 100 names per call. */
 const ALARM_NAMES_PER_CALL = 100;
-const OPTIONS = { config: { type: 'string' } } as const;
+const OPTIONS = {
+  config: { type: 'string' },
+  'deployment-id': { type: 'string' },
+  'subnet-ids': { type: 'string' },
+  'kms-key-arn': { type: 'string' },
+} as const;
 const ENV_REFERENCE = /\$\{env:([^}:]+)(:-[^}]*)?\}/g;
 
 /** Environment variables from which the SDK's default chain can take credentials without a file lookup of its own. */
@@ -46,9 +59,9 @@ const CREDENTIAL_VARIABLES = [
   'AWS_CONTAINER_CREDENTIALS_FULL_URI',
 ] as const;
 
-/** One line of the pre-flight report. */
+/** One line of the pre-flight report; a `note` tells what validate cannot check itself. */
 interface Line {
-  status: 'ok' | 'fail' | 'skip';
+  status: 'ok' | 'fail' | 'skip' | 'note';
   text: string;
 }
 
@@ -173,20 +186,20 @@ async function loadSessionCheckContract(
   }
 }
 
-function contractLines(config: LoadedConfig): Promise<Line>[] {
+function contractLines(config: LoadedConfig, targets: Readonly<Record<string, URL>>): Promise<Line>[] {
   const lines: Promise<Line>[] = [];
   for (const [name, entry] of Object.entries(config.config.checks)) {
     if (entry.type === 'schema') {
       const options = entry as unknown as SchemaCheckOptions;
       for (const version of ['green', 'blue'] as const) {
         const source = options.contracts[version];
-        if (source) lines.push(loadSchemaContract(name, version, source, options, config.targets));
+        if (source) lines.push(loadSchemaContract(name, version, source, options, targets));
       }
     } else if (entry.type === 'session') {
       const { contracts } = entry as unknown as SessionCheckOptions;
       if (!contracts) continue;
       for (const version of ['green', 'blue'] as const)
-        lines.push(loadSessionCheckContract(name, version, contracts[version], config.targets));
+        lines.push(loadSessionCheckContract(name, version, contracts[version], targets));
     }
   }
   return lines;
@@ -290,22 +303,38 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
     summary:
       'Pre-flight: the config is valid, every ${env:...} resolves, the targets answer, contracts load, alarms exist.',
     usage:
-      'greenlight validate [--config FILE]\n\nexit codes: 0 ready, 1 a target, contract or alarm failed, 2 usage or config error',
+      'greenlight validate [--config FILE] [--deployment-id ID] [--subnet-ids IDS] [--kms-key-arn ARN]\n\n' +
+      '  --config FILE       greenlight.yml (default: $GREENLIGHT_CONFIG, else ./greenlight.yml)\n' +
+      '  --deployment-id ID  the CodeDeploy deployment (d-...) whose listeners replace `auto` targets\n' +
+      '  --subnet-ids IDS    the hooks run in these subnets (the subnetIds param): name the VPC endpoints they need\n' +
+      '  --kms-key-arn ARN   the customer-managed key of referenced secrets (the kmsKeyArn param)\n\n' +
+      'exit codes: 0 ready, 1 a target, contract, alarm or discovery failed, 2 usage or config error',
     async run(args, io) {
       const style = terminalStyle(io);
       const MARKS = {
         ok: style.paint('good', style.color ? '✓' : 'ok  '),
         fail: style.paint('bad', style.color ? '✗' : 'FAIL'),
         skip: style.paint('warn', style.color ? '-' : 'skip'),
+        note: style.paint('dim', style.color ? '•' : 'note'),
       };
       const print = (line: Line) => io.stdout.write(`${MARKS[line.status]} ${redactText(line.text)}\n`);
-      let path: string;
-      try {
-        path = configPathFrom(parseCommandArgs(args, OPTIONS).config as string | undefined, io);
-      } catch (err) {
-        if (!(err instanceof UsageError)) throw err;
+      const usage = (err: UsageError) => {
         io.stderr.write(`greenlight validate: ${err.message}\nusage: ${command.usage.split('\n')[0]}\n`);
         return EXIT_USAGE;
+      };
+      let path: string;
+      let deploymentId: string | undefined;
+      let subnetIds: string[] | undefined;
+      let kmsKeyArn: string | undefined;
+      try {
+        const values = parseCommandArgs(args, OPTIONS);
+        path = configPathFrom(values.config as string | undefined, io);
+        deploymentId = parseDeploymentId(values['deployment-id'] as string | undefined);
+        subnetIds = parseSubnetIds(values['subnet-ids'] as string | undefined);
+        kmsKeyArn = parseKmsKeyArn(values['kms-key-arn'] as string | undefined);
+      } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        return usage(err);
       }
       const text = await readFile(path, 'utf8').catch(() => undefined);
       const missing = text === undefined ? [] : missingEnvReferences(text, io.env);
@@ -315,11 +344,15 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
       }
       let config;
       try {
+        // Secret references resolve as in the hooks, with the caller's AWS credentials.
         config = await loadConfig(path, {
           env: io.env,
+          resolvers: awsSecretResolvers,
           ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
         });
+        requireDeploymentForAuto(config.targets, deploymentId);
       } catch (err) {
+        if (err instanceof UsageError) return usage(err);
         if (!(err instanceof ConfigError)) throw err;
         print({ status: 'fail', text: `config: ${err.message}` });
         return EXIT_USAGE;
@@ -330,10 +363,37 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
         status: 'ok',
         text: `config ${path} is valid: ${checks} check${checks === 1 ? '' : 's'} at ${hooks} lifecycle event${hooks === 1 ? '' : 's'}`,
       });
+      if (subnetIds) {
+        const region = io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION || '<region>';
+        print({
+          status: 'note',
+          text: `hooks in ${subnetIds.join(', ')} reach AWS through a NAT gateway or these VPC interface endpoints (a call with neither hangs until the hook times out):`,
+        });
+        for (const { service, why } of vpcEndpointsNeeded(config, text ?? '', kmsKeyArn ? { kmsKeyArn } : {}))
+          print({ status: 'note', text: `com.amazonaws.${region}.${service}: ${why.join('; ')}` });
+      }
+      const found = await discoverDeploymentTargets(config.targets, deploymentId, 'validate');
+      const discoveryLines: Line[] = [];
+      if (found.discovery) {
+        const discovered = Object.keys(config.targets)
+          .filter((name) => isAutoTarget(config.targets[name]!) && !isAutoTarget(found.targets[name]!))
+          .map((name) => `${name} ${found.targets[name]!.href}`);
+        discoveryLines.push(
+          found.discovery.outcome === 'passed'
+            ? {
+                status: 'ok',
+                text: `targets of deployment ${deploymentId}: ${discovered.join(', ')} (${found.discovery.message})`,
+              }
+            : { status: 'fail', text: `discovery ${found.discovery.outcome}: ${found.discovery.message}` },
+        );
+      }
+      // A target discovery could not find is not probed: its line above says why.
+      const targets = Object.entries(found.targets).filter(([, url]) => !isAutoTarget(url));
       // Everything is asked at once and printed in a fixed order: the slowest step sets the time.
       const pending: Promise<Line[]>[] = [
-        ...Object.entries(config.targets).map(([name, url]) => probeTarget(name, url).then((l) => [l])),
-        ...contractLines(config).map((line) => line.then((l) => [l])),
+        Promise.resolve(discoveryLines),
+        ...targets.map(([name, url]) => probeTarget(name, url).then((l) => [l])),
+        ...contractLines(config, found.targets).map((line) => line.then((l) => [l])),
         ...alarmLines(config, io.env, cloudWatch),
       ];
       let healthy = true;

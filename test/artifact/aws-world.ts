@@ -227,7 +227,10 @@ export async function alarm(endpoint: string, name: string, state: 'OK' | 'ALARM
   );
 }
 
-/** Datapoints of one metric, a minute apart and ending now. */
+/**
+ * Datapoints of one metric, a minute apart and ending a minute ago: a check's window ends at a
+ * period boundary at or before now, and a datapoint after it is not read.
+ */
 export async function datapoints(
   endpoint: string,
   metric: { namespace: string; name: string; dimensions: Record<string, string> },
@@ -240,7 +243,7 @@ export async function datapoints(
       MetricData: values.map((value, i) => ({
         MetricName: metric.name,
         Dimensions: Object.entries(metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
-        Timestamp: new Date(now - (values.length - 1 - i) * 60_000),
+        Timestamp: new Date(now - (values.length - i) * 60_000),
         Value: value,
         Unit: 'Count',
       })),

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../bin/command';
 import { createValidateCommand } from '../../bin/commands/validate';
-import { cloudWatchServer, type AwsCall } from '../support/aws-json-server';
+import { AwsJsonServer, cloudWatchServer, type AwsCall } from '../support/aws-json-server';
 import { scriptedCheckType } from '../support/test-check-types';
 import { cliIO, normalise } from './cli-io';
 import { expectGolden } from './golden';
@@ -341,5 +341,99 @@ describe('greenlight validate output', () => {
     );
     expect(await builtin.run(['--config', path], io)).toBe(EXIT_FAILED);
     expectGolden(`validate-mixed.${kind}.txt`, normalise(stdout()).replaceAll(dir, '<dir>'));
+  });
+});
+
+describe('greenlight validate: VPC endpoints', () => {
+  // The hooks' own resolvers read the referenced parameter, here from a local SSM.
+  const ssm = new AwsJsonServer({ targetPrefix: 'AmazonSSM', contentType: 'application/x-amz-json-1.1' });
+  beforeAll(async () => {
+    process.env.AWS_ENDPOINT_URL_SSM = await ssm.start();
+    ssm.on('GetParameter', ({ body }) => ({
+      body: { Parameter: { Name: body.Name, Type: 'SecureString', Value: 'smoke-t0ken', Version: 1 } },
+    }));
+  });
+  afterAll(async () => {
+    await ssm.stop();
+    delete process.env.AWS_ENDPOINT_URL_SSM;
+  });
+  const env = { AWS_REGION: 'eu-west-1' };
+  const every = () =>
+    file(
+      [
+        `targets: { test: "${live}" }`,
+        'checks:',
+        `  smoke: { type: http, requests: [{ path: /health, headers: { authorization: "Bearer \${ssm:/web/smoke-token}" } }] }`,
+        '  gates: { type: alarms, names: [web-5xx] }',
+        '  latency: { type: metrics, queries: [{ id: cpu, metric: { namespace: AWS/ECS, name: CPUUtilization }, stat: p90 }], condition: { aggregate: avg, below: 80 } }',
+        '  tg: { type: target-groups, discover: true }',
+        '  # ${secretsmanager:only/in/a/comment}',
+        'hooks: { AfterAllowTestTraffic: [smoke, latency, tg], BeforeAllowTraffic: [gates] }',
+        '',
+      ].join('\n'),
+    );
+
+  it.each([
+    ['plain', false],
+    ['tty', true],
+  ])('names each endpoint the configured checks need, and why (%s)', async (kind, tty) => {
+    const { io, stdout } = cliIO({ env, tty });
+    const kms = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+    const code = await builtin.run(
+      ['--config', every(), '--subnet-ids', 'subnet-0a1b2c3d,subnet-4e5f6a7b', '--kms-key-arn', kms],
+      io,
+    );
+
+    expect(code).toBe(EXIT_OK);
+    expectGolden(
+      `validate-endpoints.${kind}.txt`,
+      normalise(stdout())
+        .replace(/c[a-z0-9]+\.yml/, '<config>.yml')
+        .replaceAll(dir, '<dir>'),
+    );
+  });
+
+  it('names only CodeDeploy for checks that call no AWS service', async () => {
+    const { io, stdout } = cliIO({ env });
+
+    await command.run(
+      [
+        '--config',
+        config({ smoke: { type: 'scripted', behaviour: 'pass' } }),
+        '--subnet-ids',
+        'subnet-0a1b2c3d',
+      ],
+      io,
+    );
+
+    expect(
+      stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('note')),
+    ).toEqual([
+      'note hooks in subnet-0a1b2c3d reach AWS through a NAT gateway or these VPC interface endpoints (a call with neither hangs until the hook times out):',
+      'note com.amazonaws.eu-west-1.codedeploy: the verdict report',
+    ]);
+  });
+
+  it.each([
+    [
+      ['--subnet-ids', 'sg-0a1b2c3d'],
+      '--subnet-ids: expected subnet ids such as subnet-0a1b2c3d, comma-separated, got "sg-0a1b2c3d"',
+    ],
+    [
+      ['--subnet-ids', ','],
+      '--subnet-ids: expected subnet ids such as subnet-0a1b2c3d, comma-separated, got ","',
+    ],
+    [
+      ['--kms-key-arn', 'alias/web'],
+      '--kms-key-arn: expected a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/1234abcd-..., got "alias/web"',
+    ],
+  ])('exits 2 naming the option for %j', async (args, message) => {
+    const { io, stderr } = cliIO({ env });
+
+    expect(await builtin.run(['--config', every(), ...args], io)).toBe(EXIT_USAGE);
+    expect(stderr()).toContain(`greenlight validate: ${message}\n`);
   });
 });

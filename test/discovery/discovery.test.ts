@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   defaultDiscoveryClients,
   discoverTargets,
@@ -5,6 +8,9 @@ import {
   type DiscoveryClients,
 } from '../../lib/discovery';
 import { AUTO_TARGET_URL } from '../../lib/auto-target';
+import { createHookHandler } from '../../lib/hook-handler';
+import { captureOutput } from '../support/capture-output';
+import { scriptedCheckType } from '../support/test-check-types';
 import { AwsJsonServer, codeDeployServer } from '../support/aws-json-server';
 import { elbv2Server, memberList } from '../support/aws-query-server';
 
@@ -382,5 +388,44 @@ describe('resolveAutoTargets', () => {
     expect(resolved.discovery).toBeUndefined();
     expect(resolved.targets.test?.href).toBe('http://green.internal:8080/');
     expect(codedeploy.calls).toHaveLength(0);
+  });
+});
+
+describe('a hook with auto targets', () => {
+  it('logs why discovery failed under reason, where the log line keeps it', async () => {
+    script({ testListenerActions: [forward(BLUE_TG)] });
+    codedeploy.on('PutLifecycleEventHookExecutionStatus', () => ({ body: {} }));
+    process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+    const dir = mkdtempSync(join(tmpdir(), 'greenlight-discovery-'));
+    const configPath = join(dir, 'greenlight.yml');
+    writeFileSync(
+      configPath,
+      'targets: { test: auto }\nchecks: { smoke: { type: scripted, behaviour: pass } }\nhooks: { AfterAllowTestTraffic: [smoke] }\n',
+    );
+    const hook = createHookHandler('AfterAllowTestTraffic', {
+      checkTypes: [scriptedCheckType],
+      configPath,
+      discovery: clients,
+      metrics: false,
+    });
+    const output = captureOutput();
+    try {
+      const outcome = await hook(
+        { DeploymentId: DEPLOYMENT_ID, LifecycleEventHookExecutionId: 'exec-1' },
+        { getRemainingTimeInMillis: () => 30_000 },
+      );
+
+      expect(outcome.status).toBe('Failed');
+      const line = output.lines().find((l) => l.message === 'discovered targets');
+      expect(line).toMatchObject({
+        outcome: 'failed',
+        reason: expect.stringContaining('forwards to web-blue, expected web-green'),
+      });
+      expect(output.text()).not.toContain('reserved key');
+    } finally {
+      output.restore();
+      delete process.env.POWERTOOLS_LOG_LEVEL;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

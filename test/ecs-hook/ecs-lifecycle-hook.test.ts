@@ -184,6 +184,8 @@ describe('ECS built-in blue/green hook', () => {
     const earlier = {
       [STATE_KEY]: {
         stage: 'POST_TEST_TRAFFIC_SHIFT',
+        deployment: DEPLOYMENT,
+        targetServiceRevisionArn: GREEN_REV,
         executionId: 'exec-1',
         firstAttemptAt: 2_000_000,
         attempts: 2,
@@ -196,6 +198,106 @@ describe('ECS built-in blue/green hook', () => {
     expect(decision.reason).toMatch(
       /^still inconclusive after 3 attempts over 45 s \(limit 60 s\): 'ready' inconclusive: GET .* returned 503/,
     );
+  });
+
+  it('answers FAILED once the stage has waited maxWaitSeconds, though every re-invocation has a new executionId', async () => {
+    const configPath = config(
+      'targets: { test: "APP_URL" }\nchecks:\n  ready: { type: readiness, path: /health }\nhooks:\n  POST_TEST_TRAFFIC_SHIFT: [ready]\n',
+    );
+    ready = false;
+    let clock = 3_000_000;
+    const decide = createEcsHookDecider({
+      checkTypes,
+      configPath,
+      callBackDelaySeconds: 30,
+      maxWaitSeconds: 60,
+      now: () => clock,
+    });
+
+    const answers: string[] = [];
+    let hookDetails: Record<string, unknown> = { owner: 'platform-team' };
+    for (const executionId of ['exec-a', 'exec-b', 'exec-c']) {
+      const decision = await decide(
+        nestedEvent('POST_TEST_TRAFFIC_SHIFT', { executionId, hookDetails }),
+        context,
+      );
+      answers.push(decision.response.hookStatus);
+      if (decision.response.hookStatus !== 'IN_PROGRESS') {
+        expect(decision.reason).toMatch(
+          /^still inconclusive after 3 attempts over 60 s \(limit 60 s\): 'ready'/,
+        );
+        break;
+      }
+      hookDetails = decision.response.hookDetails!;
+      clock += 30_000;
+    }
+
+    expect(answers).toEqual(['IN_PROGRESS', 'IN_PROGRESS', 'FAILED']);
+  });
+
+  it.each([
+    ['another service deployment', { resourceArn: `${DEPLOYMENT}-next` }],
+    [
+      'another target revision',
+      {
+        executionDetails: {
+          testTrafficWeights: {},
+          productionTrafficWeights: {},
+          serviceArn: SERVICE,
+          targetServiceRevisionArn: `${GREEN_REV}9`,
+        },
+      },
+    ],
+  ])('starts counting afresh when hookDetails carry state from %s', async (_what, overrides) => {
+    const configPath = config(
+      'targets: { test: "APP_URL" }\nchecks:\n  ready: { type: readiness, path: /health }\nhooks:\n  POST_TEST_TRAFFIC_SHIFT: [ready]\n',
+    );
+    ready = false;
+    let clock = 4_000_000;
+    const decide = createEcsHookDecider({ checkTypes, configPath, maxWaitSeconds: 600, now: () => clock });
+    const first = await decide(nestedEvent('POST_TEST_TRAFFIC_SHIFT'), context);
+    clock += 500_000;
+
+    const next = await decide(
+      nestedEvent('POST_TEST_TRAFFIC_SHIFT', { ...overrides, hookDetails: first.response.hookDetails }),
+      context,
+    );
+
+    expect(next.response.hookStatus).toBe('IN_PROGRESS');
+    expect(next.response.hookDetails![STATE_KEY]).toMatchObject({ attempts: 1, firstAttemptAt: 4_500_000 });
+  });
+
+  it('gives each step of a linear production shift its own wait', async () => {
+    const configPath = config(
+      'targets: { test: "APP_URL" }\nchecks:\n  ready: { type: readiness, path: /health }\nhooks:\n  PRODUCTION_TRAFFIC_SHIFT: [ready]\n',
+    );
+    ready = false;
+    let clock = 6_000_000;
+    const decide = createEcsHookDecider({ checkTypes, configPath, maxWaitSeconds: 600, now: () => clock });
+    const step = (green: number, hookDetails?: Record<string, unknown>) =>
+      nestedEvent('PRODUCTION_TRAFFIC_SHIFT', {
+        executionDetails: {
+          testTrafficWeights: { [GREEN_REV]: 100, [BLUE_REV]: 0 },
+          productionTrafficWeights: { [BLUE_REV]: 100 - green, [GREEN_REV]: green },
+          serviceArn: SERVICE,
+          targetServiceRevisionArn: GREEN_REV,
+        },
+        ...(hookDetails ? { hookDetails } : {}),
+      });
+    const first = await decide(step(10), context);
+    clock += 30_000;
+    const sameStep = await decide(step(10, first.response.hookDetails), context);
+    clock += 30_000;
+    const nextStep = await decide(step(20, sameStep.response.hookDetails), context);
+
+    expect(sameStep.response.hookDetails![STATE_KEY]).toMatchObject({
+      attempts: 2,
+      firstAttemptAt: 6_000_000,
+    });
+    expect(nextStep.response.hookDetails![STATE_KEY]).toMatchObject({
+      attempts: 1,
+      firstAttemptAt: 6_060_000,
+    });
   });
 
   it('starts counting afresh when hookDetails carry state from another stage', async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHookHandler, type HookHandler } from '../../lib/hook-handler';
 import { ReportError } from '../../lib/errors';
-import { codeDeployServer } from '../support/aws-json-server';
+import { codeDeployServer, downFor, type AwsReply } from '../support/aws-json-server';
 import { captureOutput } from '../support/capture-output';
 import { scriptedCheckType } from '../support/test-check-types';
 
@@ -233,6 +233,72 @@ describe('the CodeDeploy hook reports exactly once, over the wire', () => {
     );
     expect(reports()).toHaveLength(1);
   });
+});
+
+describe('a report CodeDeploy does not take at once', () => {
+  const OUTAGE: AwsReply[] = [
+    { status: 500, error: 'InternalFailure', message: 'internal failure' },
+    { error: 'ThrottlingException', message: 'Rate exceeded' },
+  ];
+  const accepted: Array<Record<string, unknown>> = [];
+  beforeEach(() => {
+    accepted.length = 0;
+  });
+  const accept = (call: { body: Record<string, unknown> }) => {
+    accepted.push(call.body);
+    return { body: { lifecycleEventHookExecutionId: call.body.lifecycleEventHookExecutionId } };
+  };
+
+  it('keeps sending through 8 s of 500s and throttling within a 10 s reserve, and reports exactly once', async () => {
+    server.on(PUT, downFor(8_000, OUTAGE, accept));
+    const event = hookEvent();
+
+    const outcome = await hookWith(configWith({ a: 'behaviour: pass' }))(event, lambdaContext(60_000));
+
+    expect(outcome.delivery).toBe('reported');
+    expect(accepted).toEqual([
+      {
+        deploymentId: event.DeploymentId,
+        lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
+        status: 'Succeeded',
+      },
+    ]);
+    // More than the five attempts one SDK call makes, and none after the one CodeDeploy took.
+    const refused = reports().length - 1;
+    expect(refused).toBeGreaterThan(5);
+    expect(server.callsOf(PUT).at(-1)!.body).toEqual(accepted[0]);
+    const retries = output
+      .lines()
+      .filter((l) => l.message === 'CodeDeploy did not take the report; trying again');
+    expect(retries).toHaveLength(refused);
+    expect(retries[0]).toMatchObject({ level: 'WARN', awsError: expect.stringMatching(/InternalFailure/) });
+  }, 20_000);
+
+  it('throws a ReportError before the Lambda deadline when CodeDeploy stays down for longer than the reserve', async () => {
+    server.on(PUT, downFor(60_000, OUTAGE, accept));
+    const budgetMs = 13_000;
+    const started = Date.now();
+
+    const error = await hookWith(configWith({ a: 'behaviour: pass' }))(
+      hookEvent(),
+      lambdaContext(budgetMs),
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    expect(Date.now() - started).toBeLessThan(budgetMs);
+    expect(error).toBeInstanceOf(ReportError);
+    expect((error as Error).message).toMatch(
+      /^could not report Succeeded to CodeDeploy within 10000 ms: \d+ attempts failed, the last with (InternalFailure: internal failure|ThrottlingException: Rate exceeded)$/,
+    );
+    expect(reports().length).toBeGreaterThan(5);
+    expect(accepted).toEqual([]);
+    expect(output.lines().find((l) => l.level === 'ERROR')).toMatchObject({
+      message: 'could not report to CodeDeploy',
+      reason: (error as Error).message,
+    });
+  }, 20_000);
 });
 
 describe('events it cannot report for', () => {

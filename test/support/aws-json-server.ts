@@ -124,6 +124,20 @@ export class AwsJsonServer {
   }
 }
 
+/**
+ * A service that is down for a while: the first call starts a clock, and for `ms` from then every
+ * call gets the next of `faults` in turn; after that, `then` answers.
+ */
+export function downFor(ms: number, faults: AwsReply[], then: AwsOperationHandler): AwsOperationHandler {
+  let since: number | undefined;
+  let next = 0;
+  return (call) => {
+    since ??= Date.now();
+    if (Date.now() - since < ms) return faults[next++ % faults.length]!;
+    return then(call);
+  };
+}
+
 /** A local CodeDeploy: JSON 1.1 with the CodeDeploy_20141006 target prefix. */
 export function codeDeployServer(): AwsJsonServer {
   return new AwsJsonServer({

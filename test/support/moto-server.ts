@@ -74,3 +74,28 @@ export class MotoServer {
     await exited;
   }
 }
+
+/** moto's server with the local CodeDeploy in front of it (test/support/codedeploy-over-moto.ts). */
+export interface Moto {
+  url: string;
+  /** CodeDeploy reads answered by moto, with its timestamps made readable to the JavaScript SDK. */
+  codeDeployUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startMoto(): Promise<Moto> {
+  const moto = new MotoServer();
+  const url = await moto.start();
+  // Imported here: codedeploy-over-moto.ts imports nothing from this file, and this keeps it so.
+  const { CodeDeployOverMoto } = await import('./codedeploy-over-moto');
+  const codedeploy = new CodeDeployOverMoto(() => url);
+  const codeDeployUrl = await codedeploy.start();
+  return {
+    url,
+    codeDeployUrl,
+    async stop() {
+      await codedeploy.stop();
+      await moto.stop();
+    },
+  };
+}

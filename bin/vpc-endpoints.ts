@@ -1,0 +1,81 @@
+import type { LoadedConfig } from '../lib/config';
+import { autoTargetNames } from '../lib/auto-target';
+import { UsageError } from './usage-error';
+
+/** What a hook in private subnets calls, by the interface endpoint's service, and why. */
+export interface EndpointNeed {
+  /** The last part of `com.amazonaws.<region>.<service>`. */
+  service: string;
+  why: string[];
+}
+
+/** The order endpoints are listed in: the report first, then the checks, then the config. */
+const SERVICES = ['codedeploy', 'monitoring', 'ecs', 'elasticloadbalancing', 'secretsmanager', 'ssm', 'kms'];
+const CLOUDWATCH_CHECK_TYPES = ['alarms', 'metrics', 'target-groups'];
+const SECRET_REFERENCE = /\$\{(secretsmanager|ssm):/g;
+
+/** `--subnet-ids subnet-0a1b2c,subnet-3d4e5f`: one or more subnet ids, comma-separated. */
+export function parseSubnetIds(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const ids = value
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  const bad = ids.filter((id) => !/^subnet-[0-9a-f]+$/.test(id));
+  if (ids.length === 0 || bad.length)
+    throw new UsageError(
+      `--subnet-ids: expected subnet ids such as subnet-0a1b2c3d, comma-separated, got "${bad.join(',') || value}"`,
+    );
+  return ids;
+}
+
+/** `--kms-key-arn`: the customer-managed key of the referenced secrets or parameters. */
+export function parseKmsKeyArn(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/\S+$/.test(value))
+    throw new UsageError(
+      `--kms-key-arn: expected a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/1234abcd-..., got "${value}"`,
+    );
+  return value;
+}
+
+/**
+ * The interface endpoints a hook in private subnets without a NAT gateway needs: without one,
+ * the call to that service hangs until the hook's time runs out. CodeDeploy always (the report);
+ * CloudWatch (`monitoring`) for the alarms, metrics and target-groups checks; ECS and Elastic Load
+ * Balancing for `auto` targets and `discover: true`; Secrets Manager and SSM for secret
+ * references, and KMS beside them when a customer-managed key is named. `text` is the config file
+ * as written, where the secret references still stand.
+ */
+export function vpcEndpointsNeeded(
+  config: LoadedConfig,
+  text: string,
+  options: { kmsKeyArn?: string } = {},
+): EndpointNeed[] {
+  const needs = new Map<string, string[]>();
+  const need = (service: string, why: string) => needs.set(service, [...(needs.get(service) ?? []), why]);
+  need('codedeploy', 'the verdict report');
+
+  const discovery: string[] = autoTargetNames(config.targets).map((name) => `targets.${name}: auto`);
+  for (const [name, entry] of Object.entries(config.config.checks)) {
+    const type = String(entry.type);
+    if (CLOUDWATCH_CHECK_TYPES.includes(type)) need('monitoring', `${type} check ${name}`);
+    if (type === 'target-groups' && (entry as { discover?: boolean }).discover)
+      discovery.push(`${type} check ${name} (discover: true)`);
+  }
+  for (const why of discovery) {
+    need('ecs', why);
+    need('elasticloadbalancing', why);
+  }
+
+  const written = text
+    .split('\n')
+    .map((line) => line.replace(/(^|\s)#.*$/, ''))
+    .join('\n');
+  const providers = new Set([...written.matchAll(SECRET_REFERENCE)].map((m) => m[1]!));
+  for (const provider of providers) need(provider, `\${${provider}:...} in the config`);
+  if (options.kmsKeyArn && providers.size)
+    need('kms', `the customer-managed key ${options.kmsKeyArn} of the secret references`);
+
+  return SERVICES.filter((s) => needs.has(s)).map((service) => ({ service, why: needs.get(service)! }));
+}
