@@ -12,7 +12,7 @@ import {
   type ConnectionSettings,
   type DbSession,
 } from './schema-connection';
-import type { ContractMigrations } from './schema-contract';
+import { schemasNamedIn, type ContractMigrations } from './schema-contract';
 import {
   ContractUnavailableError,
   contractSource,
@@ -239,7 +239,8 @@ async function runSchemaCheck(
     }
 
     const schemas = options.schemas ?? unique(checked.flatMap((v) => v.contract.schemas ?? []));
-    const live = await introspect(session, schemas.length ? schemas : ['public']);
+    const named = unique(checked.flatMap((v) => schemasNamedIn(v.contract)));
+    const live = await introspect(session, schemas.length ? schemas : ['public'], named);
     if (live.engine === 'mysql' && options.sqlMode !== undefined) {
       live.sqlMode = options.sqlMode;
       live.strictWrites = /STRICT_(TRANS|ALL)_TABLES/i.test(options.sqlMode);

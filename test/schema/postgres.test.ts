@@ -251,6 +251,32 @@ describe('schema check on PostgreSQL', () => {
     ]);
   });
 
+  it('reads a contract table in another schema whatever schemas says', async () => {
+    const audit = await scratchPg();
+    try {
+      await audit.exec('CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz NOT NULL)');
+      const contract = {
+        schemas: [db.schema],
+        reads: { users: ['id', 'email'], [`${audit.schema}.events`]: ['id', 'at'] },
+        types: { [`${audit.schema}.events.at`]: ['timestamp'] },
+      };
+      const report = await check({ green: contract });
+      expect(findingMessages(report)).toEqual([]);
+      expect(report.outcome).toBe('passed');
+      const withOption = await check({ green: contract }, { schemas: [db.schema] });
+      expect(findingMessages(withOption)).toEqual([]);
+      expect(withOption.outcome).toBe('passed');
+
+      await audit.exec('ALTER TABLE events RENAME COLUMN at TO happened_at');
+      const broken = await check({ green: contract }, { schemas: [db.schema] });
+      expect(broken.message).toMatch(
+        new RegExp(`^green reads ${audit.schema}\\.events\\.at, which is missing \\(dropped or renamed\\)`),
+      );
+    } finally {
+      await audit.drop();
+    }
+  });
+
   it('fails when a version writes a column that is GENERATED ALWAYS AS IDENTITY', async () => {
     await db.exec(
       'CREATE TABLE orders (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, total numeric NOT NULL)',
