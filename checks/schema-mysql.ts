@@ -1,6 +1,7 @@
 import type { Connection, ConnectionOptions } from 'mysql2';
 import {
   abortable,
+  connectError,
   driverMessage,
   SessionError,
   type ConnectionSettings,
@@ -70,14 +71,10 @@ export async function openMysql(settings: ConnectionSettings, signal: AbortSigna
     );
   } catch (err) {
     dropConnection(connection);
-    const ms = Math.round(performance.now() - started);
-    const why = signal.aborted
-      ? 'stopped'
-      : connectSignal.aborted
-        ? `timed out after ${settings.connectTimeoutMs} ms`
-        : driverMessage(err);
-    throw new SessionError(`cannot connect to MySQL at ${where} as ${settings.user}: ${why} (${ms} ms)`, {
-      cause: err,
+    throw connectError(settings, err, {
+      stopped: signal.aborted,
+      timedOut: connectSignal.aborted,
+      ms: Math.round(performance.now() - started),
     });
   }
 

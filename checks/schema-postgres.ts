@@ -1,6 +1,7 @@
 import type { Client, ClientConfig } from 'pg';
 import {
   abortable,
+  connectError,
   driverMessage,
   SessionError,
   tlsConnectOptions,
@@ -57,16 +58,11 @@ export async function openPostgres(settings: ConnectionSettings, signal: AbortSi
     await abortable(client.connect(), connectSignal, () => dropConnection(client));
   } catch (err) {
     dropConnection(client);
-    const ms = Math.round(performance.now() - started);
-    const why = signal.aborted
-      ? 'stopped'
-      : connectSignal.aborted
-        ? `timed out after ${settings.connectTimeoutMs} ms`
-        : driverMessage(err);
-    throw new SessionError(
-      `cannot connect to PostgreSQL at ${where} as ${settings.user}: ${why} (${ms} ms)`,
-      { cause: err },
-    );
+    throw connectError(settings, err, {
+      stopped: signal.aborted,
+      timedOut: connectSignal.aborted,
+      ms: Math.round(performance.now() - started),
+    });
   }
 
   let roundTrips = 0;
