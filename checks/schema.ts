@@ -45,7 +45,9 @@ const schemaOptions = z.strictObject({
     .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'expected a schema name' }))
     .min(1)
     .optional()
-    .describe('PostgreSQL schemas to read (default: the contracts’ `schemas`, else `public`).'),
+    .describe(
+      'PostgreSQL schemas to read (default: the contracts’ `schemas`, else `public`); a schema a contract names in `schema.table` is read as well.',
+    ),
   contracts: z
     .strictObject({
       green: contractSource.describe('The new version’s contract, e.g. `{ target: test }`.'),
