@@ -1,6 +1,7 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { awsClientConfig, awsErrorName } from '../lib/aws';
 import { recordAttemptErrors, withAttemptErrors } from '../lib/aws-attempt-errors';
+import { withConnectionHint } from '../lib/connection-hint';
 import { errorMessage } from '../lib/errors';
 import type { CheckContext } from './types';
 
@@ -87,9 +88,15 @@ export async function sendWithin<T>(
       throw new AwsCallError(`${call.operation} stopped: ${stopReason(ctx.signal)}${failed}`, name, {
         cause: err,
       });
+    const endpoint = { kind: 'aws' as const, service: call.service };
     if (deadline.aborted)
       throw new AwsCallError(
-        `${call.operation} got no answer before the check deadline (${remainingMs} ms)${failed}`,
+        // No failed attempt at all: the endpoint swallowed the request (no route out of a VPC).
+        withConnectionHint(
+          `${call.operation} got no answer before the check deadline (${remainingMs} ms)${failed}`,
+          seen.last ?? { code: 'ETIMEDOUT' },
+          endpoint,
+        ),
         awsErrorName(seen.last) ?? name,
         { cause: err },
       );
@@ -104,7 +111,11 @@ export async function sendWithin<T>(
     const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts;
     const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : '';
     throw new AwsCallError(
-      `${call.operation} failed${tries}: ${name && !message.startsWith(name) ? `${name}: ` : ''}${message}`,
+      withConnectionHint(
+        `${call.operation} failed${tries}: ${name && !message.startsWith(name) ? `${name}: ` : ''}${message}`,
+        err,
+        endpoint,
+      ),
       name,
       { cause: err },
     );

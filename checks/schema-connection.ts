@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { withConnectionHint } from '../lib/connection-hint';
 import { errorMessage } from '../lib/errors';
 import { redactText, registerSecret } from '../lib/redact';
 import { ENGINE_NAMES, type Engine } from './schema-model';
@@ -242,6 +243,35 @@ export class SessionError extends Error {
     super(redactText(message), options);
     this.name = 'SessionError';
   }
+}
+
+/**
+ * The error for a session that could not be opened: what was tried, why it failed, how long it
+ * took and, when the cause is a known misconfiguration (no TLS on the server, wrong port or
+ * credentials, DNS, a certificate not trusted), what to change. The driver's error stays as `cause`.
+ */
+export function connectError(
+  settings: ConnectionSettings,
+  err: unknown,
+  how: { stopped: boolean; timedOut: boolean; ms: number },
+): SessionError {
+  const why = how.stopped
+    ? 'stopped'
+    : how.timedOut
+      ? `timed out after ${settings.connectTimeoutMs} ms`
+      : driverMessage(err);
+  const message = `cannot connect to ${ENGINE_NAMES[settings.engine]} at ${settings.host}:${settings.port} as ${settings.user}: ${why} (${how.ms} ms)`;
+  if (how.stopped) return new SessionError(message, { cause: err });
+  const target = {
+    kind: 'database' as const,
+    engine: settings.engine,
+    host: settings.host,
+    port: settings.port,
+    user: settings.user,
+  };
+  return new SessionError(withConnectionHint(message, how.timedOut ? { code: 'ETIMEDOUT' } : err, target), {
+    cause: err,
+  });
 }
 
 /** A read-only, bounded session: every round trip counted, every I/O under the caller's signal. */

@@ -143,6 +143,21 @@ export const schemaContract = z
 export type SchemaContract = z.output<typeof schemaContract>;
 export type ContractMigrations = NonNullable<SchemaContract['migrations']>;
 
+/**
+ * The schemas (MySQL: databases) a contract names in `schema.table` and `schema.table.column`
+ * references: they are read whatever `schemas` says, or such a table would look dropped.
+ */
+export function schemasNamedIn(contract: SchemaContract): string[] {
+  const named = new Set<string>();
+  const tableRefs = [contract.reads, contract.writes, contract.constraints ?? {}].flatMap(Object.keys);
+  for (const ref of tableRefs) if (ref.includes('.')) named.add(ref.slice(0, ref.indexOf('.')));
+  for (const ref of [...Object.keys(contract.types), ...Object.keys(contract.enums)]) {
+    const parts = ref.split('.');
+    if (parts.length === 3) named.add(parts[0]!);
+  }
+  return [...named];
+}
+
 /** Validates a parsed contract document; the ConfigError names the source, the path and what was expected. */
 export function parseContract(document: unknown, source: string): SchemaContract {
   const parsed = schemaContract.safeParse(document, { reportInput: true, error: issueMessages });

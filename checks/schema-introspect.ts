@@ -5,8 +5,16 @@ import { introspectPostgres } from './schema-postgres';
 
 /**
  * Reads the live schema over an open session: on PostgreSQL the given schemas from pg_catalog,
- * on MySQL the connection's database from information_schema. One query per catalog.
+ * on MySQL the connection's database from information_schema; on both, also the schemas (MySQL:
+ * databases) that `named` lists, those a contract's `schema.table` names point to. One query
+ * per catalog.
  */
-export function introspect(session: DbSession, schemas: readonly string[]): Promise<LiveSchema> {
-  return session.engine === 'postgres' ? introspectPostgres(session, schemas) : introspectMysql(session);
+export function introspect(
+  session: DbSession,
+  schemas: readonly string[],
+  named: readonly string[] = [],
+): Promise<LiveSchema> {
+  return session.engine === 'postgres'
+    ? introspectPostgres(session, [...new Set([...schemas, ...named])])
+    : introspectMysql(session, named);
 }

@@ -18,6 +18,9 @@ export interface LiveColumn {
   identity: 'always' | 'by-default' | null;
   /** Whether an INSERT/UPDATE may name it (false for generated columns and non-updatable view columns). */
   writable: boolean;
+  /** PostgreSQL: the domain the column is declared with, and the type beneath it (through any domains over domains). */
+  domain?: string;
+  baseType?: string;
   /** The values of an enum column (a PostgreSQL enum type or a MySQL ENUM). */
   enumValues?: string[];
   /** The enum type's name, when it has one (PostgreSQL). */
@@ -184,19 +187,31 @@ export function typeFamily(type: string): TypeFamily {
   return FAMILY_BY_TYPE[baseTypeName(lower)] ?? 'other';
 }
 
-/** Whether a column's live type is among the accepted entries (family names or exact types). */
+const normalType = (type: string) => type.toLowerCase().replace(/\s+/g, ' ').trim();
+
+/**
+ * Whether a column's live type is among the accepted entries (family names or exact types). A
+ * domain is accepted by its own name and by its base type's, as drivers only see the base type.
+ */
 export function typeAccepted(column: LiveColumn, accepted: readonly string[]): boolean {
-  const full = column.type.toLowerCase().replace(/\s+/g, ' ').trim();
-  const base = baseTypeName(full);
+  const names = new Set<string>();
+  for (const type of [column.type, column.baseType]) {
+    if (type === undefined) continue;
+    names.add(normalType(type));
+    names.add(baseTypeName(type));
+  }
+  for (const name of [column.domain, column.enumType]) if (name !== undefined) names.add(normalType(name));
   return accepted.some((entry) => {
-    const want = entry.toLowerCase().replace(/\s+/g, ' ').trim();
-    return (
-      want === column.family ||
-      want === full ||
-      want === base ||
-      (column.enumType !== undefined && want === column.enumType.toLowerCase())
-    );
+    const want = normalType(entry);
+    return want === column.family || names.has(want);
   });
+}
+
+/** `region_code, a domain over character varying(20)`, or the type as the engine prints it. */
+export function describeType(column: LiveColumn): string {
+  return column.domain !== undefined && column.baseType !== undefined
+    ? `${column.domain}, a domain over ${column.baseType}`
+    : column.type;
 }
 
 /** `enum('a','it''s')` → `['a', "it's"]`. */

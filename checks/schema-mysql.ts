@@ -1,6 +1,7 @@
 import type { Connection, ConnectionOptions } from 'mysql2';
 import {
   abortable,
+  connectError,
   driverMessage,
   SessionError,
   type ConnectionSettings,
@@ -70,14 +71,10 @@ export async function openMysql(settings: ConnectionSettings, signal: AbortSigna
     );
   } catch (err) {
     dropConnection(connection);
-    const ms = Math.round(performance.now() - started);
-    const why = signal.aborted
-      ? 'stopped'
-      : connectSignal.aborted
-        ? `timed out after ${settings.connectTimeoutMs} ms`
-        : driverMessage(err);
-    throw new SessionError(`cannot connect to MySQL at ${where} as ${settings.user}: ${why} (${ms} ms)`, {
-      cause: err,
+    throw connectError(settings, err, {
+      stopped: signal.aborted,
+      timedOut: connectSignal.aborted,
+      ms: Math.round(performance.now() - started),
     });
   }
 
@@ -162,20 +159,33 @@ const CONSTRAINT_KINDS: Record<string, ConstraintKind> = {
 };
 
 /**
- * Reads every table, column and constraint of the connection's database from
+ * Reads every table, column and constraint of the connection's database, and of the other
+ * databases a contract names (`audit.events`: in MySQL a schema is a database), from
  * information_schema (TABLES, VIEWS, COLUMNS, TABLE_CONSTRAINTS, CHECK_CONSTRAINTS,
  * KEY_COLUMN_USAGE), one query each whatever the number of tables, plus the process list for
  * DDL in flight.
  */
-export async function introspectMysql(session: DbSession): Promise<LiveSchema> {
+export async function introspectMysql(
+  session: DbSession,
+  named: readonly string[] = [],
+): Promise<LiveSchema> {
   const before = session.roundTrips;
-  const tables = await session.query<{ name: string; type: string }>(
-    'SELECT TABLE_NAME AS name, TABLE_TYPE AS type FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
+  const others = [...new Set(named)].filter((n) => n !== session.database);
+  // `= DATABASE()` alone when nothing else is named: the server then opens one database's tables only.
+  const inSchemas = (column: string) =>
+    others.length
+      ? `${column} IN (DATABASE(), ${others.map(() => '?').join(', ')})`
+      : `${column} = DATABASE()`;
+  const tables = await session.query<{ db: string; name: string; type: string }>(
+    `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name, TABLE_TYPE AS type FROM information_schema.TABLES WHERE ${inSchemas('TABLE_SCHEMA')}`,
+    others,
   );
   const views = await session.query<{ name: string; updatable: string }>(
-    'SELECT TABLE_NAME AS name, IS_UPDATABLE AS updatable FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()',
+    `SELECT TABLE_NAME AS name, IS_UPDATABLE AS updatable FROM information_schema.VIEWS WHERE ${inSchemas('TABLE_SCHEMA')}`,
+    others,
   );
   const columns = await session.query<{
+    db: string;
     tbl: string;
     name: string;
     columnType: string;
@@ -183,24 +193,28 @@ export async function introspectMysql(session: DbSession): Promise<LiveSchema> {
     def: string | null;
     extra: string;
   }>(
-    `SELECT TABLE_NAME AS tbl, COLUMN_NAME AS name, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable,
+    `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS name, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable,
             COLUMN_DEFAULT AS def, EXTRA AS extra
-     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()`,
+     FROM information_schema.COLUMNS WHERE ${inSchemas('TABLE_SCHEMA')}`,
+    others,
   );
   // Separate queries, not a join: MariaDB joins two information_schema tables row by row, which
   // costs seconds on a few thousand tables.
-  const constraints = await session.query<{ tbl: string; name: string; kind: string }>(
-    'SELECT TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, CONSTRAINT_TYPE AS kind FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE()',
+  const constraints = await session.query<{ db: string; tbl: string; name: string; kind: string }>(
+    `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, CONSTRAINT_TYPE AS kind FROM information_schema.TABLE_CONSTRAINTS WHERE ${inSchemas('TABLE_SCHEMA')}`,
+    others,
   );
   // MariaDB names CHECK constraints per table, MySQL per schema (and has no TABLE_NAME here).
-  const checks = await session.query<{ tbl: string | null; name: string; clause: string }>(
+  const checks = await session.query<{ db: string; tbl: string | null; name: string; clause: string }>(
     session.mariadb
-      ? 'SELECT TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()'
-      : 'SELECT NULL AS tbl, CONSTRAINT_NAME AS name, CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()',
+      ? `SELECT CONSTRAINT_SCHEMA AS db, TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE ${inSchemas('CONSTRAINT_SCHEMA')}`
+      : `SELECT CONSTRAINT_SCHEMA AS db, NULL AS tbl, CONSTRAINT_NAME AS name, CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE ${inSchemas('CONSTRAINT_SCHEMA')}`,
+    others,
   );
-  const keyColumns = await session.query<{ tbl: string; name: string; col: string }>(
-    `SELECT TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, COLUMN_NAME AS col
-     FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() ORDER BY ORDINAL_POSITION`,
+  const keyColumns = await session.query<{ db: string; tbl: string; name: string; col: string }>(
+    `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, COLUMN_NAME AS col
+     FROM information_schema.KEY_COLUMN_USAGE WHERE ${inSchemas('TABLE_SCHEMA')} ORDER BY ORDINAL_POSITION`,
+    others,
   );
   const ddl = await session.query<{ id: number; seconds: number; info: string }>(
     `SELECT ID AS id, TIME AS seconds, LEFT(INFO, 160) AS info FROM information_schema.PROCESSLIST
@@ -213,7 +227,7 @@ export async function introspectMysql(session: DbSession): Promise<LiveSchema> {
     engine: 'mysql',
     serverVersion: session.serverVersion,
     database,
-    schemas: [database],
+    schemas: [database, ...others],
     tables: new Map(),
     caseInsensitiveTables: (session.lowerCaseTableNames ?? 0) > 0,
     caseInsensitiveColumns: true,
@@ -226,13 +240,13 @@ export async function introspectMysql(session: DbSession): Promise<LiveSchema> {
   for (const t of tables) {
     const isView = t.type === 'VIEW';
     const table: LiveTable = {
-      schema: database,
+      schema: t.db,
       name: t.name,
       kind: isView ? 'view' : 'table',
       columns: new Map(),
       constraints: [],
     };
-    live.tables.set(tableKey(live, database, t.name), table);
+    live.tables.set(tableKey(live, t.db, t.name), table);
   }
   // Writes through MySQL views are not modelled (a view satisfies reads only); which views the
   // server calls updatable is kept for the record.
@@ -242,7 +256,7 @@ export async function introspectMysql(session: DbSession): Promise<LiveSchema> {
       `updatable views treated as read-only: ${updatableViews.slice(0, 10).join(', ')}${updatableViews.length > 10 ? ', ...' : ''}`,
     );
   for (const c of columns) {
-    const table = live.tables.get(tableKey(live, database, c.tbl));
+    const table = live.tables.get(tableKey(live, c.db, c.tbl));
     if (!table) continue;
     const extra = c.extra ?? '';
     const generated = /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.test(extra);
@@ -263,20 +277,24 @@ export async function introspectMysql(session: DbSession): Promise<LiveSchema> {
     if (values) column.enumValues = values;
     table.columns.set(c.name.toLowerCase(), column);
   }
-  const clauses = new Map(checks.map((c) => [c.tbl === null ? c.name : `${c.tbl}\0${c.name}`, c.clause]));
+  const clauses = new Map(
+    checks.map((c) => [c.tbl === null ? `${c.db}\0${c.name}` : `${c.db}\0${c.tbl}\0${c.name}`, c.clause]),
+  );
   const byName = new Map<
     string,
-    { tbl: string; kind: ConstraintKind; clause: string | null; columns: string[] }
+    { db: string; tbl: string; name: string; kind: ConstraintKind; clause: string | null; columns: string[] }
   >();
   for (const k of constraints) {
     const kind = CONSTRAINT_KINDS[k.kind] ?? 'check';
     const clause =
-      kind === 'check' ? (clauses.get(`${k.tbl}\0${k.name}`) ?? clauses.get(k.name) ?? null) : null;
-    byName.set(`${k.tbl}\0${k.name}`, { tbl: k.tbl, kind, clause, columns: [] });
+      kind === 'check'
+        ? (clauses.get(`${k.db}\0${k.tbl}\0${k.name}`) ?? clauses.get(`${k.db}\0${k.name}`) ?? null)
+        : null;
+    byName.set(`${k.db}\0${k.tbl}\0${k.name}`, { ...k, kind, clause, columns: [] });
   }
-  for (const k of keyColumns) byName.get(`${k.tbl}\0${k.name}`)?.columns.push(k.col);
-  for (const [key, k] of byName) {
-    const table = live.tables.get(tableKey(live, database, k.tbl));
+  for (const k of keyColumns) byName.get(`${k.db}\0${k.tbl}\0${k.name}`)?.columns.push(k.col);
+  for (const k of byName.values()) {
+    const table = live.tables.get(tableKey(live, k.db, k.tbl));
     if (!table) continue;
     let cols = k.columns;
     if (k.kind === 'check' && k.clause) {
@@ -288,9 +306,8 @@ export async function introspectMysql(session: DbSession): Promise<LiveSchema> {
       );
       cols = [...table.columns.values()].filter((c) => named.has(c.name.toLowerCase())).map((c) => c.name);
     }
-    const name = key.slice(key.indexOf('\0') + 1);
     const constraint = {
-      name,
+      name: k.name,
       kind: k.kind,
       columns: cols,
       validated: true,

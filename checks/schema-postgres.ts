@@ -1,6 +1,7 @@
 import type { Client, ClientConfig } from 'pg';
 import {
   abortable,
+  connectError,
   driverMessage,
   SessionError,
   tlsConnectOptions,
@@ -57,16 +58,11 @@ export async function openPostgres(settings: ConnectionSettings, signal: AbortSi
     await abortable(client.connect(), connectSignal, () => dropConnection(client));
   } catch (err) {
     dropConnection(client);
-    const ms = Math.round(performance.now() - started);
-    const why = signal.aborted
-      ? 'stopped'
-      : connectSignal.aborted
-        ? `timed out after ${settings.connectTimeoutMs} ms`
-        : driverMessage(err);
-    throw new SessionError(
-      `cannot connect to PostgreSQL at ${where} as ${settings.user}: ${why} (${ms} ms)`,
-      { cause: err },
-    );
+    throw connectError(settings, err, {
+      stopped: signal.aborted,
+      timedOut: connectSignal.aborted,
+      ms: Math.round(performance.now() - started),
+    });
   }
 
   let roundTrips = 0;
@@ -143,18 +139,35 @@ SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS 
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`;
 
+// A domain may sit on another domain: the chain is followed down to the base type, which decides
+// the family and the exact type, while NOT NULL and a default anywhere along it still count.
 const COLUMNS_SQL = `
+WITH RECURSIVE domain_chain AS (
+  SELECT d.oid AS domain, d.typbasetype AS base, d.typtypmod AS typmod,
+         d.typnotnull AS not_null, d.typdefault IS NOT NULL AS has_default
+  FROM pg_catalog.pg_type d WHERE d.typtype = 'd'
+  UNION ALL
+  SELECT c.domain, d.typbasetype, d.typtypmod, c.not_null OR d.typnotnull, c.has_default OR d.typdefault IS NOT NULL
+  FROM domain_chain c JOIN pg_catalog.pg_type d ON d.oid = c.base AND d.typtype = 'd'
+), domain_base AS (
+  SELECT c.* FROM domain_chain c JOIN pg_catalog.pg_type b ON b.oid = c.base AND b.typtype <> 'd'
+)
 SELECT a.attrelid::int8 AS rel, a.attnum AS num, a.attname AS name,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
-       a.atttypid::int8 AS type_oid, t.typtype AS typtype, t.typcategory AS category,
-       a.attnotnull AS not_null, (a.atthasdef OR (t.typtype = 'd' AND t.typdefault IS NOT NULL)) AS has_default,
-       (t.typtype = 'd' AND t.typnotnull) AS domain_not_null,
+       CASE WHEN db.domain IS NOT NULL THEN t.typname END AS domain_name, tn.nspname AS domain_schema,
+       pg_catalog.format_type(db.base, db.typmod) AS base_type,
+       bt.oid::int8 AS type_oid, bt.typtype AS typtype, bt.typcategory AS category,
+       a.attnotnull AS not_null, (a.atthasdef OR coalesce(db.has_default, false)) AS has_default,
+       coalesce(db.not_null, false) AS domain_not_null,
        a.attidentity AS identity, a.attgenerated AS generated,
        CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_column_is_updatable(c.oid, a.attnum, true) END AS view_updatable
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+LEFT JOIN domain_base db ON db.domain = a.atttypid
+JOIN pg_catalog.pg_type bt ON bt.oid = coalesce(db.base, a.atttypid)
 WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped`;
 
 const CONSTRAINTS_SQL = `
@@ -204,6 +217,9 @@ export async function introspectPostgres(
     num: number;
     name: string;
     type: string;
+    domain_name: string | null;
+    domain_schema: string;
+    base_type: string | null;
     type_oid: string;
     typtype: string;
     category: string;
@@ -267,7 +283,7 @@ export async function introspectPostgres(
     const column: LiveColumn = {
       name: c.name,
       type: c.type,
-      family: enumType ? 'enum' : c.category === 'A' ? 'array' : typeFamily(c.type),
+      family: enumType ? 'enum' : c.category === 'A' ? 'array' : typeFamily(c.base_type ?? c.type),
       notNull: c.not_null || c.domain_not_null,
       hasDefault: c.has_default,
       generated,
@@ -278,12 +294,13 @@ export async function introspectPostgres(
           ? !generated
           : false,
     };
+    if (c.domain_name !== null && c.base_type !== null) {
+      column.domain = localName(c.domain_schema, c.domain_name, table.schema);
+      column.baseType = c.base_type;
+    }
     if (enumType) {
       column.enumValues = enumType.labels;
-      column.enumType =
-        enumType.schema === 'public' || enumType.schema === table.schema
-          ? enumType.name
-          : `${enumType.schema}.${enumType.name}`;
+      column.enumType = localName(enumType.schema, enumType.name, table.schema);
     }
     table.columns.set(c.name, column);
     attnames.set(`${c.rel}:${c.num}`, c.name);
@@ -325,6 +342,11 @@ export async function introspectPostgres(
   }
   live.queries = session.roundTrips - before;
   return live;
+}
+
+/** A type's name as the table's own schema sees it: unqualified in `public` or that schema. */
+function localName(schema: string, name: string, tableSchema: string): string {
+  return schema === 'public' || schema === tableSchema ? name : `${schema}.${name}`;
 }
 
 async function pgrollInFlight(session: DbSession): Promise<{ changes: InFlightChange[]; note?: string }> {

@@ -1,6 +1,7 @@
 import type { SchemaContract } from './schema-contract';
 import { isApplied, type MigrationHistory } from './schema-migrations';
 import {
+  describeType,
   findColumn,
   findTable,
   typeAccepted,
@@ -251,7 +252,7 @@ export function evaluateContract(
       severity: 'failure',
       expected: accepted.join(' | '),
       actual: column.type,
-      message: `${version} expects ${ref} as ${accepted.join(' or ')}, but it is ${column.type} (${column.family}): ${version}'s reads and writes of it may fail or be misread`,
+      message: `${version} expects ${ref} as ${accepted.join(' or ')}, but it is ${describeType(column)} (${column.family}): ${version}'s reads and writes of it may fail or be misread`,
     });
   }
 

@@ -12,7 +12,7 @@ import {
   type ConnectionSettings,
   type DbSession,
 } from './schema-connection';
-import type { ContractMigrations } from './schema-contract';
+import { schemasNamedIn, type ContractMigrations } from './schema-contract';
 import {
   ContractUnavailableError,
   contractSource,
@@ -45,7 +45,9 @@ const schemaOptions = z.strictObject({
     .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'expected a schema name' }))
     .min(1)
     .optional()
-    .describe('PostgreSQL schemas to read (default: the contracts’ `schemas`, else `public`).'),
+    .describe(
+      'PostgreSQL schemas to read (default: the contracts’ `schemas`, else `public`); a schema a contract names in `schema.table` is read as well.',
+    ),
   contracts: z
     .strictObject({
       green: contractSource.describe('The new version’s contract, e.g. `{ target: test }`.'),
@@ -239,7 +241,8 @@ async function runSchemaCheck(
     }
 
     const schemas = options.schemas ?? unique(checked.flatMap((v) => v.contract.schemas ?? []));
-    const live = await introspect(session, schemas.length ? schemas : ['public']);
+    const named = unique(checked.flatMap((v) => schemasNamedIn(v.contract)));
+    const live = await introspect(session, schemas.length ? schemas : ['public'], named);
     if (live.engine === 'mysql' && options.sqlMode !== undefined) {
       live.sqlMode = options.sqlMode;
       live.strictWrites = /STRICT_(TRANS|ALL)_TABLES/i.test(options.sqlMode);

@@ -2,6 +2,7 @@ import type { MemcacheClient } from 'memcache-client';
 import { errorMessage } from '../lib/errors';
 import {
   bounded,
+  connectReason,
   StoreError,
   storeLabel,
   tlsOptionsFor,
@@ -41,7 +42,11 @@ export async function openMemcachedStore(
     try {
       return await bounded(work, what, timeoutMs, signal);
     } catch (err) {
-      throw new StoreError(what, errorMessage(err), label, { cause: err });
+      const reason = errorMessage(err);
+      // The connect is where a misconfiguration shows; later failures are the store's own.
+      throw new StoreError(what, what === 'connect' ? connectReason(options, reason, err) : reason, label, {
+        cause: err,
+      });
     }
   };
   const close = async () => client.shutdown();

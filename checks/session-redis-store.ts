@@ -3,6 +3,7 @@ import { errorMessage } from '../lib/errors';
 import { registerSecret } from '../lib/redact';
 import {
   bounded,
+  connectReason,
   StoreError,
   storeLabel,
   tlsOptionsFor,
@@ -83,6 +84,8 @@ export async function openRedisStore(options: RedisStoreOptions, signal: AbortSi
     if (lastError && !own.includes(lastError.message)) {
       reason = /Connection is closed/.test(own) ? lastError.message : `${own} (${lastError.message})`;
     }
+    // The connect is where a misconfiguration shows; later failures are the store's own.
+    if (what === 'connect') reason = connectReason(options, reason, lastError ?? err);
     return new StoreError(what, reason, label, { cause: err });
   };
   const run = async <T>(

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
+import { withConnectionHint } from '../lib/connection-hint';
 import { errorMessage } from '../lib/errors';
 
 const tlsSchema = z.union([
@@ -122,6 +123,20 @@ export class StoreError extends Error {
     super(`${operation} on ${label}: ${reason}`, options);
     this.name = 'StoreError';
   }
+}
+
+/**
+ * The reason a connect failed, with what to change when the cause is a known misconfiguration
+ * (no TLS on the server, wrong port or credentials, DNS, a certificate not trusted).
+ */
+export function connectReason(options: StoreOptions, reason: string, err: unknown): string {
+  return withConnectionHint(reason, err, {
+    kind: 'store',
+    engine: options.engine,
+    host: options.host,
+    port: options.port,
+    tls: options.tls !== false,
+  });
 }
 
 /** Why an operation stopped: a timeout, the check's signal, or the store's own error. */

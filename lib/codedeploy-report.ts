@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import type { CodeDeployStatus } from '../checks/verdict';
 import { awsClientConfig, awsErrorName } from './aws';
+import { withConnectionHint } from './connection-hint';
 import { recordAttemptErrors, withAttemptErrors, type AttemptErrors } from './aws-attempt-errors';
 import { ReportError, errorMessage } from './errors';
 import type { Logger } from './log';
@@ -167,5 +168,6 @@ function describeFailure(err: unknown): string {
   const unmodelled = err !== null && typeof err === 'object' && !('$fault' in err);
   const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
   const http = unmodelled && status ? ` (HTTP ${status} from CodeDeploy)` : '';
-  return `${awsErrorName(err) ?? 'error'}: ${message}${http}`;
+  const said = `${awsErrorName(err) ?? 'error'}: ${message}${http}`;
+  return withConnectionHint(said, err, { kind: 'aws', service: 'codedeploy' });
 }

@@ -38,6 +38,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Assertion, CheckReport } from '../checks/types';
 import { awsClientConfig, awsErrorName } from './aws';
+import { withConnectionHint } from './connection-hint';
 import { defaultCodeDeployClient } from './codedeploy-report';
 import { autoTargetNames } from './auto-target';
 import { errorMessage } from './errors';
@@ -128,7 +129,12 @@ async function call<T>(what: string, permission: string, send: () => Promise<T>)
     const name = awsErrorName(err);
     const message = errorMessage(err);
     const detail = name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
-    const failure = new DiscoveryError(`${what} failed: ${detail}`, 'error', { cause: err });
+    const service = permission.slice(0, permission.indexOf(':'));
+    const failure = new DiscoveryError(
+      withConnectionHint(`${what} failed: ${detail}`, err, { kind: 'aws', service }),
+      'error',
+      { cause: err },
+    );
     if (name && DENIED.test(name))
       failure.denial = `${what} was denied (${name}): the role needs ${permission}; AWS said: ${message}`;
     throw failure;

@@ -21,6 +21,7 @@ import { GetParameterError, ParameterNotFoundError } from '@aws-lambda-powertool
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { awsClientConfig, awsErrorName } from './aws';
+import { withConnectionHint } from './connection-hint';
 import type { Resolver } from './interpolate';
 import { registerSecret } from './redact';
 
@@ -61,13 +62,16 @@ export function parseSecretReference(argument: string): { secretId: string; json
   return { secretId: argument.slice(0, at).trim(), jsonKey: argument.slice(at + 1).trim() };
 }
 
-function why(err: unknown, what: string): string {
+function why(err: unknown, what: string, service: 'secretsmanager' | 'ssm'): string {
   if (err instanceof ParameterNotFoundError) return `${what} does not exist`;
   const cause = err instanceof GetParameterError && err.cause ? err.cause : err;
   const name = awsErrorName(cause);
   if (name === 'ResourceNotFoundException' || name === 'ParameterNotFound') return `${what} does not exist`;
   const message = cause instanceof Error ? cause.message : String(cause);
-  return name && name !== 'Error' ? `${name}: ${message}` : message;
+  return withConnectionHint(name && name !== 'Error' ? `${name}: ${message}` : message, cause, {
+    kind: 'aws',
+    service,
+  });
 }
 
 /** The `{ secretsmanager, ssm }` resolvers for lib/interpolate.ts. */
@@ -87,7 +91,7 @@ export function secretResolvers(options: SecretResolverOptions = {}): {
     try {
       value = await sources().secrets.get(secretId, { maxAge, throwOnMissing: true });
     } catch (err) {
-      throw new Error(why(err, what), { cause: err });
+      throw new Error(why(err, what, 'secretsmanager'), { cause: err });
     }
     if (typeof value !== 'string')
       throw new Error(`${what} has no SecretString (binary secrets are not supported)`);
@@ -124,7 +128,7 @@ export function secretResolvers(options: SecretResolverOptions = {}): {
     try {
       value = await sources().ssm.get(name, { maxAge, decrypt: true, throwOnMissing: true });
     } catch (err) {
-      throw new Error(why(err, what), { cause: err });
+      throw new Error(why(err, what, 'ssm'), { cause: err });
     }
     if (typeof value !== 'string') throw new Error(`${what} has no value`);
     registerSecret(value);

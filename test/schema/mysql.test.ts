@@ -136,6 +136,41 @@ describe('schema check on MariaDB', () => {
     expect(advisory.message).toMatch(new RegExp(`1 warning: ${tool} ${role} table ${table}`));
   });
 
+  it('reads a contract table in another database (a MySQL schema) and its constraints', async () => {
+    const audit = await scratchMysql();
+    try {
+      await audit.exec(
+        "CREATE TABLE events (id bigint PRIMARY KEY, at datetime NOT NULL, kind varchar(20) NOT NULL, CONSTRAINT kind_known CHECK (kind <> ''))",
+      );
+      const events = `${audit.database}.events`;
+      const contract = {
+        ...blue(),
+        reads: { ...blue().reads, [events]: ['id', 'at'] },
+        writes: { ...blue().writes, [events]: ['id', 'at', 'kind'] },
+        types: { ...blue().types, [`${events}.at`]: ['timestamp'] },
+        constraints: { [events]: ['PRIMARY'] },
+      };
+      const report = await check({ green: contract });
+      expect(report.outcome).toBe('passed');
+      expect(findingMessages(report)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^warning: CHECK kind_known CHECK \\(\`kind\` <> ''\\) on ${events}\\.kind, which green writes`,
+          ),
+        ),
+      ]);
+
+      await audit.exec('ALTER TABLE events CHANGE at happened_at datetime NOT NULL');
+      const broken = await check({ green: contract });
+      expect(broken.outcome).toBe('failed');
+      expect(broken.message).toMatch(
+        new RegExp(`^green reads ${events}\\.at, which is missing \\(dropped or renamed\\)`),
+      );
+    } finally {
+      await audit.drop();
+    }
+  });
+
   it('reads CHECK and UNIQUE constraints on written columns from information_schema', async () => {
     await db.exec(
       "ALTER TABLE users ADD CONSTRAINT email_shape CHECK (email LIKE '%@%'), ADD CONSTRAINT users_email UNIQUE (email)",

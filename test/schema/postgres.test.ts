@@ -201,6 +201,82 @@ describe('schema check on PostgreSQL', () => {
     );
   });
 
+  it('resolves a domain, even a domain over a domain, to its base type for families and exact types', async () => {
+    await db.exec(`
+      CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0);
+      CREATE DOMAIN owner_id AS positive_int;
+      CREATE DOMAIN short_code AS varchar(20);
+      CREATE DOMAIN region_code AS short_code;
+      CREATE DOMAIN account_state AS user_status;
+      ALTER TABLE users ADD COLUMN owner owner_id, ADD COLUMN region region_code, ADD COLUMN state account_state;`);
+    const contract = (types: Record<string, string[]>) => ({
+      schemas: [db.schema],
+      reads: { users: ['owner', 'region', 'state'] },
+      types,
+      enums: { 'users.state': ['active', 'banned'] },
+    });
+    const accepted = await check({
+      green: contract({
+        'users.owner': ['integer'],
+        'users.region': ['character varying(20)'],
+        'users.state': ['enum'],
+      }),
+      blue: contract({
+        'users.owner': ['owner_id'],
+        'users.region': ['text'],
+        'users.state': ['user_status'],
+      }),
+    });
+    expect(findingMessages(accepted)).toEqual([]);
+    expect(accepted.outcome).toBe('passed');
+
+    await db.exec(`ALTER TYPE user_status RENAME VALUE 'banned' TO 'blocked'`);
+    const report = await check({ green: contract({ 'users.region': ['character varying(10)', 'uuid'] }) });
+    expect(report.outcome).toBe('failed');
+    expect(findingMessages(report)).toEqual([
+      "failure: green expects users.region as character varying(10) or uuid, but it is region_code, a domain over character varying(20) (text): green's reads and writes of it may fail or be misread",
+      "failure: green writes 'banned' into users.state, which the enum user_status no longer has: green's writes with it will fail",
+    ]);
+  });
+
+  it('counts NOT NULL from a domain beneath a domain for inserts that leave the column out', async () => {
+    await db.exec(`
+      CREATE DOMAIN required_code AS varchar(8) NOT NULL;
+      CREATE DOMAIN branch_code AS required_code;
+      CREATE TABLE branches (id int PRIMARY KEY, code branch_code);`);
+    const report = await check({ green: { schemas: [db.schema], writes: { branches: ['id'] } } });
+    expect(report.outcome).toBe('failed');
+    expect(findingMessages(report)).toEqual([
+      "failure: green writes branches without code, which has NOT NULL with no default: green's INSERTs will fail",
+    ]);
+  });
+
+  it('reads a contract table in another schema whatever schemas says', async () => {
+    const audit = await scratchPg();
+    try {
+      await audit.exec('CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz NOT NULL)');
+      const contract = {
+        schemas: [db.schema],
+        reads: { users: ['id', 'email'], [`${audit.schema}.events`]: ['id', 'at'] },
+        types: { [`${audit.schema}.events.at`]: ['timestamp'] },
+      };
+      const report = await check({ green: contract });
+      expect(findingMessages(report)).toEqual([]);
+      expect(report.outcome).toBe('passed');
+      const withOption = await check({ green: contract }, { schemas: [db.schema] });
+      expect(findingMessages(withOption)).toEqual([]);
+      expect(withOption.outcome).toBe('passed');
+
+      await audit.exec('ALTER TABLE events RENAME COLUMN at TO happened_at');
+      const broken = await check({ green: contract }, { schemas: [db.schema] });
+      expect(broken.message).toMatch(
+        new RegExp(`^green reads ${audit.schema}\\.events\\.at, which is missing \\(dropped or renamed\\)`),
+      );
+    } finally {
+      await audit.drop();
+    }
+  });
+
   it('fails when a version writes a column that is GENERATED ALWAYS AS IDENTITY', async () => {
     await db.exec(
       'CREATE TABLE orders (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, total numeric NOT NULL)',
