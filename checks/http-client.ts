@@ -45,8 +45,9 @@ export interface HttpResponse {
   body: Buffer;
   /** When the request asked for a scan: each piece, with the text around its first occurrence, or null. */
   scanned?: ReadonlyMap<string, string | null>;
-  /** Bytes received from the server, the discarded rest not counted. */
+  /** Bytes of the body received from the server, the discarded rest past the cap included. */
   bodyBytes: number;
+  /** More than maxBodyBytes arrived: only the first maxBodyBytes were kept or scanned. */
   truncated: boolean;
   durationMs: number;
   /** The URL that answered (after redirects). */
@@ -203,7 +204,7 @@ export class HttpClient {
       }
     } catch (err) {
       return {
-        error: describeTransportError(err, stopped, phase, hop?.received ?? 0),
+        error: describeTransportError(err, stopped, phase, hop?.received ?? 0, request.maxBodyBytes),
         durationMs: elapsed(),
       };
     } finally {
@@ -330,8 +331,9 @@ export const SCANNED_PREFIX_BYTES = 4096;
 /**
  * One request/response exchange through undici's dispatch API: the body is collected straight
  * from the parser, up to a cap, without a stream or a per-request AbortController (both cost
- * more than the rest of a small exchange). Past the cap the exchange is aborted, which drops
- * the connection so the rest is never read.
+ * more than the rest of a small exchange). Past the cap each chunk is dropped as it arrives, but
+ * the exchange only ends with the body: an answer whose body never ends is not an answer (a
+ * browser would still be loading it), and the request's timeout ends it as one.
  *
  * Each chunk is copied as it arrives into one buffer, sized up front from Content-Length (never
  * past the cap), so the socket's read buffers go at once and a body costs its own size once,
@@ -354,6 +356,8 @@ class Hop implements Dispatcher.DispatchHandler {
   private scanner?: BodyScanner;
   /** Bytes kept (the whole body) or scanned: what the cap counts. */
   private read = 0;
+  /** More arrived than the cap lets through. */
+  private truncated = false;
   private resolve!: (answer: HopAnswer) => void;
   private reject!: (err: unknown) => void;
 
@@ -406,6 +410,7 @@ class Hop implements Dispatcher.DispatchHandler {
       return;
     }
     const room = this.maxBodyBytes - this.read;
+    if (chunk.length > room) this.truncated = true;
     const take = Math.min(chunk.length, room);
     if (take > 0) {
       this.read += take;
@@ -416,10 +421,6 @@ class Hop implements Dispatcher.DispatchHandler {
         this.kept += keep;
       }
       this.scanner?.write(take === chunk.length ? chunk : chunk.subarray(0, take));
-    }
-    if (chunk.length > room) {
-      this.finish(true);
-      controller.abort(new BodyCapReached());
     }
   }
 
@@ -441,7 +442,7 @@ class Hop implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.finish(false);
+    this.finish(this.truncated);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -472,7 +473,7 @@ class Hop implements Dispatcher.DispatchHandler {
   }
 }
 
-/** The reason a body read past its cap is aborted: the answer is already complete by then. */
+/** The reason a redirect's body is cut short: it is not the answer, and the next hop is waiting. */
 class BodyCapReached extends Error {
   constructor() {
     super('body cap reached');
@@ -559,10 +560,16 @@ function describeTransportError(
   stopped: unknown,
   phase: string,
   received: number,
+  maxBodyBytes: number,
 ): TransportError {
   if (err instanceof CaFileError) return { kind: 'other', transient: false, message: err.message };
   const reason = stopped;
-  const progress = phase === 'reading the body' ? `reading the body, ${received} bytes received` : phase;
+  const progress =
+    phase !== 'reading the body'
+      ? phase
+      : received > maxBodyBytes
+        ? `reading the body, ${received} bytes received, more than maxBodyBytes (${maxBodyBytes}), and it had not ended`
+        : `reading the body, ${received} bytes received`;
   if (reason instanceof Timeout) {
     return { kind: 'timeout', transient: true, message: `timed out after ${reason.ms} ms (${progress})` };
   }

@@ -122,7 +122,7 @@ export interface StepResult {
   durationMs: number;
   status?: number;
   truncated?: boolean;
-  /** Body bytes received from the server, the discarded rest not counted. */
+  /** Body bytes received from the server, the discarded rest past the cap included. */
   bytesReceived?: number;
   /** Every URL redirected from, in order. */
   redirects?: string[];
