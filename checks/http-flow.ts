@@ -128,6 +128,11 @@ export interface StepResult {
   redirects?: string[];
   certificate?: CertificateInfo;
   /**
+   * What each retry followed, outside a readiness wait: a status (`503`) or an error code or
+   * kind (`ECONNRESET`, `timeout`). Absent when the request needed no retry.
+   */
+  retriedAfter?: string[];
+  /**
    * The last response, when there was one (the body is capped), unless `keepResponses` is
    * false. Not for reports: it may hold secrets.
    */
@@ -318,6 +323,7 @@ async function executeStep(step: RequestStep, index: number, sc: StepContext): P
   let attempts = 0;
   let last: StepResult | undefined;
   let note = '';
+  const retriedAfter: string[] = [];
 
   for (;;) {
     attempts++;
@@ -361,10 +367,16 @@ async function executeStep(step: RequestStep, index: number, sc: StepContext): P
       reason: last.error?.message ?? `status ${last.status}`,
     });
     if (!(await sleep(delay, sc.signal))) break;
+    // Polls while waiting for readiness are expected to fail: only real retries count against the budget.
+    if (readinessEnd === undefined)
+      retriedAfter.push(
+        last.status !== undefined ? String(last.status) : (last.error?.code ?? last.error?.kind ?? 'failure'),
+      );
   }
 
   const result = last!;
   result.attempts = attempts;
+  if (retriedAfter.length) result.retriedAfter = retriedAfter;
   if (attempts > 1 || note) {
     const extras: string[] = [];
     if (attempts > 1)
