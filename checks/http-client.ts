@@ -3,7 +3,7 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { Agent, buildConnector, errors as undiciErrors } from './undici-parts';
 import { version } from '../package.json';
-import { registerSecret } from '../lib/redact';
+import { registerObservedSecret } from '../lib/redact';
 import { BodyScanner } from './http-body-scan';
 import type { CookieJar } from './http-cookie-jar';
 import type { TlsOptions } from './http-step';
@@ -496,12 +496,9 @@ export class CaFileError extends Error {
   }
 }
 
-const MIN_COOKIE_SECRET_LENGTH = 8; // shorter values (`dark`, `en`) are preferences, and redacting them would mangle text
-
 /** Session cookies are credentials: their values are redacted wherever they turn up later. */
 function registerCookieValue(setCookie: string): void {
-  const value = /^[^=;]*=([^;]*)/.exec(setCookie)?.[1]?.trim();
-  if (value && value.length >= MIN_COOKIE_SECRET_LENGTH) registerSecret(value);
+  registerObservedSecret(/^[^=;]*=([^;]*)/.exec(setCookie)?.[1]?.trim());
 }
 
 function sniOf(hostname: string): string | undefined {

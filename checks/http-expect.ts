@@ -1,6 +1,6 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import type { ValidateFunction } from 'ajv';
-import { REDACTED, redact, redactText } from '../lib/redact';
+import { REDACTED, redact, redactText, type SecretNames } from '../lib/redact';
 import { CONTEXT_BEFORE } from './http-body-scan';
 import type { Assertion } from './types';
 import type { HttpResponse } from './http-client';
@@ -92,8 +92,8 @@ export function evidence(value: unknown, max = EXCERPT_CHARS): unknown {
 }
 
 export interface ExpectContext {
-  /** Lower-case header names whose values are never shown. */
-  secretHeaders: ReadonlySet<string>;
+  /** Headers whose values are never shown. */
+  secretHeaders: SecretNames;
   /** Compiles (or returns the cached) JSON Schema validator. */
   schema(schema: Record<string, unknown>): ValidateFunction;
 }

@@ -1,6 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../lib/log';
-import { isSecretField, REDACTED, redactText, registerSecret } from '../lib/redact';
+import {
+  isSecretField,
+  REDACTED,
+  redactText,
+  registerObservedSecret,
+  registerSecret,
+  secretNames,
+  type SecretNames,
+} from '../lib/redact';
 import { worstOutcome } from './verdict';
 import type { Assertion, Outcome } from './types';
 import { CookieJar } from './http-cookie-jar';
@@ -54,16 +62,6 @@ export {
   type RetryPolicy,
   type TlsOptions,
 } from './http-step';
-
-/** Headers whose values are always redacted, besides any whose name looks secret. */
-export const ALWAYS_SECRET_HEADERS = [
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-  'x-api-key',
-  'x-auth-token',
-] as const;
 
 /** Polls the first request until it passes, for an endpoint that may still be starting. */
 export interface ReadinessWait {
@@ -173,7 +171,7 @@ export async function runFlow(steps: readonly RequestStep[], options: FlowOption
   const http = options.http ?? new HttpClient();
   const jar = options.jar ?? new CookieJar();
   const variables: Record<string, string> = { ...options.variables };
-  const secretHeaders = secretHeaderSet(client.secretHeaders);
+  const secretHeaders = secretNames(client.secretHeaders);
   const expectCtx: ExpectContext = { secretHeaders, schema: compileJsonSchema };
   const results: StepResult[] = [];
   let insecure = false;
@@ -285,7 +283,7 @@ interface StepContext {
   http: HttpClient;
   jar: CookieJar;
   variables: Record<string, string>;
-  secretHeaders: ReadonlySet<string>;
+  secretHeaders: SecretNames;
   expectCtx: ExpectContext;
   readiness: ReadinessWait | undefined;
   /** Parsed target-relative URLs by target and path. */
@@ -437,6 +435,7 @@ function judge(
     };
   }
   const response = sent.response;
+  registerSecretHeaderValues(response, sc.secretHeaders);
   const assertions = evaluateExpect(step.expect, new ParsedBody(response), sc.expectCtx);
   let message = `${method} ${url} returned ${response.status}`;
   let failures = 0;
@@ -473,6 +472,20 @@ function judge(
     certificate: response.certificate,
     response,
   };
+}
+
+/**
+ * An answer's secret headers (`x-debug-token`, `x-session-secret`) are redacted by name where
+ * they are shown, and their values wherever else they turn up: in an excerpt of a body that
+ * echoes them, or in a URL built from a capture. (The client registers cookie values itself.)
+ */
+function registerSecretHeaderValues(response: HttpResponse, secret: SecretNames): void {
+  for (const name in response.headers) {
+    if (name === 'set-cookie' || !secret.has(name)) continue;
+    const value = response.headers[name]!;
+    if (Array.isArray(value)) for (const each of value) registerObservedSecret(each);
+    else registerObservedSecret(value);
+  }
 }
 
 function describeStatus(expected: unknown): string {
@@ -517,7 +530,7 @@ function capture(captures: Record<string, Capture>, result: StepResult, sc: Step
       source.secret ??
       (source.cookie !== undefined ||
         isSecretField(name) ||
-        (source.header !== undefined && sc.secretHeaders.has(source.header.toLowerCase())));
+        (source.header !== undefined && sc.secretHeaders.has(source.header)));
     if (value !== undefined) {
       if (secret) registerSecret(value);
       sc.variables[name] = value;
@@ -546,11 +559,6 @@ function capture(captures: Record<string, Capture>, result: StepResult, sc: Step
 
 function displayPath(url: URL): string {
   return url.pathname + url.search;
-}
-
-/** Lower-case names of the headers to redact: the usual ones, secret-looking names, and `extra`. */
-export function secretHeaderSet(extra: readonly string[] = []): ReadonlySet<string> {
-  return new Set([...ALWAYS_SECRET_HEADERS, ...extra.map((h) => h.toLowerCase())]);
 }
 
 /** Replaces `${name}` with captured or given values; an unknown name throws (the config check prevents it). */
@@ -611,7 +619,7 @@ function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequest {
     for (const existing of Object.keys(headers))
       if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
     headers[name] = value;
-    if (sc.secretHeaders.has(name.toLowerCase()) || isSecretField(name)) {
+    if (sc.secretHeaders.has(name)) {
       registerSecret(value);
       const credentials = /^\S+\s+(\S+)$/.exec(value)?.[1];
       if (credentials) registerSecret(credentials);

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { REDACTED, redact, redactText, registerSecret, isSecretField } from '../lib/redact';
+import {
+  REDACTED,
+  redact,
+  redactText,
+  registerSecret,
+  isSecretField,
+  secretNames,
+  type SecretNames,
+} from '../lib/redact';
 import { defineCheckType } from './check-type';
 import type { Assertion, CheckReport, Outcome } from './types';
 import { worstOutcome } from './verdict';
@@ -7,14 +15,7 @@ import { CookieJar } from './http-cookie-jar';
 import { HttpClient } from './http-client';
 import { diffResponses, parsePathPattern, pathIgnorer } from './http-diff';
 import { clip, compileJsonSchema } from './http-expect';
-import {
-  flowVariableProblems,
-  formatMs,
-  runFlow,
-  secretHeaderSet,
-  type FlowOptions,
-  type FlowResult,
-} from './http-flow';
+import { flowVariableProblems, formatMs, runFlow, type FlowOptions, type FlowResult } from './http-flow';
 import { DEFAULT_RETRY_BUDGET, RetryTally, retryAllowance, sleep, type RetryBudget } from './http-retry';
 import { clientOptionFields, requestStepSchema } from './http-step';
 
@@ -136,11 +137,10 @@ export const httpCheckType = defineCheckType({
     if (problems[0]) throw ctx.fail(problems[0].path, problems[0].message);
 
     // Values written in the config for secret headers are known now: redact them from the start.
-    const secretHeaders = secretHeaderSet(options.secretHeaders);
+    const secretHeaders = secretNames(options.secretHeaders);
     const registerStatic = (headers: Record<string, string> | undefined) => {
       for (const [name, value] of Object.entries(headers ?? {})) {
-        if ((secretHeaders.has(name.toLowerCase()) || isSecretField(name)) && !value.includes('${'))
-          registerSecret(value);
+        if (secretHeaders.has(name) && !value.includes('${')) registerSecret(value);
       }
     };
     registerStatic(options.headers);
@@ -254,7 +254,7 @@ async function runDiff(
   options: HttpCheckOptions,
   common: FlowOptions,
   ignore: ReturnType<typeof pathIgnorer>,
-  secretHeaders: ReadonlySet<string>,
+  secretHeaders: SecretNames,
 ): Promise<CheckReport> {
   const diff = options.diff!;
   const greenOptions: FlowOptions = { ...common, overrideTarget: diff.candidate, jar: new CookieJar() };

@@ -1,16 +1,29 @@
 /**
- * Keeps secrets out of logs, results and reports. Two mechanisms:
+ * Keeps secrets out of logs, results and reports: the one redaction policy of greenlight. Two
+ * mechanisms:
  * - values known to be secret (registered when the config resolves `${env:...}` into a secret
- *   field, or a check marks a header secret) are replaced wherever they appear in text;
- * - fields whose name says secret (Authorization, Cookie, password, token, ...) are replaced
- *   whatever their value.
+ *   field, when a request sends a header with a secret name, when an answer carries one, or a
+ *   capture or cookie holds one) are replaced wherever they appear in text;
+ * - fields, headers and captures whose name says secret (`isSecretField`) are replaced whatever
+ *   their value.
  */
 export const REDACTED = '[redacted]';
 
+/**
+ * What "secret-looking" means, for header names, config fields, capture names and report keys
+ * alike: credentials and cookies, passwords, secrets, tokens, API and private keys, signatures,
+ * session ids, CSRF tokens and JWTs.
+ */
 const SECRET_FIELD =
-  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)$|pass(word|wd|phrase)?$|secret|token$|^token|api[-_]?key|credential|private[-_]?key/i;
+  /^(authorization|proxy-authorization|cookie|set-cookie|sid)$|pass(word|wd|phrase)?$|pwd$|secret|token$|^token|api[-_]?key|credential|private[-_]?key|signature|session[-_]?id|sessid|csrf|xsrf|jwt/i;
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi;
 const MIN_SECRET_LENGTH = 4;
+/**
+ * Values that arrive in answers (a cookie, a header with a secret name) are redacted everywhere
+ * only from this length: shorter ones (`true`, `none`, `en`) are flags, not credentials, and
+ * replacing them in every text would mangle it. Their own header or field is redacted by name.
+ */
+const MIN_OBSERVED_SECRET_LENGTH = 8;
 
 const knownSecrets = new Set<string>();
 
@@ -19,8 +32,25 @@ export function registerSecret(value: string | undefined | null): void {
   if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH) knownSecrets.add(value);
 }
 
+/** A value seen in an answer under a secret name (a session cookie, an `x-debug-token` header). */
+export function registerObservedSecret(value: string | undefined | null): void {
+  if (typeof value === 'string' && value.length >= MIN_OBSERVED_SECRET_LENGTH) knownSecrets.add(value);
+}
+
 export function isSecretField(name: string): boolean {
   return SECRET_FIELD.test(name);
+}
+
+/** Names (of headers, say) whose values are never shown: the secret-looking ones, and any named here. */
+export interface SecretNames {
+  has(name: string): boolean;
+}
+
+/** The secret-looking names plus `extra` (e.g. a check's `secretHeaders`), case-insensitively. */
+export function secretNames(extra: Iterable<string> = []): SecretNames {
+  const named = new Set<string>();
+  for (const name of extra) named.add(name.toLowerCase());
+  return { has: (name) => named.has(name.toLowerCase()) || SECRET_FIELD.test(name) };
 }
 
 /** Replaces known secret values and URL passwords in a string. */
