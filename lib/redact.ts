@@ -46,11 +46,28 @@ export interface SecretNames {
   has(name: string): boolean;
 }
 
-/** The secret-looking names plus `extra` (e.g. a check's `secretHeaders`), case-insensitively. */
+const MAX_REMEMBERED_NAMES = 1_000;
+
+/**
+ * The secret-looking names plus `extra` (e.g. a check's `secretHeaders`), case-insensitively.
+ * Every answer's headers are looked up: each name's verdict is remembered (up to a bound, as a
+ * server may send any names at all), so the pattern runs once per name, not once per answer.
+ */
 export function secretNames(extra: Iterable<string> = []): SecretNames {
-  const named = new Set<string>();
-  for (const name of extra) named.add(name.toLowerCase());
-  return { has: (name) => named.has(name.toLowerCase()) || SECRET_FIELD.test(name) };
+  const known = new Map<string, boolean>();
+  for (const name of extra) known.set(name.toLowerCase(), true);
+  const given = known.size;
+  return {
+    has(name) {
+      let secret = known.get(name);
+      if (secret === undefined) {
+        secret = known.get(name.toLowerCase()) ?? SECRET_FIELD.test(name);
+        if (known.size >= MAX_REMEMBERED_NAMES + given) return secret;
+        known.set(name, secret);
+      }
+      return secret;
+    },
+  };
 }
 
 /** Replaces known secret values and URL passwords in a string. */
