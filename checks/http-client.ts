@@ -27,6 +27,11 @@ export interface PreparedRequest {
   scan?: readonly string[];
   /** 0: redirects are answers like any other. */
   maxRedirects: number;
+  /**
+   * Past maxBodyBytes, keep reading (and dropping) until the body ends, so that a body that
+   * never ends is a timeout rather than a truncated answer. Otherwise the exchange stops at the cap.
+   */
+  readToEnd?: boolean;
 }
 
 /** The server's certificate, as seen in the TLS handshake. */
@@ -135,6 +140,7 @@ export class HttpClient {
           request.maxRedirects > 0,
           () => (phase = 'reading the body'),
           request.scan,
+          request.readToEnd === true,
         );
         if (stopped !== undefined) hop.stop(stopped);
         const dispatchOptions: Dispatcher.DispatchOptions & { servername?: string } = {
@@ -331,8 +337,9 @@ export const SCANNED_PREFIX_BYTES = 4096;
 /**
  * One request/response exchange through undici's dispatch API: the body is collected straight
  * from the parser, up to a cap, without a stream or a per-request AbortController (both cost
- * more than the rest of a small exchange). Past the cap each chunk is dropped as it arrives, but
- * the exchange only ends with the body: an answer whose body never ends is not an answer (a
+ * more than the rest of a small exchange). Past the cap the exchange is aborted, which drops
+ * the connection so the rest is never read; or, with `readToEnd`, each chunk is dropped as it
+ * arrives and the exchange ends with the body: an answer whose body never ends is no answer (a
  * browser would still be loading it), and the request's timeout ends it as one.
  *
  * Each chunk is copied as it arrives into one buffer, sized up front from Content-Length (never
@@ -366,6 +373,7 @@ class Hop implements Dispatcher.DispatchHandler {
     private readonly followRedirects: boolean,
     private readonly onBodyStart: () => void,
     private readonly scan?: readonly string[],
+    private readonly readToEnd = false,
   ) {
     this.answer = new Promise<HopAnswer>((resolve, reject) => {
       this.resolve = resolve;
@@ -422,6 +430,10 @@ class Hop implements Dispatcher.DispatchHandler {
       }
       this.scanner?.write(take === chunk.length ? chunk : chunk.subarray(0, take));
     }
+    if (this.truncated && !this.readToEnd) {
+      this.finish(true);
+      controller.abort(new BodyCapReached());
+    }
   }
 
   /**
@@ -473,7 +485,7 @@ class Hop implements Dispatcher.DispatchHandler {
   }
 }
 
-/** The reason a redirect's body is cut short: it is not the answer, and the next hop is waiting. */
+/** The reason a body read past its cap is aborted: the answer is already complete by then. */
 class BodyCapReached extends Error {
   constructor() {
     super('body cap reached');

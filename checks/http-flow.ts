@@ -96,6 +96,8 @@ export interface FlowOptions {
   http?: HttpClient;
   /** Keep each step's last response in its result (default true); false lets bodies go as soon as they are judged. */
   keepResponses?: boolean;
+  /** Read each body past maxBodyBytes to its end (see PreparedRequest.readToEnd); default: stop at the cap. */
+  readToEnd?: boolean;
   log?: Logger;
 }
 
@@ -657,6 +659,7 @@ function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequest {
     maxRedirects: follow === true ? DEFAULT_MAX_REDIRECTS : follow === false ? 0 : follow,
   };
   if (body !== undefined) request.body = body;
+  if (sc.options.readToEnd) request.readToEnd = true;
   const scan = sc.options.keepResponses === false ? bodyScan(step) : null;
   if (scan) request.scan = scan;
   return request;

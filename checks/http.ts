@@ -163,6 +163,8 @@ export const httpCheckType = defineCheckType({
           log: runCtx.log.child({ check: ctx.name }),
           // Only a diff compares responses after the flow: otherwise each body goes once judged.
           keepResponses: options.diff !== undefined,
+          // A body that never ends must not pass as a truncated one.
+          readToEnd: true,
         };
         if (options.target !== undefined) common.target = options.target;
         try {

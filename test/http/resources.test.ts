@@ -151,6 +151,7 @@ describe('bounded bodies', () => {
       signal: AbortSignal.timeout(5_000),
       deadline: Date.now() + 5_000,
       client: clientOptionsSchema.parse({ maxBodyBytes: 10_000 }),
+      readToEnd: true,
     });
     expect(result.outcome).toBe('passed');
     expect(result.message).toContain('body truncated at 10000 bytes');
