@@ -532,7 +532,8 @@ function capture(captures: Record<string, Capture>, result: StepResult, sc: Step
       source.secret ??
       (source.cookie !== undefined ||
         isSecretField(name) ||
-        (source.header !== undefined && sc.secretHeaders.has(source.header)));
+        (source.header !== undefined && sc.secretHeaders.has(source.header)) ||
+        (source.json !== undefined && isSecretField(lastField(source.json))));
     if (value !== undefined) {
       if (secret) registerSecret(value);
       sc.variables[name] = value;
@@ -557,6 +558,11 @@ function capture(captures: Record<string, Capture>, result: StepResult, sc: Step
       }
     }
   }
+}
+
+/** The last field a JMESPath expression names: `access_token` in `data.access_token`. */
+function lastField(expression: string): string {
+  return /([A-Za-z_][\w-]*)[^A-Za-z_]*$/.exec(expression)?.[1] ?? '';
 }
 
 function displayPath(url: URL): string {

@@ -80,6 +80,22 @@ export function redactText(text: string): string {
   return out;
 }
 
+const JSON_STRING_FIELD = /"((?:[^"\\\n]|\\.)*)"(\s*:\s*)"((?:[^"\\\n]|\\.)*)"/g;
+
+/**
+ * `redactText` for text that may be JSON, such as a body excerpt: besides known values, the
+ * string value of every secret-looking key is replaced, as `redact` replaces it in an object,
+ * so `{"access_token": "..."}` in an answer never shows in evidence.
+ */
+export function redactBodyText(text: string): string {
+  const fields = text.includes('"')
+    ? text.replace(JSON_STRING_FIELD, (whole, key: string, colon: string, value: string) =>
+        value !== '' && SECRET_FIELD.test(key) ? `"${key}"${colon}"${REDACTED}"` : whole,
+      )
+    : text;
+  return redactText(fields);
+}
+
 /** A deep copy with secret fields and known secret values replaced. Handles cycles and Errors. */
 export function redact<T>(value: T): T {
   return walk(value, new WeakMap()) as T;
