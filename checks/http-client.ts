@@ -3,7 +3,7 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { Agent, buildConnector, errors as undiciErrors } from './undici-parts';
 import { version } from '../package.json';
-import { registerSecret } from '../lib/redact';
+import { registerObservedSecret } from '../lib/redact';
 import { BodyScanner } from './http-body-scan';
 import type { CookieJar } from './http-cookie-jar';
 import type { TlsOptions } from './http-step';
@@ -27,6 +27,11 @@ export interface PreparedRequest {
   scan?: readonly string[];
   /** 0: redirects are answers like any other. */
   maxRedirects: number;
+  /**
+   * Past maxBodyBytes, keep reading (and dropping) until the body ends, so that a body that
+   * never ends is a timeout rather than a truncated answer. Otherwise the exchange stops at the cap.
+   */
+  readToEnd?: boolean;
 }
 
 /** The server's certificate, as seen in the TLS handshake. */
@@ -45,8 +50,9 @@ export interface HttpResponse {
   body: Buffer;
   /** When the request asked for a scan: each piece, with the text around its first occurrence, or null. */
   scanned?: ReadonlyMap<string, string | null>;
-  /** Bytes received from the server, the discarded rest not counted. */
+  /** Bytes of the body received from the server, the discarded rest past the cap included. */
   bodyBytes: number;
+  /** More than maxBodyBytes arrived: only the first maxBodyBytes were kept or scanned. */
   truncated: boolean;
   durationMs: number;
   /** The URL that answered (after redirects). */
@@ -134,6 +140,7 @@ export class HttpClient {
           request.maxRedirects > 0,
           () => (phase = 'reading the body'),
           request.scan,
+          request.readToEnd === true,
         );
         if (stopped !== undefined) hop.stop(stopped);
         const dispatchOptions: Dispatcher.DispatchOptions & { servername?: string } = {
@@ -203,7 +210,7 @@ export class HttpClient {
       }
     } catch (err) {
       return {
-        error: describeTransportError(err, stopped, phase, hop?.received ?? 0),
+        error: describeTransportError(err, stopped, phase, hop?.received ?? 0, request.maxBodyBytes),
         durationMs: elapsed(),
       };
     } finally {
@@ -331,7 +338,9 @@ export const SCANNED_PREFIX_BYTES = 4096;
  * One request/response exchange through undici's dispatch API: the body is collected straight
  * from the parser, up to a cap, without a stream or a per-request AbortController (both cost
  * more than the rest of a small exchange). Past the cap the exchange is aborted, which drops
- * the connection so the rest is never read.
+ * the connection so the rest is never read; or, with `readToEnd`, each chunk is dropped as it
+ * arrives and the exchange ends with the body: an answer whose body never ends is no answer (a
+ * browser would still be loading it), and the request's timeout ends it as one.
  *
  * Each chunk is copied as it arrives into one buffer, sized up front from Content-Length (never
  * past the cap), so the socket's read buffers go at once and a body costs its own size once,
@@ -354,6 +363,8 @@ class Hop implements Dispatcher.DispatchHandler {
   private scanner?: BodyScanner;
   /** Bytes kept (the whole body) or scanned: what the cap counts. */
   private read = 0;
+  /** More arrived than the cap lets through. */
+  private truncated = false;
   private resolve!: (answer: HopAnswer) => void;
   private reject!: (err: unknown) => void;
 
@@ -362,6 +373,7 @@ class Hop implements Dispatcher.DispatchHandler {
     private readonly followRedirects: boolean,
     private readonly onBodyStart: () => void,
     private readonly scan?: readonly string[],
+    private readonly readToEnd = false,
   ) {
     this.answer = new Promise<HopAnswer>((resolve, reject) => {
       this.resolve = resolve;
@@ -406,6 +418,7 @@ class Hop implements Dispatcher.DispatchHandler {
       return;
     }
     const room = this.maxBodyBytes - this.read;
+    if (chunk.length > room) this.truncated = true;
     const take = Math.min(chunk.length, room);
     if (take > 0) {
       this.read += take;
@@ -417,7 +430,7 @@ class Hop implements Dispatcher.DispatchHandler {
       }
       this.scanner?.write(take === chunk.length ? chunk : chunk.subarray(0, take));
     }
-    if (chunk.length > room) {
+    if (this.truncated && !this.readToEnd) {
       this.finish(true);
       controller.abort(new BodyCapReached());
     }
@@ -441,7 +454,7 @@ class Hop implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.finish(false);
+    this.finish(this.truncated);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -495,12 +508,9 @@ export class CaFileError extends Error {
   }
 }
 
-const MIN_COOKIE_SECRET_LENGTH = 8; // shorter values (`dark`, `en`) are preferences, and redacting them would mangle text
-
 /** Session cookies are credentials: their values are redacted wherever they turn up later. */
 function registerCookieValue(setCookie: string): void {
-  const value = /^[^=;]*=([^;]*)/.exec(setCookie)?.[1]?.trim();
-  if (value && value.length >= MIN_COOKIE_SECRET_LENGTH) registerSecret(value);
+  registerObservedSecret(/^[^=;]*=([^;]*)/.exec(setCookie)?.[1]?.trim());
 }
 
 function sniOf(hostname: string): string | undefined {
@@ -559,10 +569,16 @@ function describeTransportError(
   stopped: unknown,
   phase: string,
   received: number,
+  maxBodyBytes: number,
 ): TransportError {
   if (err instanceof CaFileError) return { kind: 'other', transient: false, message: err.message };
   const reason = stopped;
-  const progress = phase === 'reading the body' ? `reading the body, ${received} bytes received` : phase;
+  const progress =
+    phase !== 'reading the body'
+      ? phase
+      : received > maxBodyBytes
+        ? `reading the body, ${received} bytes received, more than maxBodyBytes (${maxBodyBytes}), and it had not ended`
+        : `reading the body, ${received} bytes received`;
   if (reason instanceof Timeout) {
     return { kind: 'timeout', transient: true, message: `timed out after ${reason.ms} ms (${progress})` };
   }

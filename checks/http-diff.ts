@@ -1,4 +1,4 @@
-import { REDACTED } from '../lib/redact';
+import { REDACTED, type SecretNames } from '../lib/redact';
 import type { Assertion } from './types';
 import { ParsedBody, deepEqual, evidence, excerpt } from './http-expect';
 import type { HttpResponse } from './http-client';
@@ -122,7 +122,7 @@ export interface ResponseDiffOptions {
   /** Compare bodies: JSON by path, anything else as text. */
   body: boolean;
   ignore: (path: readonly Segment[]) => boolean;
-  secretHeaders: ReadonlySet<string>;
+  secretHeaders: SecretNames;
   /** Differences reported per response at most (the rest are counted). */
   maxDifferences: number;
 }

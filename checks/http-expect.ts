@@ -1,6 +1,6 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import type { ValidateFunction } from 'ajv';
-import { REDACTED, redact, redactText } from '../lib/redact';
+import { REDACTED, redact, redactBodyText, type SecretNames } from '../lib/redact';
 import { CONTEXT_BEFORE } from './http-body-scan';
 import type { Assertion } from './types';
 import type { HttpResponse } from './http-client';
@@ -69,11 +69,12 @@ export class ParsedBody {
 }
 
 /**
- * Shortens a text for evidence. Secrets are redacted before cutting: a cut through a secret
- * would leave a prefix that no longer matches it.
+ * Shortens a text for evidence. Secrets, known values and the values of secret-looking JSON
+ * keys, are redacted before cutting: a cut through a secret would leave a prefix that no longer
+ * matches it.
  */
 export function clip(text: string, max = EXCERPT_CHARS): string {
-  const safe = redactText(text);
+  const safe = redactBodyText(text);
   return safe.length > max ? `${safe.slice(0, max)}…` : safe;
 }
 
@@ -92,8 +93,8 @@ export function evidence(value: unknown, max = EXCERPT_CHARS): unknown {
 }
 
 export interface ExpectContext {
-  /** Lower-case header names whose values are never shown. */
-  secretHeaders: ReadonlySet<string>;
+  /** Headers whose values are never shown. */
+  secretHeaders: SecretNames;
   /** Compiles (or returns the cached) JSON Schema validator. */
   schema(schema: Record<string, unknown>): ValidateFunction;
 }

@@ -1,6 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../lib/log';
-import { isSecretField, REDACTED, redactText, registerSecret } from '../lib/redact';
+import {
+  isSecretField,
+  REDACTED,
+  redactText,
+  registerObservedSecret,
+  registerSecret,
+  secretNames,
+  type SecretNames,
+} from '../lib/redact';
 import { worstOutcome } from './verdict';
 import type { Assertion, Outcome } from './types';
 import { CookieJar } from './http-cookie-jar';
@@ -55,16 +63,6 @@ export {
   type TlsOptions,
 } from './http-step';
 
-/** Headers whose values are always redacted, besides any whose name looks secret. */
-export const ALWAYS_SECRET_HEADERS = [
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-  'x-api-key',
-  'x-auth-token',
-] as const;
-
 /** Polls the first request until it passes, for an endpoint that may still be starting. */
 export interface ReadinessWait {
   /** How long to keep polling, from the start of the flow. */
@@ -98,6 +96,8 @@ export interface FlowOptions {
   http?: HttpClient;
   /** Keep each step's last response in its result (default true); false lets bodies go as soon as they are judged. */
   keepResponses?: boolean;
+  /** Read each body past maxBodyBytes to its end (see PreparedRequest.readToEnd); default: stop at the cap. */
+  readToEnd?: boolean;
   log?: Logger;
 }
 
@@ -122,11 +122,16 @@ export interface StepResult {
   durationMs: number;
   status?: number;
   truncated?: boolean;
-  /** Body bytes received from the server, the discarded rest not counted. */
+  /** Body bytes received from the server, the discarded rest past the cap included. */
   bytesReceived?: number;
   /** Every URL redirected from, in order. */
   redirects?: string[];
   certificate?: CertificateInfo;
+  /**
+   * What each retry followed, outside a readiness wait: a status (`503`) or an error code or
+   * kind (`ECONNRESET`, `timeout`). Absent when the request needed no retry.
+   */
+  retriedAfter?: string[];
   /**
    * The last response, when there was one (the body is capped), unless `keepResponses` is
    * false. Not for reports: it may hold secrets.
@@ -168,7 +173,7 @@ export async function runFlow(steps: readonly RequestStep[], options: FlowOption
   const http = options.http ?? new HttpClient();
   const jar = options.jar ?? new CookieJar();
   const variables: Record<string, string> = { ...options.variables };
-  const secretHeaders = secretHeaderSet(client.secretHeaders);
+  const secretHeaders = secretNames(client.secretHeaders);
   const expectCtx: ExpectContext = { secretHeaders, schema: compileJsonSchema };
   const results: StepResult[] = [];
   let insecure = false;
@@ -280,7 +285,7 @@ interface StepContext {
   http: HttpClient;
   jar: CookieJar;
   variables: Record<string, string>;
-  secretHeaders: ReadonlySet<string>;
+  secretHeaders: SecretNames;
   expectCtx: ExpectContext;
   readiness: ReadinessWait | undefined;
   /** Parsed target-relative URLs by target and path. */
@@ -318,6 +323,7 @@ async function executeStep(step: RequestStep, index: number, sc: StepContext): P
   let attempts = 0;
   let last: StepResult | undefined;
   let note = '';
+  const retriedAfter: string[] = [];
 
   for (;;) {
     attempts++;
@@ -361,10 +367,16 @@ async function executeStep(step: RequestStep, index: number, sc: StepContext): P
       reason: last.error?.message ?? `status ${last.status}`,
     });
     if (!(await sleep(delay, sc.signal))) break;
+    // Polls while waiting for readiness are expected to fail: only real retries count against the budget.
+    if (readinessEnd === undefined)
+      retriedAfter.push(
+        last.status !== undefined ? String(last.status) : (last.error?.code ?? last.error?.kind ?? 'failure'),
+      );
   }
 
   const result = last!;
   result.attempts = attempts;
+  if (retriedAfter.length) result.retriedAfter = retriedAfter;
   if (attempts > 1 || note) {
     const extras: string[] = [];
     if (attempts > 1)
@@ -425,6 +437,7 @@ function judge(
     };
   }
   const response = sent.response;
+  registerSecretHeaderValues(response, sc.secretHeaders);
   const assertions = evaluateExpect(step.expect, new ParsedBody(response), sc.expectCtx);
   let message = `${method} ${url} returned ${response.status}`;
   let failures = 0;
@@ -461,6 +474,20 @@ function judge(
     certificate: response.certificate,
     response,
   };
+}
+
+/**
+ * An answer's secret headers (`x-debug-token`, `x-session-secret`) are redacted by name where
+ * they are shown, and their values wherever else they turn up: in an excerpt of a body that
+ * echoes them, or in a URL built from a capture. (The client registers cookie values itself.)
+ */
+function registerSecretHeaderValues(response: HttpResponse, secret: SecretNames): void {
+  for (const name in response.headers) {
+    if (name === 'set-cookie' || !secret.has(name)) continue;
+    const value = response.headers[name]!;
+    if (Array.isArray(value)) for (const each of value) registerObservedSecret(each);
+    else registerObservedSecret(value);
+  }
 }
 
 function describeStatus(expected: unknown): string {
@@ -505,7 +532,8 @@ function capture(captures: Record<string, Capture>, result: StepResult, sc: Step
       source.secret ??
       (source.cookie !== undefined ||
         isSecretField(name) ||
-        (source.header !== undefined && sc.secretHeaders.has(source.header.toLowerCase())));
+        (source.header !== undefined && sc.secretHeaders.has(source.header)) ||
+        (source.json !== undefined && isSecretField(lastField(source.json))));
     if (value !== undefined) {
       if (secret) registerSecret(value);
       sc.variables[name] = value;
@@ -532,13 +560,13 @@ function capture(captures: Record<string, Capture>, result: StepResult, sc: Step
   }
 }
 
-function displayPath(url: URL): string {
-  return url.pathname + url.search;
+/** The last field a JMESPath expression names: `access_token` in `data.access_token`. */
+function lastField(expression: string): string {
+  return /([A-Za-z_][\w-]*)[^A-Za-z_]*$/.exec(expression)?.[1] ?? '';
 }
 
-/** Lower-case names of the headers to redact: the usual ones, secret-looking names, and `extra`. */
-export function secretHeaderSet(extra: readonly string[] = []): ReadonlySet<string> {
-  return new Set([...ALWAYS_SECRET_HEADERS, ...extra.map((h) => h.toLowerCase())]);
+function displayPath(url: URL): string {
+  return url.pathname + url.search;
 }
 
 /** Replaces `${name}` with captured or given values; an unknown name throws (the config check prevents it). */
@@ -599,7 +627,7 @@ function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequest {
     for (const existing of Object.keys(headers))
       if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
     headers[name] = value;
-    if (sc.secretHeaders.has(name.toLowerCase()) || isSecretField(name)) {
+    if (sc.secretHeaders.has(name)) {
       registerSecret(value);
       const credentials = /^\S+\s+(\S+)$/.exec(value)?.[1];
       if (credentials) registerSecret(credentials);
@@ -637,6 +665,7 @@ function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequest {
     maxRedirects: follow === true ? DEFAULT_MAX_REDIRECTS : follow === false ? 0 : follow,
   };
   if (body !== undefined) request.body = body;
+  if (sc.options.readToEnd) request.readToEnd = true;
   const scan = sc.options.keepResponses === false ? bodyScan(step) : null;
   if (scan) request.scan = scan;
   return request;

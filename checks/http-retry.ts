@@ -54,3 +54,47 @@ export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** How many of a check's requests may need a retry before the check fails. */
+export interface RetryBudget {
+  /** Share of the requests, in percent. */
+  percent: number;
+  /** Requests that may need a retry whatever the share, so one blip in a short check passes. */
+  minRetried: number;
+}
+
+/**
+ * 20 % is the default of Envoy's and Finagle's retry budgets: enough for a flaky moment, while
+ * a green that needs a retry for one request in five fails that often for its users too.
+ */
+export const DEFAULT_RETRY_BUDGET: RetryBudget = { percent: 20, minRetried: 1 };
+
+/** The requests of one check and the retries they needed (readiness polls not counted). */
+export class RetryTally {
+  requests = 0;
+  retried = 0;
+  /** What came back before each retry, with how often: `503`, `ECONNRESET`, `timeout`. */
+  readonly seen = new Map<string, number>();
+
+  add(steps: ReadonlyArray<{ retriedAfter?: readonly string[] }>): void {
+    for (const step of steps) {
+      this.requests++;
+      if (!step.retriedAfter?.length) continue;
+      this.retried++;
+      for (const cause of step.retriedAfter) this.seen.set(cause, (this.seen.get(cause) ?? 0) + 1);
+    }
+  }
+
+  /** `503 ×4, ECONNRESET`: most frequent first. */
+  describeSeen(): string {
+    return [...this.seen]
+      .sort((a, b) => b[1] - a[1])
+      .map(([cause, n]) => (n > 1 ? `${cause} ×${n}` : cause))
+      .join(', ');
+  }
+}
+
+/** The most requests that may need a retry: the budget's share of them, and never fewer than its minimum. */
+export function retryAllowance(budget: RetryBudget, requests: number): number {
+  return Math.max(budget.minRetried, Math.floor((budget.percent / 100) * requests + 1e-9));
+}

@@ -314,7 +314,9 @@ export const clientOptionFields = {
     .min(0)
     .max(64 * 1024 * 1024)
     .default(DEFAULT_MAX_BODY_BYTES)
-    .describe('Bytes of a body read at most; the rest is discarded and the result says it was truncated.'),
+    .describe(
+      'Bytes of a body kept or searched at most; the rest is read to its end and dropped, and the result says truncated.',
+    ),
   followRedirects: z
     .union([z.boolean(), z.int().min(0).max(20)])
     .default(false)

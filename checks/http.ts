@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { REDACTED, redact, redactText, registerSecret, isSecretField } from '../lib/redact';
+import {
+  REDACTED,
+  redact,
+  redactText,
+  registerSecret,
+  isSecretField,
+  secretNames,
+  type SecretNames,
+} from '../lib/redact';
 import { defineCheckType } from './check-type';
 import type { Assertion, CheckReport, Outcome } from './types';
 import { worstOutcome } from './verdict';
@@ -7,15 +15,8 @@ import { CookieJar } from './http-cookie-jar';
 import { HttpClient } from './http-client';
 import { diffResponses, parsePathPattern, pathIgnorer } from './http-diff';
 import { clip, compileJsonSchema } from './http-expect';
-import {
-  flowVariableProblems,
-  formatMs,
-  runFlow,
-  secretHeaderSet,
-  type FlowOptions,
-  type FlowResult,
-} from './http-flow';
-import { sleep } from './http-retry';
+import { flowVariableProblems, formatMs, runFlow, type FlowOptions, type FlowResult } from './http-flow';
+import { DEFAULT_RETRY_BUDGET, RetryTally, retryAllowance, sleep, type RetryBudget } from './http-retry';
 import { clientOptionFields, requestStepSchema } from './http-step';
 
 const MAX_DIFFERENCES = 20; // per request; the rest are counted
@@ -69,6 +70,25 @@ const httpOptions = z.strictObject({
     .default(1)
     .describe('Runs of all requests that must pass in a row.'),
   successIntervalMs: z.int().min(0).max(60_000).default(1_000).describe('Pause between those runs.'),
+  retryBudget: z
+    .strictObject({
+      percent: z
+        .number()
+        .min(0)
+        .max(100)
+        .default(DEFAULT_RETRY_BUDGET.percent)
+        .describe('Share of the check’s requests that may need a retry, in percent.'),
+      minRetried: z
+        .int()
+        .min(0)
+        .max(1_000)
+        .default(DEFAULT_RETRY_BUDGET.minRetried)
+        .describe('Requests that may need a retry whatever the share, so one blip in a short check passes.'),
+    })
+    .prefault({})
+    .describe(
+      'Fail when more requests needed a retry than this allows, even if each passed on its retry. Readiness polls do not count.',
+    ),
   diff: diffSchema.optional().describe('Send every request to blue and green and report each difference.'),
   ...clientOptionFields,
 });
@@ -117,11 +137,10 @@ export const httpCheckType = defineCheckType({
     if (problems[0]) throw ctx.fail(problems[0].path, problems[0].message);
 
     // Values written in the config for secret headers are known now: redact them from the start.
-    const secretHeaders = secretHeaderSet(options.secretHeaders);
+    const secretHeaders = secretNames(options.secretHeaders);
     const registerStatic = (headers: Record<string, string> | undefined) => {
       for (const [name, value] of Object.entries(headers ?? {})) {
-        if ((secretHeaders.has(name.toLowerCase()) || isSecretField(name)) && !value.includes('${'))
-          registerSecret(value);
+        if (secretHeaders.has(name) && !value.includes('${')) registerSecret(value);
       }
     };
     registerStatic(options.headers);
@@ -144,6 +163,8 @@ export const httpCheckType = defineCheckType({
           log: runCtx.log.child({ check: ctx.name }),
           // Only a diff compares responses after the flow: otherwise each body goes once judged.
           keepResponses: options.diff !== undefined,
+          // A body that never ends must not pass as a truncated one.
+          readToEnd: true,
         };
         if (options.target !== undefined) common.target = options.target;
         try {
@@ -161,6 +182,7 @@ export const httpCheckType = defineCheckType({
 
 async function runRepeated(options: HttpCheckOptions, common: FlowOptions): Promise<CheckReport> {
   const runs = options.consecutiveSuccesses;
+  const tally = new RetryTally();
   let flow: FlowResult | undefined;
   let run = 0;
   while (run < runs) {
@@ -170,6 +192,7 @@ async function runRepeated(options: HttpCheckOptions, common: FlowOptions): Prom
     const flowOptions: FlowOptions = { ...common, jar: new CookieJar() };
     if (options.readiness && run === 1) flowOptions.readiness = options.readiness;
     flow = await runFlow(options.requests, flowOptions);
+    tally.add(flow.steps);
     if (flow.outcome !== 'passed') break;
   }
   const last = flow!;
@@ -180,11 +203,52 @@ async function runRepeated(options: HttpCheckOptions, common: FlowOptions): Prom
         ? `${message}; ${runs} consecutive passes`
         : `run ${run} of ${runs} in a row: ${message}`;
   if (last.insecure) message += ' (certificate verification off)';
+  return withinRetryBudget(
+    { outcome: last.outcome, message, assertions: last.assertions, details: detailsOf(last, { runs: run }) },
+    tally,
+    options.retryBudget,
+  );
+}
+
+/**
+ * Retries let a request through a flaky moment, and so would hide a green that fails every
+ * other request. When more of the check's requests needed a retry than the budget allows, the
+ * check fails, saying how many and what they saw; below it, the retries are still evidence.
+ */
+function withinRetryBudget(report: CheckReport, tally: RetryTally, budget: RetryBudget): CheckReport {
+  if (tally.retried === 0) return report;
+  const allowed = retryAllowance(budget, tally.requests);
+  const ok = tally.retried <= allowed;
+  const seen = tally.describeSeen();
+  const requests = `${tally.requests} request${tally.requests === 1 ? '' : 's'}`;
+  const assertion: Assertion = {
+    what: 'retry budget',
+    expected: `at most ${allowed} of ${requests} retried (${budget.percent} %, at least ${budget.minRetried})`,
+    actual: `${tally.retried} retried, after ${seen}`,
+    ok,
+  };
+  const outcome = ok ? report.outcome : worstOutcome([report.outcome, 'failed']);
+  let message = report.message;
+  if (!ok) {
+    const reason =
+      `${tally.retried} of ${requests} needed a retry (after ${seen}), more than the retry budget's ` +
+      `${allowed} (${budget.percent} %, at least ${budget.minRetried}): green fails intermittently; ` +
+      'fix it, or raise retryBudget.percent if that is expected';
+    message = report.outcome === 'passed' ? reason : `${report.message}; also ${reason}`;
+  }
   return {
-    outcome: last.outcome,
+    outcome,
     message,
-    assertions: last.assertions,
-    details: detailsOf(last, { runs: run }),
+    assertions: [...(report.assertions ?? []), assertion],
+    details: {
+      ...report.details,
+      retries: {
+        requests: tally.requests,
+        retried: tally.retried,
+        allowed,
+        seen: Object.fromEntries(tally.seen),
+      },
+    },
   };
 }
 
@@ -192,7 +256,7 @@ async function runDiff(
   options: HttpCheckOptions,
   common: FlowOptions,
   ignore: ReturnType<typeof pathIgnorer>,
-  secretHeaders: ReadonlySet<string>,
+  secretHeaders: SecretNames,
 ): Promise<CheckReport> {
   const diff = options.diff!;
   const greenOptions: FlowOptions = { ...common, overrideTarget: diff.candidate, jar: new CookieJar() };
@@ -247,15 +311,22 @@ async function runDiff(
   if (green.outcome !== 'passed' && outcome === 'failed' && differing.length)
     message += `; green also: ${green.message}`;
   if (blue.insecure || green.insecure) message += ' (certificate verification off)';
-  return {
-    outcome: worstOutcome([outcome, green.outcome === 'passed' ? 'passed' : green.outcome]),
-    message: redactText(message),
-    assertions,
-    details: {
-      ...detailsOf(green, {}),
-      baseline: { outcome: blue.outcome, message: blue.message, requests: requestDetails(blue) },
+  // Green's retries are judged; blue is production, and its flakiness is not green's to answer for.
+  const tally = new RetryTally();
+  tally.add(green.steps);
+  return withinRetryBudget(
+    {
+      outcome: worstOutcome([outcome, green.outcome === 'passed' ? 'passed' : green.outcome]),
+      message: redactText(message),
+      assertions,
+      details: {
+        ...detailsOf(green, {}),
+        baseline: { outcome: blue.outcome, message: blue.message, requests: requestDetails(blue) },
+      },
     },
-  };
+    tally,
+    options.retryBudget,
+  );
 }
 
 /**
@@ -316,6 +387,7 @@ function requestDetails(flow: FlowResult): Array<Record<string, unknown>> {
       out.bytesReceived = s.bytesReceived;
     }
     if (s.redirects) out.redirects = s.redirects;
+    if (s.retriedAfter) out.retriedAfter = s.retriedAfter;
     if (s.certificate) out.certificate = s.certificate;
     if (s.error) out.error = { kind: s.error.kind, ...(s.error.code ? { code: s.error.code } : {}) };
     return out;

@@ -1,16 +1,29 @@
 /**
- * Keeps secrets out of logs, results and reports. Two mechanisms:
+ * Keeps secrets out of logs, results and reports: the one redaction policy of greenlight. Two
+ * mechanisms:
  * - values known to be secret (registered when the config resolves `${env:...}` into a secret
- *   field, or a check marks a header secret) are replaced wherever they appear in text;
- * - fields whose name says secret (Authorization, Cookie, password, token, ...) are replaced
- *   whatever their value.
+ *   field, when a request sends a header with a secret name, when an answer carries one, or a
+ *   capture or cookie holds one) are replaced wherever they appear in text;
+ * - fields, headers and captures whose name says secret (`isSecretField`) are replaced whatever
+ *   their value.
  */
 export const REDACTED = '[redacted]';
 
+/**
+ * What "secret-looking" means, for header names, config fields, capture names and report keys
+ * alike: credentials and cookies, passwords, secrets, tokens, API and private keys, signatures,
+ * session ids, CSRF tokens and JWTs.
+ */
 const SECRET_FIELD =
-  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)$|pass(word|wd|phrase)?$|secret|token$|^token|api[-_]?key|credential|private[-_]?key/i;
+  /^(authorization|proxy-authorization|cookie|set-cookie|sid)$|pass(word|wd|phrase)?$|pwd$|secret|token$|^token|api[-_]?key|credential|private[-_]?key|signature|session[-_]?id|sessid|csrf|xsrf|jwt/i;
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi;
 const MIN_SECRET_LENGTH = 4;
+/**
+ * Values that arrive in answers (a cookie, a header with a secret name) are redacted everywhere
+ * only from this length: shorter ones (`true`, `none`, `en`) are flags, not credentials, and
+ * replacing them in every text would mangle it. Their own header or field is redacted by name.
+ */
+const MIN_OBSERVED_SECRET_LENGTH = 8;
 
 const knownSecrets = new Set<string>();
 
@@ -19,8 +32,42 @@ export function registerSecret(value: string | undefined | null): void {
   if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH) knownSecrets.add(value);
 }
 
+/** A value seen in an answer under a secret name (a session cookie, an `x-debug-token` header). */
+export function registerObservedSecret(value: string | undefined | null): void {
+  if (typeof value === 'string' && value.length >= MIN_OBSERVED_SECRET_LENGTH) knownSecrets.add(value);
+}
+
 export function isSecretField(name: string): boolean {
   return SECRET_FIELD.test(name);
+}
+
+/** Names (of headers, say) whose values are never shown: the secret-looking ones, and any named here. */
+export interface SecretNames {
+  has(name: string): boolean;
+}
+
+const MAX_REMEMBERED_NAMES = 1_000;
+
+/**
+ * The secret-looking names plus `extra` (e.g. a check's `secretHeaders`), case-insensitively.
+ * Every answer's headers are looked up: each name's verdict is remembered (up to a bound, as a
+ * server may send any names at all), so the pattern runs once per name, not once per answer.
+ */
+export function secretNames(extra: Iterable<string> = []): SecretNames {
+  const known = new Map<string, boolean>();
+  for (const name of extra) known.set(name.toLowerCase(), true);
+  const given = known.size;
+  return {
+    has(name) {
+      let secret = known.get(name);
+      if (secret === undefined) {
+        secret = known.get(name.toLowerCase()) ?? SECRET_FIELD.test(name);
+        if (known.size >= MAX_REMEMBERED_NAMES + given) return secret;
+        known.set(name, secret);
+      }
+      return secret;
+    },
+  };
 }
 
 /** Replaces known secret values and URL passwords in a string. */
@@ -31,6 +78,22 @@ export function redactText(text: string): string {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   return out;
+}
+
+const JSON_STRING_FIELD = /"((?:[^"\\\n]|\\.)*)"(\s*:\s*)"((?:[^"\\\n]|\\.)*)"/g;
+
+/**
+ * `redactText` for text that may be JSON, such as a body excerpt: besides known values, the
+ * string value of every secret-looking key is replaced, as `redact` replaces it in an object,
+ * so `{"access_token": "..."}` in an answer never shows in evidence.
+ */
+export function redactBodyText(text: string): string {
+  const fields = text.includes('"')
+    ? text.replace(JSON_STRING_FIELD, (whole, key: string, colon: string, value: string) =>
+        value !== '' && SECRET_FIELD.test(key) ? `"${key}"${colon}"${REDACTED}"` : whole,
+      )
+    : text;
+  return redactText(fields);
 }
 
 /** A deep copy with secret fields and known secret values replaced. Handles cycles and Errors. */

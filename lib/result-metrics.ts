@@ -7,6 +7,7 @@ import {
   sendWithin,
   type CloudWatchSender,
 } from '../checks/cloudwatch-client';
+import { redactText } from './redact';
 
 /** The CloudWatch namespace greenlight's own metrics go to unless told otherwise. */
 export const RESULT_METRICS_NAMESPACE = 'Greenlight';
@@ -95,7 +96,8 @@ function document(
     },
   };
   for (const [key, value] of Object.entries(properties)) if (value !== undefined) doc[key] = value;
-  for (const [key, value] of Object.entries(dimensions)) doc[key] = value;
+  // Dimension values come from config names and the environment: the same policy keeps secrets out.
+  for (const [key, value] of Object.entries(dimensions)) doc[key] = redactText(value);
   for (const f of figures) doc[f.name] = f.value;
   return doc;
 }

@@ -86,6 +86,16 @@ it.each([
     expect.stringMatching(/^checks\.smoke\.requests\[0\]\.expect\.schema: invalid JSON Schema: /),
   ],
   [
+    'an unknown retry budget key',
+    { requests: [health], retryBudget: { percentage: 10 } },
+    'checks.smoke.retryBudget.percentage: unknown key',
+  ],
+  [
+    'a retry budget above 100 percent',
+    { requests: [health], retryBudget: { percent: 150 } },
+    'checks.smoke.retryBudget.percent: expected a number ≤ 100, got 150',
+  ],
+  [
     'a body cap above 64 MiB',
     { requests: [health], maxBodyBytes: 100 * 1024 * 1024 },
     'checks.smoke.maxBodyBytes: expected a number ≤ 67108864, got 104857600',

@@ -1,11 +1,10 @@
+import { clientOptionsSchema, requestStepSchema, runFlow } from '../../checks/http-flow';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { check } from './run-http-check';
 
 const MiB = 1024 * 1024;
 let server: TestServer;
 let targets: Record<string, string>;
-/** Bytes the /huge route managed to write before the client went away. */
-let hugeBytesWritten = 0;
 
 beforeAll(async () => {
   server = await startHttpServer((req, res) => {
@@ -21,14 +20,35 @@ beforeAll(async () => {
         res.on('close', () => clearInterval(timer));
         return;
       }
+      case '/streaming': {
+        // A stream that never ends, quick enough to pass any small cap at once.
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const piece = Buffer.alloc(4 * 1024, 'y');
+        const timer = setInterval(() => res.write(piece), 10);
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
+      case '/large-chunked': {
+        // Finite, past a small cap, and with no Content-Length to say how long it is.
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const piece = Buffer.alloc(16 * 1024, 'z');
+        let left = 16;
+        const more = () => {
+          if (left-- === 0) return void res.end();
+          res.write(piece);
+          setImmediate(more);
+        };
+        more();
+        return;
+      }
       case '/huge': {
-        hugeBytesWritten = 0;
+        let written = 0;
         const total = 50 * MiB;
         const chunk = Buffer.alloc(64 * 1024, 'x');
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(total) });
         const pump = () => {
-          while (hugeBytesWritten < total && !res.destroyed) {
-            hugeBytesWritten += chunk.length;
+          while (written < total && !res.destroyed) {
+            written += chunk.length;
             if (!res.write(chunk)) return void res.once('drain', pump);
           }
           res.end();
@@ -106,7 +126,7 @@ describe('timeouts', () => {
 });
 
 describe('bounded bodies', () => {
-  it('reads a 50 MiB body only up to the cap, discards the rest and says it was truncated', async () => {
+  it('keeps only the cap of a 50 MiB body, reads the rest to its end and says it was truncated', async () => {
     global.gc?.();
     const before = process.memoryUsage();
     const report = await check(
@@ -119,16 +139,46 @@ describe('bounded bodies', () => {
     expect(report.outcome).toBe('passed');
     expect(report.message).toContain(`body truncated at ${MiB} bytes`);
     expect(report.details!.requests).toEqual([
-      expect.objectContaining({ truncated: true, status: 200, bytesReceived: expect.any(Number) }),
+      expect.objectContaining({ truncated: true, status: 200, bytesReceived: 50 * MiB }),
     ]);
-    const { bytesReceived } = (report.details!.requests as Array<{ bytesReceived: number }>)[0]!;
-    expect(bytesReceived).toBeGreaterThanOrEqual(MiB);
-    expect(bytesReceived).toBeLessThan(MiB + 256 * 1024);
-    // The connection is dropped at the cap: the server never gets to write most of the 50 MiB.
-    await new Promise((r) => setTimeout(r, 50));
-    expect(hugeBytesWritten).toBeLessThan(20 * MiB);
-    // Loose, and only meaningful with --expose-gc; the byte count above is the real proof.
+    // Loose, and only meaningful with --expose-gc: past the cap each chunk is dropped as it comes.
     if (global.gc) expect(after.heapUsed - before.heapUsed).toBeLessThan(8 * MiB);
+  });
+
+  it('keeps exactly maxBodyBytes of a finite body sent without a length, and waits for its end', async () => {
+    const result = await runFlow([requestStepSchema.parse({ path: '/large-chunked' })], {
+      targets: { test: new URL(server.url) },
+      signal: AbortSignal.timeout(5_000),
+      deadline: Date.now() + 5_000,
+      client: clientOptionsSchema.parse({ maxBodyBytes: 10_000 }),
+      readToEnd: true,
+    });
+    expect(result.outcome).toBe('passed');
+    expect(result.message).toContain('body truncated at 10000 bytes');
+    const step = result.steps[0]!;
+    expect(step.truncated).toBe(true);
+    expect(step.bytesReceived).toBe(16 * 16 * 1024);
+    expect(step.response!.body.length).toBe(10_000);
+  });
+
+  it.each([
+    ['only the status is asserted', {}],
+    ['the body is only searched as it streams', { body: { contains: 'yyyy' } }],
+    ['the body is kept for a regex', { body: { matches: 'y+' } }],
+  ])('does not pass a body that never ends when %s', async (_title, expectation) => {
+    const report = await check(
+      {
+        requests: [{ path: '/streaming', expect: { status: 200, ...expectation } }],
+        maxBodyBytes: 10_000,
+        requestTimeoutMs: 600,
+        retry: { attempts: 1 },
+      },
+      targets,
+    );
+    expect(report.outcome).toBe('error');
+    expect(report.message).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/streaming timed out after 600 ms \(reading the body, \d+ bytes received, more than maxBodyBytes \(10000\), and it had not ended\)$/,
+    );
   });
 
   it('honours a smaller maxBodyBytes and still reports the status', async () => {

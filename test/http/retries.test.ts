@@ -201,6 +201,83 @@ it('requires N consecutive passes and fails on the first run that does not pass'
   expect(ok.message).toMatch(/; 3 consecutive passes$/);
 });
 
+describe('retry budget', () => {
+  /** A server whose answers alternate between `first` and `second`, request after request. */
+  async function alternating(first: number, second: number): Promise<TestServer> {
+    let n = 0;
+    return startHttpServer((_req, res) => {
+      res.writeHead(n++ % 2 === 0 ? first : second);
+      res.end();
+    });
+  }
+  const fiveRequests = [1, 2, 3, 4, 5].map((i) => ({ path: `/items/${i}` }));
+
+  it('passes a run in which one request answers 503 once and passes on its retry', async () => {
+    server = await scripted(200, 200, 503, 200);
+    const report = await check({ requests: fiveRequests, retry: fast }, { test: server.url });
+    expect(report.outcome).toBe('passed');
+    expect(server.requests).toHaveLength(6);
+    expect(report.assertions).toContainEqual({
+      what: 'retry budget',
+      expected: 'at most 1 of 5 requests retried (20 %, at least 1)',
+      actual: '1 retried, after 503',
+      ok: true,
+    });
+  });
+
+  it.each([
+    ['503 first, five requests', 503, 200, { requests: fiveRequests }, '5 of 5 requests', '503 ×5'],
+    ['200 first, five requests', 200, 503, { requests: fiveRequests }, '4 of 5 requests', '503 ×4'],
+    [
+      '503 first, one request five times in a row',
+      503,
+      200,
+      { requests: [{ path: '/health' }], consecutiveSuccesses: 5, successIntervalMs: 0 },
+      '5 of 5 requests',
+      '503 ×5',
+    ],
+  ])(
+    'fails when every other answer is a 503 (%s), though each request passes on its retry',
+    async (_title, first, second, options, counted, seen) => {
+      server = await alternating(first, second);
+      const report = await check({ ...options, retry: fast }, { test: server.url });
+      expect(report.outcome).toBe('failed');
+      expect(report.message).toBe(
+        `${counted} needed a retry (after ${seen}), more than the retry budget's 1 (20 %, at least 1): ` +
+          'green fails intermittently; fix it, or raise retryBudget.percent if that is expected',
+      );
+      expect(report.assertions!.find((a) => a.what === 'retry budget')).toMatchObject({ ok: false });
+      // Every request did pass on its retry: only the budget failed the check.
+      expect(report.assertions!.filter((a) => a.what !== 'retry budget').every((a) => a.ok)).toBe(true);
+    },
+  );
+
+  it('does not count the polls of a readiness wait', async () => {
+    // Three polls before green is ready, then one blip on the second request.
+    server = await scripted(503, 503, 503, 200, 503, 200);
+    const report = await check(
+      {
+        requests: [{ path: '/health' }, { path: '/items/1' }, { path: '/items/2' }],
+        readiness: { budgetMs: 5_000, intervalMs: 10 },
+        retry: fast,
+      },
+      { test: server.url },
+    );
+    expect(report.outcome).toBe('passed');
+    expect(report.details!.retries).toEqual({ requests: 3, retried: 1, allowed: 1, seen: { '503': 1 } });
+  });
+
+  it('lets a share of the requests be retried, as configured', async () => {
+    server = await alternating(503, 200);
+    const report = await check(
+      { requests: fiveRequests, retry: fast, retryBudget: { percent: 100 } },
+      { test: server.url },
+    );
+    expect(report.outcome).toBe('passed');
+    expect(report.details!.retries).toMatchObject({ requests: 5, retried: 5, allowed: 5 });
+  });
+});
+
 describe('retry timing', () => {
   it.each([
     [1, 100, 200],

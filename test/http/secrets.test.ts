@@ -3,6 +3,7 @@ import { runChecks } from '../../checks/runner';
 import { parseConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { startHttpServer, type TestServer } from '../support/http-servers';
+import { check } from './run-http-check';
 
 // Powertools picks its level when the first line is logged.
 process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
@@ -127,5 +128,38 @@ hooks:
   } finally {
     stdout.mockRestore();
     stderr.mockRestore();
+  }
+});
+
+it('keeps the values of secret-looking JSON fields out of body excerpts and captures', async () => {
+  const accessToken = 'at-5e0b7c91d24f';
+  const refreshToken = 'rt-a61d08e3f7c2';
+  const app = await startHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'starting', access_token: accessToken, refresh_token: refreshToken }));
+  });
+  try {
+    const report = await check(
+      {
+        requests: [
+          { path: '/token', captures: { t: { json: 'data || access_token' } } },
+          { path: '/again?t=${t}', expect: { body: { contains: 'ready' } } },
+        ],
+      },
+      { test: app.url },
+    );
+    expect(report.outcome).toBe('failed');
+    expect(app.requests[1]!.url).toBe(`/again?t=${accessToken}`);
+    const text = JSON.stringify(report);
+    for (const secret of [accessToken, refreshToken]) expect(text).not.toContain(secret.slice(0, 8));
+    expect(report.assertions).toContainEqual(
+      expect.objectContaining({ what: 'GET /token capture t', actual: '[redacted]' }),
+    );
+    // The excerpt is quoted: the body's own quotes show escaped.
+    const excerpt = JSON.parse(String(report.assertions!.find((a) => a.what.endsWith('body'))!.actual));
+    expect(excerpt).toContain('"access_token":"[redacted]"');
+    expect(excerpt).toContain('"status":"starting"');
+  } finally {
+    await app.close();
   }
 });
