@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { createConnection, type Connection } from 'mysql2/promise';
+import { AwsJsonServer } from '../support/aws-json-server';
 import { CodeDeployOverMoto } from '../support/codedeploy-over-moto';
 import { MotoServer } from '../support/moto-server';
 import { startHttpServer, type TestServer } from '../support/http-servers';
@@ -20,6 +22,12 @@ const run = randomBytes(3).toString('hex');
 const moto = new MotoServer();
 const codedeploy = new CodeDeployOverMoto(() => moto.url);
 const memcached = new MemcachedProcess();
+/** ECS DescribeServiceDeployments, which moto does not implement. */
+const ecs = new AwsJsonServer({
+  targetPrefix: 'AmazonEC2ContainerServiceV20141113',
+  contentType: 'application/x-amz-json-1.1',
+});
+const serviceDeployment = { status: 'IN_PROGRESS' };
 let stack: PackagedStack;
 let world: BlueGreenWorld;
 let green: TestServer;
@@ -95,6 +103,8 @@ hooks:
   AfterAllowTestTraffic: [smoke, redis-sessions, memcached-sessions]
   BeforeAllowTraffic: [alarms, errors]
   AfterAllowTraffic: [smoke]
+  POST_TEST_TRAFFIC_SHIFT: [smoke]
+  PRODUCTION_TRAFFIC_SHIFT: [alarms]
 `;
 }
 
@@ -113,7 +123,18 @@ beforeAll(async () => {
       return res.writeHead(404).end();
     });
   [green, blue] = await Promise.all([serve('green'), serve('blue')]);
-  await Promise.all([moto.start(), codedeploy.start(), memcached.start()]);
+  await Promise.all([moto.start(), codedeploy.start(), memcached.start(), ecs.start()]);
+  ecs.on('DescribeServiceDeployments', (call) => ({
+    body: {
+      serviceDeployments: [
+        {
+          serviceDeploymentArn: (call.body.serviceDeploymentArns as string[])[0],
+          status: serviceDeployment.status,
+        },
+      ],
+      failures: [],
+    },
+  }));
 
   pg = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
   await pg.connect();
@@ -138,7 +159,14 @@ afterAll(async () => {
   await pg?.end();
   await mysql?.query(`DROP DATABASE IF EXISTS ${mysqlDatabase}`);
   await mysql?.end();
-  await Promise.all([green?.close(), blue?.close(), moto.stop(), codedeploy.stop(), memcached.stop()]);
+  await Promise.all([
+    green?.close(),
+    blue?.close(),
+    moto.stop(),
+    codedeploy.stop(),
+    memcached.stop(),
+    ecs.stop(),
+  ]);
   stack?.remove();
 });
 
@@ -199,7 +227,12 @@ describe('packaged CodeDeploy hooks, unzipped and run as Lambda runs them', () =
       'beforeInstall',
       'ecsLifecycleHook',
     ]);
-    for (const fn of stack.functions.values()) expect(fn.runtime).toBe('nodejs22.x');
+    for (const fn of stack.functions.values()) {
+      expect(fn.runtime).toBe('nodejs22.x');
+      const listing = execFileSync('unzip', ['-Z1', fn.zip], { encoding: 'utf8' }).split('\n');
+      expect(listing).toContain(`${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.js`);
+      expect(listing).toContain('handlers/package.json');
+    }
   });
 
   it('runs on the Node line of the runtime', async () => {
@@ -317,5 +350,51 @@ describe('packaged CodeDeploy hooks, unzipped and run as Lambda runs them', () =
       { result: expect.objectContaining({ status: 'Succeeded', delivery: 'already-completed' }) },
     ]);
     expect(codedeploy.reportsOf(event.LifecycleEventHookExecutionId)).toEqual(['Succeeded']);
+  });
+
+  describe('the ECS built-in hook, with the SDK it bundles', () => {
+    const SERVICE_DEPLOYMENT = `arn:aws:ecs:eu-west-1:123456789012:service-deployment/web-cluster/web/${run}`;
+    const GREEN_REV = 'arn:aws:ecs:eu-west-1:123456789012:service-revision/web-cluster/web/2222';
+    const BLUE_REV = 'arn:aws:ecs:eu-west-1:123456789012:service-revision/web-cluster/web/1111';
+    const decide = (stage: string, executionId: string) =>
+      invoke(
+        stack.functions.get('ecsLifecycleHook')!,
+        [
+          {
+            executionId,
+            lifecycleStage: stage,
+            resourceArn: SERVICE_DEPLOYMENT,
+            executionDetails: {
+              testTrafficWeights: { [GREEN_REV]: 100, [BLUE_REV]: 0 },
+              productionTrafficWeights: { [BLUE_REV]: 90, [GREEN_REV]: 10 },
+              targetServiceRevisionArn: GREEN_REV,
+            },
+          },
+        ],
+        { timeoutS: 60, env: { AWS_ENDPOINT_URL: moto.url, AWS_ENDPOINT_URL_ECS: ecs.url } },
+      );
+
+    it('answers SUCCEEDED when green passes its smoke test', async () => {
+      const result = await decide('POST_TEST_TRAFFIC_SHIFT', `ecs-${run}-smoke`);
+      expect(result.records).toEqual([{ result: { hookStatus: 'SUCCEEDED' } }]);
+    });
+
+    it('answers FAILED at a traffic step while the alarm is in ALARM, and SUCCEEDED once ECS rolls back', async () => {
+      await alarm(moto.url, alarmName, 'ALARM');
+      try {
+        const failed = await decide('PRODUCTION_TRAFFIC_SHIFT', `ecs-${run}-step`);
+        expect(failed.records).toEqual([{ result: { hookStatus: 'FAILED' } }]);
+
+        serviceDeployment.status = 'ROLLBACK_IN_PROGRESS';
+        const rollback = await decide('PRODUCTION_TRAFFIC_SHIFT', `ecs-${run}-rollback`);
+        expect(rollback.records).toEqual([{ result: { hookStatus: 'SUCCEEDED' } }]);
+        expect(rollback.logs.find((l) => l.message === 'hook status')?.reason).toMatch(
+          /rollback in progress \(service deployment .* is ROLLBACK_IN_PROGRESS\)/,
+        );
+      } finally {
+        serviceDeployment.status = 'IN_PROGRESS';
+        await alarm(moto.url, alarmName, 'OK');
+      }
+    });
   });
 });
