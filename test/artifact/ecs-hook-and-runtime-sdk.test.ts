@@ -6,7 +6,7 @@ import { CodeDeployOverMoto } from '../support/codedeploy-over-moto';
 import { MotoServer } from '../support/moto-server';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { serverless } from '../deploy/serverless-support';
-import { alarm } from './aws-world';
+import { alarm } from '../support/aws-world';
 import { invoke, packageStack, unpack, verdicts, type PackagedStack } from './artifact-kit';
 
 // The hooks packaged with `--param=awsSdk=runtime`: the zips carry no AWS SDK and load the copy

@@ -3,31 +3,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CodeDeployClient,
-  CreateApplicationCommand,
-  CreateDeploymentCommand,
-  CreateDeploymentGroupCommand,
-} from '@aws-sdk/client-codedeploy';
-import {
-  CreateClusterCommand,
-  CreateServiceCommand,
-  CreateTaskSetCommand,
-  ECSClient,
-  RegisterTaskDefinitionCommand,
-} from '@aws-sdk/client-ecs';
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
-  ElasticLoadBalancingV2Client,
-  ModifyListenerCommand,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../bin/command';
 import { createCheckCommand } from '../../bin/commands/check';
 import { createValidateCommand } from '../../bin/commands/validate';
+import { blueGreenDeployment, forwardTestListener, type BlueGreenWorld } from '../support/aws-world';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { startMoto, type Moto } from '../support/moto-server';
 import { scriptedCheckType } from '../support/test-check-types';
@@ -40,122 +21,7 @@ const API_KEY = 'sm-api-key-9d8c7b6a';
 const dir = mkdtempSync(join(tmpdir(), 'greenlight-cli-aws-'));
 let moto: Moto;
 let app: TestServer;
-let deploymentId: string;
-let dnsName: string;
-let testListener: string;
-let blueTg: string;
-let greenTg: string;
-let elbv2: ElasticLoadBalancingV2Client;
-
-/** The default VPC's subnets and id: moto makes them; the EC2 client is not a dependency here. */
-async function defaultVpc(url: string): Promise<{ vpc: string; subnets: string[] }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization:
-        'AWS4-HMAC-SHA256 Credential=AKIDLOCALTEST/20250101/eu-west-1/ec2/aws4_request, SignedHeaders=host, Signature=0',
-    },
-    body: 'Action=DescribeSubnets&Version=2016-11-15',
-  });
-  const xml = await res.text();
-  const subnets = [...xml.matchAll(/<subnetId>([^<]+)<\/subnetId>/g)].map((m) => m[1]!);
-  return { vpc: /<vpcId>([^<]+)</.exec(xml)![1]!, subnets };
-}
-
-/** An ECS service under CodeDeploy blue/green with its ALB, and a deployment whose task set is green. */
-async function seedDeployment(): Promise<void> {
-  const endpoint = { endpoint: moto.url };
-  const { vpc, subnets } = await defaultVpc(moto.url);
-  elbv2 = new ElasticLoadBalancingV2Client(endpoint);
-  const [lb] = (
-    await elbv2.send(
-      new CreateLoadBalancerCommand({ Name: 'web-alb', Subnets: subnets.slice(0, 2), Scheme: 'internal' }),
-    )
-  ).LoadBalancers!;
-  dnsName = lb!.DNSName!;
-  const targetGroup = async (Name: string) =>
-    (
-      await elbv2.send(
-        new CreateTargetGroupCommand({ Name, Protocol: 'HTTP', Port: 8080, VpcId: vpc, TargetType: 'ip' }),
-      )
-    ).TargetGroups![0]!.TargetGroupArn!;
-  blueTg = await targetGroup('web-blue');
-  greenTg = await targetGroup('web-green');
-  const listener = async (Port: number, TargetGroupArn: string) =>
-    (
-      await elbv2.send(
-        new CreateListenerCommand({
-          LoadBalancerArn: lb!.LoadBalancerArn!,
-          Protocol: 'HTTP',
-          Port,
-          DefaultActions: [{ Type: 'forward', TargetGroupArn }],
-        }),
-      )
-    ).Listeners![0]!.ListenerArn!;
-  const prodListener = await listener(80, blueTg);
-  testListener = await listener(8080, greenTg);
-
-  const ecs = new ECSClient(endpoint);
-  await ecs.send(new CreateClusterCommand({ clusterName: 'web-cluster' }));
-  const { taskDefinition } = await ecs.send(
-    new RegisterTaskDefinitionCommand({
-      family: 'web',
-      containerDefinitions: [{ name: 'web', image: 'web:2', memory: 128 }],
-    }),
-  );
-  const loadBalancers = (targetGroupArn: string) => [
-    { targetGroupArn, containerName: 'web', containerPort: 8080 },
-  ];
-  await ecs.send(
-    new CreateServiceCommand({
-      cluster: 'web-cluster',
-      serviceName: 'web',
-      deploymentController: { type: 'CODE_DEPLOY' },
-      desiredCount: 1,
-      loadBalancers: loadBalancers(blueTg),
-    }),
-  );
-
-  const codedeploy = new CodeDeployClient(endpoint);
-  await codedeploy.send(new CreateApplicationCommand({ applicationName: 'web-app', computePlatform: 'ECS' }));
-  await codedeploy.send(
-    new CreateDeploymentGroupCommand({
-      applicationName: 'web-app',
-      deploymentGroupName: 'web-dg',
-      serviceRoleArn: 'arn:aws:iam::123456789012:role/codedeploy-ecs',
-      deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
-      ecsServices: [{ serviceName: 'web', clusterName: 'web-cluster' }],
-      loadBalancerInfo: {
-        targetGroupPairInfoList: [
-          {
-            targetGroups: [{ name: 'web-blue' }, { name: 'web-green' }],
-            prodTrafficRoute: { listenerArns: [prodListener] },
-            testTrafficRoute: { listenerArns: [testListener] },
-          },
-        ],
-      },
-    }),
-  );
-  deploymentId = (
-    await codedeploy.send(
-      new CreateDeploymentCommand({
-        applicationName: 'web-app',
-        deploymentGroupName: 'web-dg',
-        revision: { revisionType: 'AppSpecContent', appSpecContent: { content: '{}' } },
-      }),
-    )
-  ).deploymentId!;
-  await ecs.send(
-    new CreateTaskSetCommand({
-      cluster: 'web-cluster',
-      service: 'web',
-      taskDefinition: taskDefinition!.taskDefinitionArn!,
-      externalId: deploymentId,
-      loadBalancers: loadBalancers(greenTg),
-    }),
-  );
-}
+let world: BlueGreenWorld;
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -172,7 +38,8 @@ beforeAll(async () => {
   await new SecretsManagerClient(endpoint).send(
     new CreateSecretCommand({ Name: 'prod/web/api', SecretString: JSON.stringify({ key: API_KEY }) }),
   );
-  await seedDeployment();
+  // An ECS service under CodeDeploy blue/green with its ALB, and a deployment whose task set is green.
+  world = await blueGreenDeployment(moto.url, 'web');
   // Green answers 200 only to a request that carries both secrets.
   app = await startHttpServer((req, res) => {
     const ok = req.headers.authorization === `Bearer ${SMOKE_TOKEN}` && req.headers['x-api-key'] === API_KEY;
@@ -272,42 +139,32 @@ describe('auto targets in the CLI', () => {
     const { io, stdout } = cliIO();
 
     const code = await scriptedCheck.run(
-      ['--config', configFile(AUTO), '--deployment-id', deploymentId, '--json'],
+      ['--config', configFile(AUTO), '--deployment-id', world.deploymentId, '--json'],
       io,
     );
 
     const doc = JSON.parse(stdout()) as { status: string; targets: Record<string, string> };
-    expect(doc.targets).toEqual({ test: `http://${dnsName}:8080/`, prod: `http://${dnsName}/` });
+    expect(doc.targets).toEqual({ test: `http://${world.dnsName}:8080/`, prod: `http://${world.dnsName}/` });
     expect(doc.status).toBe('Succeeded');
     expect(code).toBe(EXIT_OK);
   });
 
   it('check --deployment-id fails, as the hook would, when the test listener does not forward to green', async () => {
-    await elbv2.send(
-      new ModifyListenerCommand({
-        ListenerArn: testListener,
-        DefaultActions: [{ Type: 'forward', TargetGroupArn: blueTg }],
-      }),
-    );
+    await forwardTestListener(moto.url, world, world.blueTargetGroupArn);
     try {
       const { io, stdout } = cliIO();
 
       const code = await scriptedCheck.run(
-        ['--config', configFile(AUTO), '--deployment-id', deploymentId],
+        ['--config', configFile(AUTO), '--deployment-id', world.deploymentId],
         io,
       );
 
       expect(code).toBe(EXIT_FAILED);
       expect(stdout()).toContain(
-        `discovery failed: test listener http://${dnsName}:8080/ (HTTP:8080) forwards to web-blue, expected web-green`,
+        `discovery failed: test listener http://${world.dnsName}:8080/ (HTTP:8080) forwards to web-blue, expected web-green`,
       );
     } finally {
-      await elbv2.send(
-        new ModifyListenerCommand({
-          ListenerArn: testListener,
-          DefaultActions: [{ Type: 'forward', TargetGroupArn: greenTg }],
-        }),
-      );
+      await forwardTestListener(moto.url, world, world.greenTargetGroupArn);
     }
   });
 
@@ -328,12 +185,12 @@ describe('auto targets in the CLI', () => {
   it('validate --deployment-id names the discovered listeners before probing them', async () => {
     const { io, stdout } = cliIO();
 
-    await scriptedValidate.run(['--config', configFile(AUTO), '--deployment-id', deploymentId], io);
+    await scriptedValidate.run(['--config', configFile(AUTO), '--deployment-id', world.deploymentId], io);
 
     expect(stdout()).toContain(
-      `ok   targets of deployment ${deploymentId}: test http://${dnsName}:8080/, prod http://${dnsName}/ (found the listeners of deployment group web-app/web-dg (not verified at this event))\n`,
+      `ok   targets of deployment ${world.deploymentId}: test http://${world.dnsName}:8080/, prod http://${world.dnsName}/ (found the listeners of deployment group web-app/web-dg (not verified at this event))\n`,
     );
-    expect(stdout()).toContain(`target test http://${dnsName}:8080/ `);
+    expect(stdout()).toContain(`target test http://${world.dnsName}:8080/ `);
     expect(stdout()).not.toContain('auto.greenlight.invalid');
   });
 });

@@ -50,6 +50,8 @@ export interface BlueGreenWorld {
   application: string;
   deploymentGroup: string;
   loadBalancerArn: string;
+  /** The load balancer's DNS name, as discovery builds the listener URLs from it. */
+  dnsName: string;
   /** `app/<name>/<id>`: the CloudWatch dimension. */
   loadBalancerDimension: string;
   blueTargetGroupArn: string;
@@ -94,8 +96,8 @@ export async function blueGreenDeployment(endpoint: string, name: string): Promi
         }),
       )
     ).TargetGroups![0]!.TargetGroupArn!;
-  const blueTg = await targetGroup('tg-1');
-  const greenTg = await targetGroup('tg-2');
+  const blueTg = await targetGroup('blue');
+  const greenTg = await targetGroup('green');
   const listener = async (port: number, tg: string) =>
     (
       await aws.elbv2.send(
@@ -148,7 +150,7 @@ export async function blueGreenDeployment(endpoint: string, name: string): Promi
       loadBalancerInfo: {
         targetGroupPairInfoList: [
           {
-            targetGroups: [{ name: `${name}-tg-1` }, { name: `${name}-tg-2` }],
+            targetGroups: [{ name: `${name}-blue` }, { name: `${name}-green` }],
             prodTrafficRoute: { listenerArns: [prodListener] },
             testTrafficRoute: { listenerArns: [testListener] },
           },
@@ -183,6 +185,7 @@ export async function blueGreenDeployment(endpoint: string, name: string): Promi
     application,
     deploymentGroup,
     loadBalancerArn: lb.LoadBalancerArn!,
+    dnsName: lb.DNSName!,
     loadBalancerDimension: dimensionOf(lb.LoadBalancerArn!),
     blueTargetGroupArn: blueTg,
     greenTargetGroupArn: greenTg,
