@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { CodeDeployOverMoto } from './codedeploy-over-moto';
 import { freePort } from './http-servers';
 
 /** The command that starts moto's server: Python's `moto[server]`, an AWS implementation of its own. */
@@ -60,11 +61,6 @@ export class MotoServer {
     return this.url;
   }
 
-  /** Environment that points every AWS SDK client at this server. */
-  env(): Record<string, string> {
-    return { AWS_ENDPOINT_URL: this.url };
-  }
-
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
@@ -86,8 +82,6 @@ export interface Moto {
 export async function startMoto(): Promise<Moto> {
   const moto = new MotoServer();
   const url = await moto.start();
-  // Imported here: codedeploy-over-moto.ts imports nothing from this file, and this keeps it so.
-  const { CodeDeployOverMoto } = await import('./codedeploy-over-moto');
   const codedeploy = new CodeDeployOverMoto(() => url);
   const codeDeployUrl = await codedeploy.start();
   return {
