@@ -10,7 +10,7 @@ export interface EndpointNeed {
 }
 
 /** The order endpoints are listed in: the report first, then the checks, then the config. */
-const SERVICES = ['codedeploy', 'monitoring', 'ecs', 'elasticloadbalancing', 'secretsmanager', 'ssm', 'kms'];
+const SERVICES = ['codedeploy', 'monitoring', 'ecs', 'elasticloadbalancing', 'secretsmanager', 'ssm'];
 const CLOUDWATCH_CHECK_TYPES = ['alarms', 'metrics', 'target-groups'];
 const SECRET_REFERENCE = /\$\{(secretsmanager|ssm):/g;
 
@@ -29,29 +29,16 @@ export function parseSubnetIds(value: string | undefined): string[] | undefined 
   return ids;
 }
 
-/** `--kms-key-arn`: the customer-managed key of the referenced secrets or parameters. */
-export function parseKmsKeyArn(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/\S+$/.test(value))
-    throw new UsageError(
-      `--kms-key-arn: expected a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/1234abcd-..., got "${value}"`,
-    );
-  return value;
-}
-
 /**
  * The interface endpoints a hook in private subnets without a NAT gateway needs: without one,
  * the call to that service hangs until the hook's time runs out. CodeDeploy always (the report);
  * CloudWatch (`monitoring`) for the alarms, metrics and target-groups checks; ECS and Elastic Load
  * Balancing for `auto` targets and `discover: true`; Secrets Manager and SSM for secret
- * references, and KMS beside them when a customer-managed key is named. `text` is the config file
- * as written, where the secret references still stand.
+ * references. No KMS: Secrets Manager and SSM decrypt with a customer-managed key on the hook's
+ * behalf (the role's kms:Decrypt is conditioned on kms:ViaService). `text` is the config file as
+ * written, where the secret references still stand.
  */
-export function vpcEndpointsNeeded(
-  config: LoadedConfig,
-  text: string,
-  options: { kmsKeyArn?: string } = {},
-): EndpointNeed[] {
+export function vpcEndpointsNeeded(config: LoadedConfig, text: string): EndpointNeed[] {
   const needs = new Map<string, string[]>();
   const need = (service: string, why: string) => needs.set(service, [...(needs.get(service) ?? []), why]);
   need('codedeploy', 'the verdict report');
@@ -74,8 +61,6 @@ export function vpcEndpointsNeeded(
     .join('\n');
   const providers = new Set([...written.matchAll(SECRET_REFERENCE)].map((m) => m[1]!));
   for (const provider of providers) need(provider, `\${${provider}:...} in the config`);
-  if (options.kmsKeyArn && providers.size)
-    need('kms', `the customer-managed key ${options.kmsKeyArn} of the secret references`);
 
   return SERVICES.filter((s) => needs.has(s)).map((service) => ({ service, why: needs.get(service)! }));
 }

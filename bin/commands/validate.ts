@@ -34,7 +34,7 @@ import {
   requireDeploymentForAuto,
 } from '../deployment-targets';
 import { terminalStyle } from '../terminal-style';
-import { parseKmsKeyArn, parseSubnetIds, vpcEndpointsNeeded } from '../vpc-endpoints';
+import { parseSubnetIds, vpcEndpointsNeeded } from '../vpc-endpoints';
 import { UsageError } from '../usage-error';
 
 const TARGET_TIMEOUT_MS = 5_000;
@@ -46,7 +46,6 @@ const OPTIONS = {
   config: { type: 'string' },
   'deployment-id': { type: 'string' },
   'subnet-ids': { type: 'string' },
-  'kms-key-arn': { type: 'string' },
 } as const;
 const ENV_REFERENCE = /\$\{env:([^}:]+)(:-[^}]*)?\}/g;
 
@@ -303,11 +302,10 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
     summary:
       'Pre-flight: the config is valid, every ${env:...} resolves, the targets answer, contracts load, alarms exist.',
     usage:
-      'greenlight validate [--config FILE] [--deployment-id ID] [--subnet-ids IDS] [--kms-key-arn ARN]\n\n' +
+      'greenlight validate [--config FILE] [--deployment-id ID] [--subnet-ids IDS]\n\n' +
       '  --config FILE       greenlight.yml (default: $GREENLIGHT_CONFIG, else ./greenlight.yml)\n' +
       '  --deployment-id ID  the CodeDeploy deployment (d-...) whose listeners replace `auto` targets\n' +
       '  --subnet-ids IDS    the hooks run in these subnets (the subnetIds param): name the VPC endpoints they need\n' +
-      '  --kms-key-arn ARN   the customer-managed key of referenced secrets (the kmsKeyArn param)\n\n' +
       'exit codes: 0 ready, 1 a target, contract, alarm or discovery failed, 2 usage or config error',
     async run(args, io) {
       const style = terminalStyle(io);
@@ -325,13 +323,11 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
       let path: string;
       let deploymentId: string | undefined;
       let subnetIds: string[] | undefined;
-      let kmsKeyArn: string | undefined;
       try {
         const values = parseCommandArgs(args, OPTIONS);
         path = configPathFrom(values.config as string | undefined, io);
         deploymentId = parseDeploymentId(values['deployment-id'] as string | undefined);
         subnetIds = parseSubnetIds(values['subnet-ids'] as string | undefined);
-        kmsKeyArn = parseKmsKeyArn(values['kms-key-arn'] as string | undefined);
       } catch (err) {
         if (!(err instanceof UsageError)) throw err;
         return usage(err);
@@ -369,7 +365,7 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
           status: 'note',
           text: `hooks in ${subnetIds.join(', ')} reach AWS through a NAT gateway or these VPC interface endpoints (a call with neither hangs until the hook times out):`,
         });
-        for (const { service, why } of vpcEndpointsNeeded(config, text ?? '', kmsKeyArn ? { kmsKeyArn } : {}))
+        for (const { service, why } of vpcEndpointsNeeded(config, text ?? ''))
           print({ status: 'note', text: `com.amazonaws.${region}.${service}: ${why.join('; ')}` });
       }
       const found = await discoverDeploymentTargets(config.targets, deploymentId, 'validate');
