@@ -57,7 +57,7 @@ function deploymentSettings(): BuildOptions {
  * `configPath`: the handler file and its chunks in `outdir`, with the package.json that makes them
  * ES modules. For code that is not one of the stack's functions (the benchmark's baseline hook).
  */
-export async function bundleAsDeployed(
+async function bundleAsDeployed(
   entry: string,
   outdir: string,
   configPath: string,
