@@ -29,8 +29,11 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** The repository's root, whether this runs compiled (dist/bench) or from source (bench/). */
-export const REPO_ROOT = existsSync(join(__dirname, '..', 'package.json'))
+/**
+ * The repository's root, whether this runs compiled (dist/bench) or from source (bench/). Marked by
+ * serverless.yml: the build copies package.json into dist/ (checks/http-client.ts imports it).
+ */
+export const REPO_ROOT = existsSync(join(__dirname, '..', 'serverless.yml'))
   ? join(__dirname, '..')
   : join(__dirname, '..', '..');
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -10,13 +10,11 @@ import { runChecks, type PlannedCheck, type Verdict } from '../checks/runner';
 import type { CheckContext, CheckReport, CheckResult } from '../checks/types';
 import { buildConfig, type LoadedConfig } from '../lib/config';
 import { silentLogger } from '../lib/log';
+import { packageStack, unpack } from '../test/artifact/artifact-kit';
 import { codeDeployServer } from '../test/support/aws-json-server';
-import { bundleAsDeployed } from './bundle';
 import type { Bench, BenchFigure } from './harness';
-import { median } from './harness';
+import { median, REPO_ROOT } from './harness';
 import { nodeAt, runtimeNode, type NodeBinary } from './runtime-node';
-
-const ROOT = join(__dirname, '..', '..');
 
 const CHECKS = 50;
 const PROBE_MS = 50;
@@ -225,7 +223,7 @@ const LAMBDA_NODE_FLAGS = [
   `--max-semi-space-size=${Math.floor(LAMBDA_MEMORY_MB / 10 / 2)}`,
   `--max-old-space-size=${LAMBDA_MEMORY_MB - Math.floor(LAMBDA_MEMORY_MB / 10)}`,
 ];
-const HANDLER = join('handlers', 'after-allow-test-traffic.ts');
+const FUNCTION = 'afterAllowTestTraffic';
 /** `count` checks that each GET 1 MiB and look for its last bytes, all on the hook the bundle serves. */
 function memoryConfig(url: string, count: number): string {
   const checks = Object.fromEntries(
@@ -318,18 +316,23 @@ interface PeakRss {
   responseBytes?: number;
 }
 
-/** Runs `script` in a fresh node with the Lambda runtime's V8 limits; what it writes to fd 3 is the answer. */
+/**
+ * Runs `script` in a fresh node with the Lambda runtime's V8 limits, in `cwd` (the task root, for
+ * the hook); what it writes to fd 3 is the answer.
+ */
 function lambdaChild(
   node: NodeBinary,
   script: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   module = false,
+  cwd?: string,
 ): Promise<PeakRss> {
   const flags = module ? [...LAMBDA_NODE_FLAGS, '--input-type=module'] : LAMBDA_NODE_FLAGS;
   return new Promise((resolve, reject) => {
     const child = spawn(node.path, [...flags, '-e', script, ...args], {
       env,
+      ...(cwd ? { cwd } : {}),
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       timeout: CHILD_TIMEOUT_MS,
     });
@@ -351,31 +354,45 @@ function lambdaChild(
 }
 
 /**
- * The hook as deployed: handlers/after-allow-test-traffic.ts bundled as `serverless package`
- * bundles it (ES module chunks) for a config of http checks only (their targets at `url`), the SDK
- * clients left to a node_modules above it, as the runtime provides them.
+ * The hook as deployed: the AfterAllowTestTraffic function of `serverless package` for a config of
+ * http checks only (their targets at `url`), AWS SDK bundled, unzipped outside the project so that
+ * nothing but what its zip carries is in reach. Returns its handler file and the configs with 0, 1
+ * and MEMORY_CHECKS checks, which the invocations choose through GREENLIGHT_CONFIG.
  */
-async function bundleHook(dir: string, url: string): Promise<{ file: string; configs: Map<number, string> }> {
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+async function packagedHook(
+  dir: string,
+  url: string,
+): Promise<{ file: string; taskRoot: string; configs: Map<number, string> }> {
   const configs = new Map<number, string>();
   for (const count of [0, 1, MEMORY_CHECKS]) {
     const path = join(dir, `greenlight-${count}.yml`);
     writeFileSync(path, memoryConfig(url, count));
     configs.set(count, path);
   }
-  const { handler } = await bundleAsDeployed(HANDLER, join(dir, 'handlers'), configs.get(MEMORY_CHECKS)!);
-  return { file: pathToFileURL(handler).href, configs };
+  const stack = await packageStack(memoryConfig(url, MEMORY_CHECKS));
+  try {
+    const fn = stack.functions.get(FUNCTION);
+    if (!fn) throw new Error(`verdict bench: no ${FUNCTION} in the packaged template`);
+    const taskRoot = unpack(fn);
+    const file = join(taskRoot, `${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.js`);
+    if (!existsSync(file)) throw new Error(`verdict bench: ${fn.handler} is not ${file}`);
+    return { file: pathToFileURL(file).href, taskRoot, configs };
+  } finally {
+    stack.remove();
+  }
 }
 
 async function peakRss(url: string, node: NodeBinary, label: string): Promise<BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'greenlight-verdict-'));
+  const cleanUp = [dir];
   // CodeDeploy, in this process: the hook's report is part of what it does.
   const codedeploy = codeDeployServer().on('PutLifecycleEventHookExecutionStatus', (call) => ({
     body: { lifecycleEventHookExecutionId: call.body.lifecycleEventHookExecutionId },
   }));
   try {
     const endpoint = await codedeploy.start();
-    const { file, configs } = await bundleHook(dir, url);
+    const { file, taskRoot, configs } = await packagedHook(dir, url);
+    cleanUp.push(taskRoot);
     const envFor = (checks: number): NodeJS.ProcessEnv => ({
       PATH: process.env.PATH,
       GREENLIGHT_CONFIG: configs.get(checks),
@@ -388,7 +405,7 @@ async function peakRss(url: string, node: NodeBinary, label: string): Promise<Be
       POWERTOOLS_SERVICE_NAME: 'greenlight',
     });
     const invoke = async (checks: number): Promise<PeakRss> => {
-      const child = await lambdaChild(node, HOOK_CHILD, [file], envFor(checks), true);
+      const child = await lambdaChild(node, HOOK_CHILD, [file], envFor(checks), true, taskRoot);
       const reported = codedeploy.calls.at(-1)?.body.status;
       if (child.status !== 'Succeeded' || child.delivery !== 'reported' || reported !== 'Succeeded')
         throw new Error(
@@ -406,7 +423,7 @@ async function peakRss(url: string, node: NodeBinary, label: string): Promise<Be
       undici.push(
         await lambdaChild(node, UNDICI_CHILD, [url, String(MEMORY_CHECKS)], {
           PATH: process.env.PATH,
-          NODE_PATH: join(ROOT, 'node_modules'),
+          NODE_PATH: join(REPO_ROOT, 'node_modules'),
         }),
       );
       none.push(await invoke(0));
@@ -425,7 +442,7 @@ async function peakRss(url: string, node: NodeBinary, label: string): Promise<Be
         value: peakMiB,
         unit: 'MiB',
         baseline: {
-          name: 'the same bundled hook invoked with 1 such check',
+          name: 'the same packaged hook invoked with 1 such check',
           value: oneMiB,
           unit: 'MiB',
         },
@@ -435,7 +452,7 @@ async function peakRss(url: string, node: NodeBinary, label: string): Promise<Be
           `maxRSS (sampled ${mib(ran, (c) => c.sampledPeakBytes ?? 0).toFixed(0)} MiB: anonymous ` +
           `${mib(ran, (c) => c.anonBytes ?? 0).toFixed(0)} MiB, file pages ${mib(ran, (c) => c.fileBytes ?? 0).toFixed(0)} MiB; ` +
           `V8 heap ${mib(ran, (c) => c.heapBytes ?? 0).toFixed(0)} MiB, buffers ${mib(ran, (c) => c.buffersBytes ?? 0).toFixed(0)} MiB) of the ` +
-          `AfterAllowTestTraffic handler, bundled as deployed, invoked with a CodeDeploy event, ` +
+          `AfterAllowTestTraffic function unzipped from its serverless package zip (AWS SDK bundled), invoked with a CodeDeploy event, ` +
           `report to a local CodeDeploy, ` +
           `INFO logs to /dev/null, ${responseKb.toFixed(0)} KB JSON response; ` +
           `node ${node.version} ${LAMBDA_NODE_FLAGS.filter((f) => f.includes('space')).join(' ')} as the Lambda runtime ` +
@@ -458,14 +475,14 @@ async function peakRss(url: string, node: NodeBinary, label: string): Promise<Be
     ];
   } finally {
     await codedeploy.stop();
-    rmSync(dir, { recursive: true, force: true });
+    for (const path of cleanUp) rmSync(path, { recursive: true, force: true });
   }
 }
 
 /**
  * How fast the real runner turns http checks into a verdict: 50 passing checks against a 50 ms
  * server (about one probe's time, not fifty), and one failing check among slow ones (Failed at
- * once, through fail-fast). Then the peak memory of the bundled hook running 500 checks that read
+ * once, through fail-fast). Then the peak memory of the packaged hook running 500 checks that read
  * 1 MiB bodies each, in a fresh node with the V8 limits of a 128 MB Lambda.
  */
 export const verdictBench: Bench = {

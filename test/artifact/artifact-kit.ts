@@ -8,9 +8,10 @@ import { projectCopy, REPO, serverless } from '../deploy/serverless-support';
 // The artifact suite's kit: package the stack as `npm run package` does, unzip a function into a
 // task root outside the project, and invoke it the way the Lambda Node.js runtime does
 // (test/artifact/lambda-runtime.mjs), on the runtime's Node line, with nothing of the project's
-// node_modules in reach but what the runtime itself provides.
+// node_modules in reach but what the runtime itself provides. The benchmarks use it too, compiled
+// into dist/, so it finds its files from the repository's root rather than from __dirname.
 
-const RUNTIME_BOOTSTRAP = join(__dirname, 'lambda-runtime.mjs');
+const RUNTIME_BOOTSTRAP = join(REPO, 'test', 'artifact', 'lambda-runtime.mjs');
 /** The AWS SDK v3 clients greenlight uses: the stand-in for the ones the Lambda runtime ships. */
 const RUNTIME_SDK_CLIENTS = [
   '@aws-sdk/client-cloudwatch',
@@ -160,6 +161,8 @@ export type InvocationRecord =
 
 export interface InvokeResult {
   records: InvocationRecord[];
+  /** How long the handler's module took to resolve and load; undefined when it did not load. */
+  initDurationMs: number | undefined;
   /** The function's log lines, stdout and stderr (Powertools JSON and EMF documents), parsed where they are JSON. */
   logs: Record<string, unknown>[];
   stdout: string;
@@ -245,13 +248,15 @@ export async function invoke(
       },
     );
   });
-  const records = existsSync(resultsFile)
+  const lines = existsSync(resultsFile)
     ? readFileSync(resultsFile, 'utf8')
         .trim()
         .split('\n')
         .filter(Boolean)
-        .map((line) => JSON.parse(line) as InvocationRecord)
+        .map((line) => JSON.parse(line) as InvocationRecord | { initDurationMs: number })
     : [];
+  const init = lines.find((line) => 'initDurationMs' in line) as { initDurationMs: number } | undefined;
+  const records = lines.filter((line): line is InvocationRecord => !('initDurationMs' in line));
   rmSync(scratch, { recursive: true, force: true });
   if (!options.taskRoot) rmSync(taskRoot, { recursive: true, force: true });
   // Powertools writes WARN and ERROR lines to stderr, the rest to stdout; Lambda keeps both.
@@ -265,7 +270,7 @@ export async function invoke(
         return { unparsed: line };
       }
     });
-  return { records, logs, stdout, stderr, node };
+  return { records, initDurationMs: init?.initDurationMs, logs, stdout, stderr, node };
 }
 
 /** The `verdict` log lines of an invocation: status and reason as the hook logged them. */

@@ -13,11 +13,14 @@
 // Output: one line per invocation appended to the file GREENLIGHT_ARTIFACT_RESULTS, either
 // `{"result": ...}`, `{"error": {"errorType", "errorMessage"}}` or `{"timeout": true}`, the way
 // the runtime reports a return value, a thrown error or a function that ran out of time; an error
-// while loading the module is `{"initError": ...}`.
+// while loading the module is `{"initError": ...}`. A module that loads writes a first line
+// `{"initDurationMs": ...}`: the time to resolve and load the handler's module, the part of the
+// runtime's Init Duration that the function's code decides.
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 const taskRoot = process.env.LAMBDA_TASK_ROOT;
@@ -81,13 +84,16 @@ const describe = (err) => ({
 
 let fn;
 try {
+  const initStart = performance.now();
   const { file, name } = resolveHandler(taskRoot, handlerString);
   const mod = await loadModule(file);
+  const initDurationMs = performance.now() - initStart;
   fn = mod[name] ?? mod.default?.[name];
   if (typeof fn !== 'function')
     throw Object.assign(new Error(`${handlerString} is undefined or not exported`), {
       name: 'Runtime.HandlerNotFound',
     });
+  emit({ initDurationMs });
 } catch (err) {
   emit({ initError: describe(err) });
   process.exit(0);

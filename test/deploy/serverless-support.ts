@@ -2,8 +2,10 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REPO_ROOT } from '../../bench/harness';
 
-export const REPO = join(__dirname, '..', '..');
+/** The repository's root, from the source or from its compiled copy in dist/ (the benchmarks). */
+export const REPO = REPO_ROOT;
 const SERVERLESS = join(REPO, 'node_modules', 'osls', 'bin', 'serverless.js');
 const PROJECT_FILES = [
   'serverless.yml',
