@@ -5,6 +5,7 @@
  * benchmark). A hook bundle carries only what its packaged greenlight.yml uses:
  * - the check registry lists only the check types the config names, so a config of http checks
  *   ships neither the database drivers nor the cache clients;
+ * - a database driver (pg, mysql2) is left out when no schema check connects to its engine;
  * - deployment discovery (`targets: auto`) and the Secrets Manager / SSM resolvers are left out
  *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference;
  *   if a left-out module were ever loaded, it throws an error saying so (the hook then reports
@@ -36,6 +37,7 @@ const { analyseConfig, awsSdkSource } = require('./greenlight-plugin');
 const ROOT = resolve(__dirname, '..');
 const REGISTRY = join(ROOT, 'checks', 'registry.ts');
 const OMITTED = 'greenlight-omitted';
+const OMITTED_DRIVER = 'greenlight-omitted-driver';
 const REQUIRED = 'greenlight-required';
 const ESM_FACADE = 'greenlight-esm-facade';
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -218,6 +220,27 @@ function greenlightBundle(options = {}) {
       build.onLoad({ filter: /.*/, namespace: OMITTED }, (args) => ({
         contents: `throw new Error(${JSON.stringify(
           `lib/${args.path} is not in this bundle because greenlight.yml was packaged when ${args.pluginData}; package the hooks again`,
+        )});`,
+        loader: 'js',
+      }));
+
+      // Database drivers no schema check of the config connects with.
+      const drivers = new Map([
+        ['pg', 'postgres'],
+        ['mysql2', 'mysql'],
+      ]);
+      build.onResolve({ filter: /^(pg|mysql2)(\/.*)?$/ }, (args) => {
+        const driver = args.path.split('/')[0];
+        if (analysis.schemaEngines.includes(drivers.get(driver))) return undefined;
+        return {
+          path: driver,
+          namespace: OMITTED_DRIVER,
+          pluginData: `no schema check connects to ${drivers.get(driver) === 'mysql' ? 'MySQL or MariaDB' : 'PostgreSQL'}`,
+        };
+      });
+      build.onLoad({ filter: /.*/, namespace: OMITTED_DRIVER }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(
+          `the ${args.path} driver is not in this bundle because greenlight.yml was packaged when ${args.pluginData}; package the hooks again`,
         )});`,
         loader: 'js',
       }));

@@ -105,6 +105,9 @@ function analyseConfig(text, source) {
   const discoveringChecks = checks
     .filter(([, c]) => c && DISCOVERING_CHECK_TYPES.has(c.type) && c.discover === true)
     .map(([name]) => name);
+  const schemaEngines = new Set(
+    checks.filter(([, c]) => c && c.type === 'schema').flatMap(([, c]) => schemaEnginesOf(c)),
+  );
   const targets = doc.targets && typeof doc.targets === 'object' ? doc.targets : {};
   const autoTargets = Object.keys(targets).filter((name) => targets[name] === 'auto');
   const reserve =
@@ -117,8 +120,22 @@ function analyseConfig(text, source) {
     checkTypes: [...checkTypes].sort(),
     autoTargets,
     discoveringChecks,
+    schemaEngines: [...schemaEngines].sort(),
     reportReserveMs: reserve,
   };
+}
+
+const URL_ENGINES = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql' };
+
+/**
+ * The database engines a schema check may connect to: its `engine`, else its URL's scheme; both
+ * when neither can be read before the config is loaded (a URL from `${env:...}`, say).
+ */
+function schemaEnginesOf(check) {
+  if (check.engine === 'postgres' || check.engine === 'mysql') return [check.engine];
+  const scheme = typeof check.url === 'string' ? /^([a-z]+):\/\//.exec(check.url)?.[1] : undefined;
+  const engine = scheme && URL_ENGINES[scheme];
+  return engine ? [engine] : ['postgres', 'mysql'];
 }
 
 function secretArn(id) {

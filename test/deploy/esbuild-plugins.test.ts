@@ -79,6 +79,25 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     expect(has('checks/http.ts')).toBe(false);
   });
 
+  it.each([
+    ['a postgres:// URL', 'url: "postgres://app@db:5432/app"', ['pg'], ['mysql2']],
+    ['a mysql:// URL', 'url: "mysql://app@db:3306/app"', ['mysql2'], ['pg']],
+    ['engine: mysql', 'engine: mysql, host: db, user: app, database: app', ['mysql2'], ['pg']],
+    ['a URL from the environment', 'url: "${env:DB_URL}"', ['pg', 'mysql2'], []],
+  ])(
+    'keeps only the database drivers the schema checks connect with (%s)',
+    async (_, connection, present, absent) => {
+      const { inputs } = await bundle(
+        `targets: { test: "http://127.0.0.1:9" }\nchecks:\n  db: { type: schema, ${connection}, contracts: { green: { inline: {} } } }\n`,
+      );
+      const has = (name: string) => inputs.some((i) => i.includes(`node_modules/${name}/`));
+      expect(Object.fromEntries([...present, ...absent].map((name) => [name, has(name)]))).toEqual({
+        ...Object.fromEntries(present.map((name) => [name, true])),
+        ...Object.fromEntries(absent.map((name) => [name, false])),
+      });
+    },
+  );
+
   it('leaves discovery out of a target-groups bundle with fixed target groups, and keeps it for discover: true', async () => {
     const fixed = await bundle(
       'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, loadBalancer: app/web/1, green: targetgroup/g/1, blue: targetgroup/b/2 }\n',
@@ -147,6 +166,33 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       expect(server.callsOf('PutLifecycleEventHookExecutionStatus').map((c) => c.body.status)).toEqual([
         'Failed',
       ]);
+    } finally {
+      delete process.env.GREENLIGHT_CONFIG;
+      await server.stop();
+    }
+  });
+
+  it('ends a schema check in error, naming the driver, when a later config connects to an engine the bundle left out', async () => {
+    const server = codeDeployServer();
+    process.env.AWS_ENDPOINT_URL_CODEDEPLOY = await server.start();
+    server.on('PutLifecycleEventHookExecutionStatus', () => ({ body: {} }));
+    const postgresOnly = (url: string) =>
+      `targets: { test: "http://127.0.0.1:9" }\nchecks:\n  db: { type: schema, url: "${url}", contracts: { green: { inline: {} } } }\nhooks:\n  AfterAllowTestTraffic: [db]\n`;
+    try {
+      const { file } = await bundle(postgresOnly('postgres://app@127.0.0.1:5432/app'));
+      const laterConfig = join(dir, 'later-mysql.yml');
+      writeFileSync(laterConfig, postgresOnly('mysql://root@127.0.0.1:3306/test'));
+      process.env.GREENLIGHT_CONFIG = laterConfig;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { handler } = require(file) as { handler: HookHandler };
+      const outcome = await handler(
+        { DeploymentId: 'd-BUNDLE002', LifecycleEventHookExecutionId: 'y' },
+        { getRemainingTimeInMillis: () => 30_000 },
+      );
+      expect(outcome.status).toBe('Failed');
+      expect(outcome.reason).toMatch(
+        /the mysql2 driver is not in this bundle because greenlight.yml was packaged when no schema check connects to MySQL or MariaDB; package the hooks again/,
+      );
     } finally {
       delete process.env.GREENLIGHT_CONFIG;
       await server.stop();
