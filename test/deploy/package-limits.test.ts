@@ -187,8 +187,21 @@ describe('the packaging plugin', () => {
       checkTypes: ['alarms', 'http'],
       autoTargets: ['test'],
       discoveringChecks: [],
+      schemaEngines: [],
       reportReserveMs: 20_000,
     });
+  });
+
+  it('reads the engines schema checks connect to, from engine or the URL, both when it cannot tell', () => {
+    const engines = (checks: string) =>
+      plugin.analyseConfig(`targets: { test: "http://alb" }\nchecks:\n${checks}`, 'greenlight.yml')
+        .schemaEngines;
+
+    expect(engines('  a: { type: schema, url: "postgresql://app@db/app" }\n')).toEqual(['postgres']);
+    expect(engines('  a: { type: schema, url: "mariadb://app@db/app" }\n')).toEqual(['mysql']);
+    expect(engines('  a: { type: schema, engine: mysql, host: db }\n')).toEqual(['mysql']);
+    expect(engines('  a: { type: schema, url: "${env:DB_URL}" }\n')).toEqual(['mysql', 'postgres']);
+    expect(engines('  a: { type: http }\n')).toEqual([]);
   });
 
   it('grants only the CodeDeploy report and read when nothing else is referenced', () => {
