@@ -1,0 +1,609 @@
+import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import {
+  GetDeploymentCommand,
+  GetDeploymentGroupCommand,
+  GetDeploymentTargetCommand,
+  type CodeDeployClient,
+  type DeploymentInfo,
+} from '@aws-sdk/client-codedeploy';
+import {
+  DescribeServiceDeploymentsCommand,
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  ListServiceDeploymentsCommand,
+  ListTasksCommand,
+  type Service,
+  type ECSClient,
+} from '@aws-sdk/client-ecs';
+import {
+  DescribeListenersCommand,
+  DescribeTargetHealthCommand,
+  type ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { awsErrorName } from '../lib/aws';
+import type { ApiPacer, Paced } from './api-pacer';
+import {
+  emptyEvidence,
+  newRevision,
+  type Ending,
+  type Evidence,
+  type ListenerView,
+  type RevisionView,
+  type StoppedTask,
+} from './evidence';
+
+/** The AWS clients the watch reads through (real SDK clients; only `send` is used). */
+export interface WatchClients {
+  ecs: Pick<ECSClient, 'send'>;
+  elbv2: Pick<ElasticLoadBalancingV2Client, 'send'>;
+  cloudwatch: Pick<CloudWatchClient, 'send'>;
+  codedeploy: Pick<CodeDeployClient, 'send'>;
+}
+
+/** What to follow: a service (its current deployment) or a CodeDeploy deployment. */
+export interface WatchTarget {
+  cluster?: string;
+  service?: string;
+  deploymentId?: string;
+}
+
+/** The deployment or service cannot be followed at all (not found, no permission): nothing to wait for. */
+export class WatchSetupError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'WatchSetupError';
+  }
+}
+
+/** One failed call in a poll. */
+export interface SourceError {
+  api: string;
+  message: string;
+  throttled: boolean;
+}
+
+export interface Reading {
+  evidence: Evidence;
+  /** Where the deployment stands; undefined while it is in progress. */
+  ended?: Exclude<Ending, 'stalled'>;
+  /** Whether the primary source (ECS DescribeServices or CodeDeploy GetDeployment) answered. */
+  primaryAnswered: boolean;
+  errors: SourceError[];
+}
+
+const MAX_STOPPED_TASKS = 20;
+const MAX_EVENTS = 20;
+const MAX_REMEMBERED_TASKS = 1_000;
+/** DescribeTasks takes at most 100 tasks; DescribeAlarms 100 names. */
+const PER_CALL = 100;
+
+const FINAL_CODEDEPLOY: Record<string, Exclude<Ending, 'stalled'> | undefined> = {
+  Succeeded: 'completed',
+  Failed: 'failed',
+  Stopped: 'failed',
+};
+const FINAL_SERVICE_DEPLOYMENT: Record<string, Exclude<Ending, 'stalled'> | undefined> = {
+  SUCCESSFUL: 'completed',
+  ROLLBACK_SUCCESSFUL: 'rolled-back',
+  ROLLBACK_FAILED: 'failed',
+  STOPPED: 'failed',
+};
+/** Errors that mean the arguments name nothing there, or nothing we may read. */
+const SETUP_ERRORS = new Set([
+  'ClusterNotFoundException',
+  'ServiceNotFoundException',
+  'DeploymentDoesNotExistException',
+  'DeploymentGroupDoesNotExistException',
+  'InvalidDeploymentIdException',
+  'AccessDeniedException',
+  'AccessDenied',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'ExpiredTokenException',
+]);
+
+const ms = (d: Date | undefined) => (d ? d.getTime() : undefined);
+const defined = <T>(v: T | undefined): v is T => v !== undefined;
+
+/**
+ * Reads one deployment from every source, at most one call per API per poll (through the pacer):
+ * ECS DescribeServices (deployments or task sets, events), ListServiceDeployments once and
+ * DescribeServiceDeployments (ECS's own blue/green, linear, canary), stopped tasks of the new
+ * revision (ListTasks + DescribeTasks for the ones not seen yet), ELBv2 DescribeTargetHealth (one
+ * target group per poll, in turn) and DescribeListeners, CloudWatch DescribeAlarms for the alarms
+ * the deployment group or the service names, and CodeDeploy GetDeployment / GetDeploymentTarget.
+ */
+export class DeploymentReader {
+  private evidence: Evidence = emptyEvidence('rolling');
+  private cluster = '';
+  private service = '';
+  private deploymentId: string | undefined;
+  private serviceDeploymentArn: string | undefined;
+  private listenerRoles = new Map<string, ListenerView['role']>();
+  private alarmNames = new Set<string>();
+  private targetGroupTurn = 0;
+  private readonly seenTasks = new Set<string>();
+  private readonly seenEvents = new Set<string>();
+
+  constructor(
+    private readonly clients: WatchClients,
+    private readonly pacer: ApiPacer,
+    private readonly target: WatchTarget,
+  ) {}
+
+  /** What the watch follows, for its first line. */
+  describe(): string {
+    const what = this.deploymentId
+      ? `CodeDeploy deployment ${this.deploymentId}`
+      : this.serviceDeploymentArn
+        ? `service deployment ${this.serviceDeploymentArn.slice(this.serviceDeploymentArn.lastIndexOf('/') + 1)}`
+        : `deployment ${this.evidence.newRevisionId ?? '(none)'}`;
+    return `${what} of service ${this.service} in cluster ${this.cluster} (${this.evidence.kind})`;
+  }
+
+  /** Finds the deployment to follow; a WatchSetupError when there is none to follow. */
+  async start(): Promise<void> {
+    if (this.target.deploymentId) {
+      this.deploymentId = this.target.deploymentId;
+      await this.readDeploymentGroup();
+    } else {
+      this.cluster = this.target.cluster!;
+      this.service = this.target.service!;
+    }
+    const service = await this.setupCall('ecs:DescribeServices', () => this.describeService());
+    this.evidence.kind = this.deploymentId
+      ? 'codedeploy'
+      : /^(BLUE_GREEN|LINEAR|CANARY)$/.test(service.deploymentConfiguration?.strategy ?? '')
+        ? 'ecs-blue-green'
+        : 'rolling';
+    if (!this.deploymentId && service.deploymentController?.type === 'CODE_DEPLOY') {
+      const sets = service.taskSets ?? [];
+      const current = sets.find((s) => s.status === 'ACTIVE') ?? sets.find((s) => s.status === 'PRIMARY');
+      if (!current?.externalId) {
+        throw new WatchSetupError(
+          `service ${this.service} (CODE_DEPLOY) has no task set with a deployment id`,
+        );
+      }
+      this.deploymentId = current.externalId;
+      this.evidence.kind = 'codedeploy';
+      await this.readDeploymentGroup();
+    }
+    for (const d of service.deployments ?? []) if (d.status === 'PRIMARY') this.evidence.newRevisionId = d.id;
+    this.applyService(service);
+    if (service.deploymentController?.type !== 'CODE_DEPLOY') await this.findServiceDeployment();
+    for (const name of service.deploymentConfiguration?.alarms?.alarmNames ?? []) this.alarmNames.add(name);
+    for (const e of service.events ?? []) if (e.id) this.seenEvents.add(e.id);
+  }
+
+  /** One poll of every source that is due. */
+  async read(): Promise<Reading> {
+    const errors: SourceError[] = [];
+    const note = <T>(api: string, r: Paced<T>): T | undefined => {
+      if (r.ok) return r.value;
+      if (!r.skipped) errors.push({ api, message: r.message, throttled: r.throttled });
+      return undefined;
+    };
+    const e = this.evidence;
+    let primaryAnswered = false;
+
+    const svc = note(
+      'ecs:DescribeServices',
+      await this.pacer.call('ecs:DescribeServices', () => this.describeService()),
+    );
+    if (svc) {
+      this.applyService(svc);
+      if (!this.deploymentId) primaryAnswered = true;
+    }
+
+    if (this.serviceDeploymentArn) {
+      const arn = this.serviceDeploymentArn;
+      const out = note(
+        'ecs:DescribeServiceDeployments',
+        await this.pacer.call('ecs:DescribeServiceDeployments', () =>
+          this.clients.ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] })),
+        ),
+      );
+      const sd = out?.serviceDeployments?.[0];
+      if (sd) {
+        e.serviceDeployment = {
+          arn,
+          status: sd.status ?? 'UNKNOWN',
+          ...(sd.statusReason ? { statusReason: sd.statusReason } : {}),
+          ...(sd.lifecycleStage ? { lifecycleStage: sd.lifecycleStage } : {}),
+          ...(sd.targetServiceRevision
+            ? {
+                target: {
+                  arn: sd.targetServiceRevision.arn ?? '',
+                  requested: sd.targetServiceRevision.requestedTaskCount ?? 0,
+                  running: sd.targetServiceRevision.runningTaskCount ?? 0,
+                  pending: sd.targetServiceRevision.pendingTaskCount ?? 0,
+                },
+              }
+            : {}),
+          ...(sd.deploymentCircuitBreaker
+            ? {
+                circuitBreaker: {
+                  status: sd.deploymentCircuitBreaker.status ?? 'DISABLED',
+                  failureCount: sd.deploymentCircuitBreaker.failureCount ?? 0,
+                  threshold: sd.deploymentCircuitBreaker.threshold ?? 0,
+                },
+              }
+            : {}),
+          ...(sd.alarms
+            ? {
+                alarms: {
+                  status: sd.alarms.status ?? 'DISABLED',
+                  alarmNames: sd.alarms.alarmNames ?? [],
+                  triggeredAlarmNames: sd.alarms.triggeredAlarmNames ?? [],
+                },
+              }
+            : {}),
+          ...(sd.rollback?.reason ? { rollbackReason: sd.rollback.reason } : {}),
+        };
+        for (const name of sd.alarms?.alarmNames ?? []) this.alarmNames.add(name);
+      }
+    }
+
+    if (this.deploymentId) {
+      const id = this.deploymentId;
+      const got = note(
+        'codedeploy:GetDeployment',
+        await this.pacer.call('codedeploy:GetDeployment', () =>
+          this.clients.codedeploy.send(new GetDeploymentCommand({ deploymentId: id })),
+        ),
+      );
+      const info = got?.deploymentInfo;
+      if (info) {
+        primaryAnswered = true;
+        this.applyDeployment(id, info);
+      }
+      const target = note(
+        'codedeploy:GetDeploymentTarget',
+        await this.pacer.call('codedeploy:GetDeploymentTarget', () =>
+          this.clients.codedeploy.send(
+            new GetDeploymentTargetCommand({ deploymentId: id, targetId: `${this.cluster}:${this.service}` }),
+          ),
+        ),
+      );
+      const events = target?.deploymentTarget?.ecsTarget?.lifecycleEvents;
+      if (events && e.codeDeploy) {
+        e.codeDeploy.lifecycleEvents = events.map((l) => ({
+          name: l.lifecycleEventName ?? 'unknown',
+          status: l.status ?? 'Unknown',
+          ...(l.startTime ? { startTime: l.startTime.getTime() } : {}),
+          ...(l.diagnostics?.errorCode ? { errorCode: l.diagnostics.errorCode } : {}),
+          ...(l.diagnostics?.message ? { message: l.diagnostics.message } : {}),
+        }));
+      }
+    }
+
+    await this.readStoppedTasks(note);
+    await this.readTargetHealth(note);
+    await this.readAlarms(note);
+    await this.readListeners(note);
+
+    return { evidence: structuredClone(e), ended: this.ended(), primaryAnswered, errors };
+  }
+
+  private ended(): Exclude<Ending, 'stalled'> | undefined {
+    const e = this.evidence;
+    if (e.codeDeploy) {
+      const end = FINAL_CODEDEPLOY[e.codeDeploy.status];
+      return end === 'failed' && e.codeDeploy.rolledBack ? 'rolled-back' : end;
+    }
+    if (e.serviceDeployment) return FINAL_SERVICE_DEPLOYMENT[e.serviceDeployment.status];
+    const next = newRevision(e);
+    if (!next) {
+      // Our deployment is gone from the service: a newer one (a rollback, or another deploy) replaced it.
+      return e.revisions.length && e.newRevisionId ? 'failed' : undefined;
+    }
+    if (next.rolloutState === 'COMPLETED') return 'completed';
+    if (next.rolloutState === 'FAILED') {
+      const replaced = e.revisions.some((r) => r.status === 'PRIMARY' && r.id !== next.id);
+      return replaced || e.service?.circuitBreaker?.rollback ? 'rolled-back' : 'failed';
+    }
+    if (
+      next.rolloutState === undefined &&
+      e.revisions.length === 1 &&
+      next.running >= next.desired &&
+      !next.pending
+    )
+      return 'completed';
+    return undefined;
+  }
+
+  private applyDeployment(id: string, info: DeploymentInfo): void {
+    const e = this.evidence;
+    e.codeDeploy = {
+      deploymentId: id,
+      status: info.status ?? 'Unknown',
+      ...(info.errorInformation?.code ? { errorCode: info.errorInformation.code } : {}),
+      ...(info.errorInformation?.message ? { errorMessage: info.errorInformation.message } : {}),
+      rolledBack: Boolean(info.rollbackInfo?.rollbackDeploymentId),
+      lifecycleEvents: e.codeDeploy?.lifecycleEvents ?? [],
+    };
+  }
+
+  private async setupCall<T>(api: string, fn: () => Promise<T>): Promise<T> {
+    const r = await this.pacer.call(api, fn);
+    if (r.ok) return r.value;
+    if (r.skipped) throw new WatchSetupError(`${api} was not called`);
+    throw new WatchSetupError(`${api} failed: ${r.message}`, { cause: r.error });
+  }
+
+  private async describeService(): Promise<Service> {
+    const out = await this.clients.ecs.send(
+      new DescribeServicesCommand({ cluster: this.cluster, services: [this.service] }),
+    );
+    const service = out.services?.[0];
+    if (!service) {
+      const failure = out.failures?.[0];
+      const err = new Error(
+        `service ${this.service} in cluster ${this.cluster}: ${failure?.reason ?? 'not found'}${failure?.detail ? ` (${failure.detail})` : ''}`,
+      );
+      err.name = 'ServiceNotFoundException';
+      throw err;
+    }
+    return service;
+  }
+
+  private async readDeploymentGroup(): Promise<void> {
+    const id = this.deploymentId!;
+    const info = (
+      await this.setupCall('codedeploy:GetDeployment', () =>
+        this.clients.codedeploy.send(new GetDeploymentCommand({ deploymentId: id })),
+      )
+    ).deploymentInfo;
+    if (info) this.applyDeployment(id, info);
+    if (!info?.applicationName || !info.deploymentGroupName) {
+      throw new WatchSetupError(`CodeDeploy deployment ${id} names no application or deployment group`);
+    }
+    const group = (
+      await this.setupCall('codedeploy:GetDeploymentGroup', () =>
+        this.clients.codedeploy.send(
+          new GetDeploymentGroupCommand({
+            applicationName: info.applicationName,
+            deploymentGroupName: info.deploymentGroupName,
+          }),
+        ),
+      )
+    ).deploymentGroupInfo;
+    const ecsService = group?.ecsServices?.[0];
+    if (!ecsService?.serviceName || !ecsService.clusterName) {
+      throw new WatchSetupError(
+        `deployment group ${info.deploymentGroupName} of ${info.applicationName} names no ECS service: is ${id} an ECS deployment?`,
+      );
+    }
+    this.cluster ||= ecsService.clusterName;
+    this.service ||= ecsService.serviceName;
+    const pair = group?.loadBalancerInfo?.targetGroupPairInfoList?.[0];
+    for (const arn of pair?.prodTrafficRoute?.listenerArns ?? []) this.listenerRoles.set(arn, 'production');
+    for (const arn of pair?.testTrafficRoute?.listenerArns ?? []) this.listenerRoles.set(arn, 'test');
+    if (group?.alarmConfiguration?.enabled !== false) {
+      for (const a of group?.alarmConfiguration?.alarms ?? []) if (a.name) this.alarmNames.add(a.name);
+    }
+  }
+
+  private async findServiceDeployment(): Promise<void> {
+    const r = await this.pacer.call('ecs:ListServiceDeployments', () =>
+      this.clients.ecs.send(
+        new ListServiceDeploymentsCommand({ cluster: this.cluster, service: this.service }),
+      ),
+    );
+    // Older regions and stand-ins without the API: the service's deployments tell the same story.
+    if (!r.ok) return;
+    const latest = [...(r.value.serviceDeployments ?? [])].sort(
+      (a, b) => (ms(b.createdAt) ?? 0) - (ms(a.createdAt) ?? 0),
+    )[0];
+    if (latest?.serviceDeploymentArn) this.serviceDeploymentArn = latest.serviceDeploymentArn;
+  }
+
+  private applyService(s: Service): void {
+    const e = this.evidence;
+    e.service = {
+      arn: s.serviceArn ?? '',
+      name: s.serviceName ?? this.service,
+      cluster: this.cluster,
+      controller: s.deploymentController?.type ?? 'ECS',
+      desiredCount: s.desiredCount ?? 0,
+      runningCount: s.runningCount ?? 0,
+      pendingCount: s.pendingCount ?? 0,
+      ...(s.deploymentConfiguration?.minimumHealthyPercent !== undefined
+        ? { minimumHealthyPercent: s.deploymentConfiguration.minimumHealthyPercent }
+        : {}),
+      ...(s.deploymentConfiguration?.maximumPercent !== undefined
+        ? { maximumPercent: s.deploymentConfiguration.maximumPercent }
+        : {}),
+      ...(s.healthCheckGracePeriodSeconds !== undefined
+        ? { healthCheckGracePeriodSeconds: s.healthCheckGracePeriodSeconds }
+        : {}),
+      ...(s.deploymentConfiguration?.deploymentCircuitBreaker
+        ? {
+            circuitBreaker: {
+              enable: s.deploymentConfiguration.deploymentCircuitBreaker.enable ?? false,
+              rollback: s.deploymentConfiguration.deploymentCircuitBreaker.rollback ?? false,
+            },
+          }
+        : {}),
+    };
+    const serviceTargetGroups = (s.loadBalancers ?? []).map((lb) => lb.targetGroupArn).filter(defined);
+    const revisions: RevisionView[] = (s.deployments ?? []).map((d) => ({
+      id: d.id ?? '',
+      status: d.status ?? 'UNKNOWN',
+      ...(d.taskDefinition ? { taskDefinition: d.taskDefinition } : {}),
+      desired: d.desiredCount ?? 0,
+      running: d.runningCount ?? 0,
+      pending: d.pendingCount ?? 0,
+      ...(d.failedTasks !== undefined ? { failedTasks: d.failedTasks } : {}),
+      ...(d.rolloutState ? { rolloutState: d.rolloutState } : {}),
+      ...(d.rolloutStateReason ? { rolloutStateReason: d.rolloutStateReason } : {}),
+      targetGroupArns: serviceTargetGroups,
+    }));
+    for (const t of s.taskSets ?? []) {
+      revisions.push({
+        id: t.id ?? '',
+        status: t.status ?? 'UNKNOWN',
+        ...(t.taskDefinition ? { taskDefinition: t.taskDefinition } : {}),
+        desired: t.computedDesiredCount ?? 0,
+        running: t.runningCount ?? 0,
+        pending: t.pendingCount ?? 0,
+        ...(t.scale?.value !== undefined ? { trafficWeight: t.scale.value } : {}),
+        ...(t.externalId ? { externalId: t.externalId } : {}),
+        targetGroupArns: (t.loadBalancers ?? []).map((lb) => lb.targetGroupArn).filter(defined),
+      });
+      if (this.deploymentId && t.externalId === this.deploymentId) e.newRevisionId = t.id;
+    }
+    e.revisions = revisions;
+    const next = newRevision(e);
+    e.replacementTargetGroupArns = this.deploymentId
+      ? (next?.targetGroupArns ?? [])
+      : e.kind === 'rolling'
+        ? serviceTargetGroups
+        : [];
+    // ECS blue/green alternates between the service's target group and its alternate.
+    this.targetGroups = [
+      ...new Set([
+        ...e.replacementTargetGroupArns,
+        ...serviceTargetGroups,
+        ...(s.loadBalancers ?? [])
+          .map((lb) => lb.advancedConfiguration?.alternateTargetGroupArn)
+          .filter(defined),
+      ]),
+    ];
+    const events = (s.events ?? []).map((ev) => ({
+      id: ev.id ?? '',
+      createdAt: ms(ev.createdAt) ?? 0,
+      message: ev.message ?? '',
+    }));
+    e.events = events.slice(0, MAX_EVENTS);
+  }
+
+  private targetGroups: string[] = [];
+
+  /** Events not seen before, oldest first (and remembered as seen). */
+  takeNewEvents(): Evidence['events'] {
+    const fresh = this.evidence.events.filter((ev) => ev.id && !this.seenEvents.has(ev.id)).reverse();
+    for (const ev of fresh) this.seenEvents.add(ev.id);
+    if (this.seenEvents.size > MAX_REMEMBERED_TASKS) this.seenEvents.clear();
+    return fresh;
+  }
+
+  private async readStoppedTasks(note: <T>(api: string, r: Paced<T>) => T | undefined): Promise<void> {
+    const e = this.evidence;
+    const listed = note(
+      'ecs:ListTasks',
+      await this.pacer.call('ecs:ListTasks', () =>
+        this.clients.ecs.send(
+          new ListTasksCommand({
+            cluster: this.cluster,
+            serviceName: this.service,
+            desiredStatus: 'STOPPED',
+          }),
+        ),
+      ),
+    );
+    const fresh = (listed?.taskArns ?? []).filter((arn) => !this.seenTasks.has(arn)).slice(0, PER_CALL);
+    if (!fresh.length) return;
+    const described = note(
+      'ecs:DescribeTasks',
+      await this.pacer.call('ecs:DescribeTasks', () =>
+        this.clients.ecs.send(new DescribeTasksCommand({ cluster: this.cluster, tasks: fresh })),
+      ),
+    );
+    if (!described) return;
+    if (this.seenTasks.size > MAX_REMEMBERED_TASKS) this.seenTasks.clear();
+    for (const arn of fresh) this.seenTasks.add(arn);
+    const wanted = newRevision(e)?.taskDefinition;
+    const tasks: StoppedTask[] = (described.tasks ?? [])
+      .filter((t) => !wanted || !t.taskDefinitionArn || t.taskDefinitionArn === wanted)
+      .map((t) => ({
+        taskArn: t.taskArn ?? '',
+        ...(t.taskDefinitionArn ? { taskDefinitionArn: t.taskDefinitionArn } : {}),
+        ...(t.stoppedReason ? { stoppedReason: t.stoppedReason } : {}),
+        ...(t.stopCode ? { stopCode: t.stopCode } : {}),
+        ...(t.stoppedAt ? { stoppedAt: t.stoppedAt.getTime() } : {}),
+        containers: (t.containers ?? []).map((c) => ({
+          name: c.name ?? 'container',
+          ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
+          ...(c.reason ? { reason: c.reason } : {}),
+        })),
+      }))
+      .sort((a, b) => (b.stoppedAt ?? 0) - (a.stoppedAt ?? 0));
+    e.stoppedTasks = [...tasks, ...e.stoppedTasks].slice(0, MAX_STOPPED_TASKS);
+  }
+
+  private async readTargetHealth(note: <T>(api: string, r: Paced<T>) => T | undefined): Promise<void> {
+    if (!this.targetGroups.length) return;
+    const arn = this.targetGroups[this.targetGroupTurn % this.targetGroups.length]!;
+    const out = note(
+      'elbv2:DescribeTargetHealth',
+      await this.pacer.call('elbv2:DescribeTargetHealth', () =>
+        this.clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })),
+      ),
+    );
+    if (!out) return;
+    this.targetGroupTurn++;
+    const e = this.evidence;
+    e.targets = [
+      ...e.targets.filter((t) => t.targetGroupArn !== arn),
+      ...(out.TargetHealthDescriptions ?? []).map((d) => ({
+        targetGroupArn: arn,
+        id: d.Target?.Id ?? '',
+        ...(d.Target?.Port !== undefined ? { port: d.Target.Port } : {}),
+        state: d.TargetHealth?.State ?? 'unknown',
+        ...(d.TargetHealth?.Reason ? { reason: d.TargetHealth.Reason } : {}),
+        ...(d.TargetHealth?.Description ? { description: d.TargetHealth.Description } : {}),
+      })),
+    ];
+  }
+
+  private async readAlarms(note: <T>(api: string, r: Paced<T>) => T | undefined): Promise<void> {
+    if (!this.alarmNames.size) return;
+    const names = [...this.alarmNames].slice(0, PER_CALL);
+    const out = note(
+      'cloudwatch:DescribeAlarms',
+      await this.pacer.call('cloudwatch:DescribeAlarms', () =>
+        this.clients.cloudwatch.send(
+          new DescribeAlarmsCommand({ AlarmNames: names, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
+        ),
+      ),
+    );
+    if (!out) return;
+    this.evidence.alarms = [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => ({
+      name: a.AlarmName ?? '',
+      state: a.StateValue ?? 'UNKNOWN',
+      ...(a.StateReason ? { reason: a.StateReason } : {}),
+    }));
+  }
+
+  private async readListeners(note: <T>(api: string, r: Paced<T>) => T | undefined): Promise<void> {
+    if (!this.listenerRoles.size) return;
+    const arns = [...this.listenerRoles.keys()];
+    const out = note(
+      'elbv2:DescribeListeners',
+      await this.pacer.call('elbv2:DescribeListeners', () =>
+        this.clients.elbv2.send(new DescribeListenersCommand({ ListenerArns: arns })),
+      ),
+    );
+    if (!out) return;
+    this.evidence.listeners = (out.Listeners ?? []).map((l) => ({
+      arn: l.ListenerArn ?? '',
+      role: this.listenerRoles.get(l.ListenerArn ?? '') ?? 'production',
+      forwardsTo: (l.DefaultActions ?? [])
+        .filter((a) => a.Type === 'forward')
+        .flatMap((a) =>
+          a.ForwardConfig?.TargetGroups?.length
+            ? a.ForwardConfig.TargetGroups.filter((tg) => (tg.Weight ?? 1) > 0).map((tg) => tg.TargetGroupArn)
+            : [a.TargetGroupArn],
+        )
+        .filter(defined),
+    }));
+  }
+}
+
+/** Whether a setup failure is one that waiting will not cure. */
+export function isSetupError(err: unknown): boolean {
+  if (SETUP_ERRORS.has(awsErrorName(err) ?? '')) return true;
+  // The SDK's own configuration errors: no region, no credentials.
+  return err instanceof Error && /Region is missing|Could not load credentials/i.test(err.message);
+}
