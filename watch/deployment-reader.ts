@@ -158,7 +158,11 @@ export class DeploymentReader {
         : 'rolling';
     if (!this.deploymentId && service.deploymentController?.type === 'CODE_DEPLOY') {
       const sets = service.taskSets ?? [];
-      const current = sets.find((s) => s.status === 'ACTIVE') ?? sets.find((s) => s.status === 'PRIMARY');
+      // The replacement is the newest ACTIVE task set; with none, the PRIMARY one's deployment ended.
+      const active = sets
+        .filter((s) => s.status === 'ACTIVE')
+        .sort((a, b) => (ms(b.createdAt) ?? 0) - (ms(a.createdAt) ?? 0));
+      const current = active[0] ?? sets.find((s) => s.status === 'PRIMARY');
       if (!current?.externalId) {
         throw new WatchSetupError(
           `service ${this.service} (CODE_DEPLOY) has no task set with a deployment id`,

@@ -6,6 +6,7 @@ import { createWatchCommand, EXIT_STALLED } from '../../bin/commands/watch';
 import { timelineJsonSchema } from '../../watch/timeline-json';
 import { codeDeployServer, type AwsJsonServer, type AwsReply } from '../support/aws-json-server';
 import { alarm, blueGreenDeployment, worldClients } from '../support/aws-world';
+import { elbv2Server } from '../support/aws-query-server';
 import { MotoServer } from '../support/moto-server';
 import { cliIO, finalScreen } from '../cli/cli-io';
 import { expectGolden } from '../cli/golden';
@@ -216,6 +217,60 @@ describe('greenlight watch: a rolling deployment', () => {
     );
     expect(clock.sleeps).toBe(12);
   });
+
+  it('names a health check path that answers 404 when the new targets never turn healthy', async () => {
+    const elb = elbv2Server();
+    await elb.start();
+    try {
+      restore();
+      restore = useEndpoints({
+        AWS_ENDPOINT_URL_ECS: ecs.url,
+        AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elb.url,
+      });
+      ecs.on('DescribeServices', () =>
+        services((s, [next]) => {
+          delete s.deploymentConfiguration.alarms;
+          Object.assign(next!, { runningCount: 2, pendingCount: 0 });
+        }),
+      );
+      ecs.on('ListTasks', () => ({ body: { taskArns: [] } }));
+      elb.on('DescribeTargetHealth', (call) => ({
+        result: {
+          TargetHealthDescriptions: ['10.0.1.17', '10.0.1.18'].map((Id) => ({
+            Target: { Id, Port: 8080, AvailabilityZone: 'eu-west-1a' },
+            HealthCheckPort: '8080',
+            TargetHealth: {
+              State: 'unhealthy',
+              Reason: 'Target.ResponseCodeMismatch',
+              Description: 'Health checks failed with these codes: [404]',
+            },
+          })),
+        },
+        ...(call.params.TargetGroupArn ? {} : { error: 'ValidationError' }),
+      }));
+
+      const { code, stdout } = await run([...WEB, '--stall-after', '1m']);
+
+      expect(code).toBe(EXIT_STALLED);
+      expect(stdout).toContain(
+        'target-health   target 10.0.1.17:8080 in 6d0ecf831eec9f09: unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [404])',
+      );
+      expect(stdout).toContain(
+        'diagnosis: health check path answers an unexpected status: target 10.0.1.17:8080 in 6d0ecf831eec9f09 unhealthy: Target.ResponseCodeMismatch (Health checks failed with these codes: [404]) (2 targets alike)',
+      );
+      expect(
+        elb
+          .callsOf('DescribeTargetHealth')
+          .every(
+            (c) =>
+              c.params.TargetGroupArn ===
+              fixture('ecs-describe-services-rolling').services[0].loadBalancers[0].targetGroupArn,
+          ),
+      ).toBe(true);
+    } finally {
+      await elb.stop();
+    }
+  });
 });
 
 describe('greenlight watch: ECS blue/green', () => {
@@ -317,6 +372,68 @@ describe('greenlight watch: CodeDeploy', () => {
     expect(stdout).toMatch(/target 10\.0\.2\.21:8080 in [0-9a-f]+: healthy/);
     expect(stdout).toContain(`CodeDeploy deployment ${world.deploymentId}: Succeeded`);
     expect(stdout).toMatch(/outcome\s+deployment completed\n$/);
+  });
+
+  it('names the lifecycle hook that failed a CodeDeploy deployment, with its reason, and exits 1', async () => {
+    const world = await blueGreenDeployment(moto.url, 'watchfail');
+    let polls = 0;
+    codedeploy.reset();
+    codedeploy.on('GetDeploymentGroup', (call) => forwardToMoto(moto.url, call));
+    codedeploy.on('GetDeployment', async (call) => {
+      const reply = await forwardToMoto(moto.url, call);
+      if (!('body' in reply)) return reply;
+      const info = (reply.body as { deploymentInfo: Record<string, unknown> }).deploymentInfo;
+      info.createTime = Date.parse(String(info.createTime)) / 1000;
+      if (polls++ < 2) info.status = 'InProgress';
+      else
+        Object.assign(info, {
+          status: 'Failed',
+          errorInformation: {
+            code: 'HOOK_EXECUTION_FAILURE',
+            message: 'The deployment failed because one or more lifecycle event hooks failed.',
+          },
+          rollbackInfo: { rollbackDeploymentId: 'd-RB0000001', rollbackMessage: 'automatic rollback' },
+        });
+      return reply;
+    });
+    codedeploy.on('GetDeploymentTarget', (call) => {
+      const doc = fixture('codedeploy-get-deployment-target');
+      const target = doc.deploymentTarget.ecsTarget;
+      Object.assign(target, { deploymentId: call.body.deploymentId, targetId: call.body.targetId });
+      if (polls > 1) {
+        Object.assign(target.lifecycleEvents[4], {
+          status: 'Failed',
+          endTime: 1767268927.4,
+          diagnostics: {
+            errorCode: 'ScriptFailed',
+            scriptName: '',
+            message: 'CodeDeployHook_greenlight-prod-AfterAllowTestTraffic reported Failed',
+            logTail: '',
+          },
+        });
+        target.status = 'Failed';
+      }
+      return { body: doc };
+    });
+    ecs.on('DescribeServices', (call) => forwardToMoto(moto.url, call));
+    ecs.on('ListTasks', (call) => forwardToMoto(moto.url, call));
+    restore();
+    restore = useEndpoints({
+      AWS_ENDPOINT_URL_ECS: ecs.url,
+      AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: moto.url,
+      AWS_ENDPOINT_URL_CLOUDWATCH: moto.url,
+      AWS_ENDPOINT_URL_CODEDEPLOY: codedeploy.url,
+    });
+
+    const { code, stdout } = await run(['--cluster', 'watchfail-cluster', '--service', 'watchfail']);
+
+    expect(code).toBe(EXIT_FAILED);
+    expect(stdout).toContain(`watching CodeDeploy deployment ${world.deploymentId} of service watchfail`);
+    expect(stdout).toContain('lifecycle-event AfterAllowTestTraffic: Failed');
+    expect(stdout).toMatch(/outcome\s+deployment rolled back/);
+    expect(stdout).toContain(
+      'diagnosis: lifecycle hook failed: AfterAllowTestTraffic Failed: CodeDeployHook_greenlight-prod-AfterAllowTestTraffic reported Failed',
+    );
   });
 });
 
