@@ -73,7 +73,8 @@ export interface Reading {
 
 const MAX_STOPPED_TASKS = 20;
 const MAX_EVENTS = 20;
-const MAX_REMEMBERED_TASKS = 1_000;
+/** Ids of tasks and events already shown; well above the 100 a page lists, so none is shown twice. */
+const MAX_REMEMBERED = 1_000;
 /** DescribeTasks takes at most 100 tasks; DescribeAlarms 100 names. */
 const PER_CALL = 100;
 
@@ -101,6 +102,12 @@ const SETUP_ERRORS = new Set([
   'InvalidClientTokenId',
   'ExpiredTokenException',
 ]);
+
+/** Adds to a set that forgets its oldest entries past MAX_REMEMBERED (a Set keeps insertion order). */
+function remember(seen: Set<string>, id: string): void {
+  seen.add(id);
+  if (seen.size > MAX_REMEMBERED) seen.delete(seen.values().next().value!);
+}
 
 const ms = (d: Date | undefined) => (d ? d.getTime() : undefined);
 const defined = <T>(v: T | undefined): v is T => v !== undefined;
@@ -480,15 +487,19 @@ export class DeploymentReader {
       message: ev.message ?? '',
     }));
     e.events = events.slice(0, MAX_EVENTS);
+    this.pageOfEvents = events;
   }
+
+  /** The whole page of events DescribeServices gave (up to 100), to find the new ones in. */
+  private pageOfEvents: Evidence['events'] = [];
 
   private targetGroups: string[] = [];
 
   /** Events not seen before, oldest first (and remembered as seen). */
   takeNewEvents(): Evidence['events'] {
-    const fresh = this.evidence.events.filter((ev) => ev.id && !this.seenEvents.has(ev.id)).reverse();
-    for (const ev of fresh) this.seenEvents.add(ev.id);
-    if (this.seenEvents.size > MAX_REMEMBERED_TASKS) this.seenEvents.clear();
+    const fresh = this.pageOfEvents.filter((ev) => ev.id && !this.seenEvents.has(ev.id)).reverse();
+    this.pageOfEvents = [];
+    for (const ev of fresh) remember(this.seenEvents, ev.id);
     return fresh;
   }
 
@@ -515,8 +526,7 @@ export class DeploymentReader {
       ),
     );
     if (!described) return;
-    if (this.seenTasks.size > MAX_REMEMBERED_TASKS) this.seenTasks.clear();
-    for (const arn of fresh) this.seenTasks.add(arn);
+    for (const arn of fresh) remember(this.seenTasks, arn);
     const wanted = newRevision(e)?.taskDefinition;
     const tasks: StoppedTask[] = (described.tasks ?? [])
       .filter((t) => !wanted || !t.taskDefinitionArn || t.taskDefinitionArn === wanted)
