@@ -7,6 +7,7 @@ import { timelineJsonSchema } from '../../watch/timeline-json';
 import { codeDeployServer, type AwsJsonServer, type AwsReply } from '../support/aws-json-server';
 import { alarm, blueGreenDeployment, worldClients } from '../support/aws-world';
 import { elbv2Server } from '../support/aws-query-server';
+import { freePort } from '../support/http-servers';
 import { MotoServer } from '../support/moto-server';
 import { cliIO, finalScreen } from '../cli/cli-io';
 import { expectGolden } from '../cli/golden';
@@ -482,6 +483,18 @@ describe('greenlight watch: when AWS misbehaves', () => {
     expect(stdout).toMatch(
       /outcome\s+stopped watching: no answer from AWS for 60 s: ServiceUnavailableException: Service Unavailable/,
     );
+  });
+
+  it('keeps trying an ECS endpoint that refuses connections, then says so and exits 3', async () => {
+    const port = await freePort();
+    restore();
+    restore = useEndpoints({ AWS_ENDPOINT_URL_ECS: `http://127.0.0.1:${port}` });
+
+    const { code, stdout } = await run([...WEB, '--interval', '10s', '--stall-after', '30s']);
+
+    expect(code).toBe(EXIT_STALLED);
+    expect(stdout).toMatch(/source-error\s+ecs:DescribeServices failed: .*ECONNREFUSED/);
+    expect(stdout).toMatch(/outcome\s+no answer for 30 s: ecs:DescribeServices failed: .*ECONNREFUSED/);
   });
 
   it('says a service that is not there cannot be followed, and exits 2', async () => {
