@@ -23,12 +23,24 @@ import {
 import { awsErrorName } from '../lib/aws';
 import type { ApiPacer, Paced } from './api-pacer';
 import {
+  codeDeployView,
+  lifecycleEventViews,
+  listenerView,
+  revisionViews,
+  serviceDeploymentView,
+  serviceEventViews,
+  serviceTargetGroups,
+  serviceView,
+  stoppedTaskView,
+  targetView,
+} from './aws-views';
+import { endingOf } from './deployment-ending';
+import {
   emptyEvidence,
   newRevision,
   type Ending,
   type Evidence,
   type ListenerView,
-  type RevisionView,
   type StoppedTask,
 } from './evidence';
 
@@ -78,17 +90,6 @@ const MAX_REMEMBERED = 1_000;
 /** DescribeTasks takes at most 100 tasks; DescribeAlarms 100 names. */
 const PER_CALL = 100;
 
-const FINAL_CODEDEPLOY: Record<string, Exclude<Ending, 'stalled'> | undefined> = {
-  Succeeded: 'completed',
-  Failed: 'failed',
-  Stopped: 'failed',
-};
-const FINAL_SERVICE_DEPLOYMENT: Record<string, Exclude<Ending, 'stalled'> | undefined> = {
-  SUCCESSFUL: 'completed',
-  ROLLBACK_SUCCESSFUL: 'rolled-back',
-  ROLLBACK_FAILED: 'failed',
-  STOPPED: 'failed',
-};
 /** Errors that mean the arguments name nothing there, or nothing we may read. */
 const SETUP_ERRORS = new Set([
   'ClusterNotFoundException',
@@ -216,41 +217,7 @@ export class DeploymentReader {
       );
       const sd = out?.serviceDeployments?.[0];
       if (sd) {
-        e.serviceDeployment = {
-          arn,
-          status: sd.status ?? 'UNKNOWN',
-          ...(sd.statusReason ? { statusReason: sd.statusReason } : {}),
-          ...(sd.lifecycleStage ? { lifecycleStage: sd.lifecycleStage } : {}),
-          ...(sd.targetServiceRevision
-            ? {
-                target: {
-                  arn: sd.targetServiceRevision.arn ?? '',
-                  requested: sd.targetServiceRevision.requestedTaskCount ?? 0,
-                  running: sd.targetServiceRevision.runningTaskCount ?? 0,
-                  pending: sd.targetServiceRevision.pendingTaskCount ?? 0,
-                },
-              }
-            : {}),
-          ...(sd.deploymentCircuitBreaker
-            ? {
-                circuitBreaker: {
-                  status: sd.deploymentCircuitBreaker.status ?? 'DISABLED',
-                  failureCount: sd.deploymentCircuitBreaker.failureCount ?? 0,
-                  threshold: sd.deploymentCircuitBreaker.threshold ?? 0,
-                },
-              }
-            : {}),
-          ...(sd.alarms
-            ? {
-                alarms: {
-                  status: sd.alarms.status ?? 'DISABLED',
-                  alarmNames: sd.alarms.alarmNames ?? [],
-                  triggeredAlarmNames: sd.alarms.triggeredAlarmNames ?? [],
-                },
-              }
-            : {}),
-          ...(sd.rollback?.reason ? { rollbackReason: sd.rollback.reason } : {}),
-        };
+        e.serviceDeployment = serviceDeploymentView(arn, sd);
         for (const name of sd.alarms?.alarmNames ?? []) this.alarmNames.add(name);
       }
     }
@@ -278,13 +245,7 @@ export class DeploymentReader {
       );
       const events = target?.deploymentTarget?.ecsTarget?.lifecycleEvents;
       if (events && e.codeDeploy) {
-        e.codeDeploy.lifecycleEvents = events.map((l) => ({
-          name: l.lifecycleEventName ?? 'unknown',
-          status: l.status ?? 'Unknown',
-          ...(l.startTime ? { startTime: l.startTime.getTime() } : {}),
-          ...(l.diagnostics?.errorCode ? { errorCode: l.diagnostics.errorCode } : {}),
-          ...(l.diagnostics?.message ? { message: l.diagnostics.message } : {}),
-        }));
+        e.codeDeploy.lifecycleEvents = lifecycleEventViews(events);
       }
     }
 
@@ -293,46 +254,11 @@ export class DeploymentReader {
     await this.readAlarms(note);
     await this.readListeners(note);
 
-    return { evidence: structuredClone(e), ended: this.ended(), primaryAnswered, errors };
-  }
-
-  private ended(): Exclude<Ending, 'stalled'> | undefined {
-    const e = this.evidence;
-    if (e.codeDeploy) {
-      const end = FINAL_CODEDEPLOY[e.codeDeploy.status];
-      return end === 'failed' && e.codeDeploy.rolledBack ? 'rolled-back' : end;
-    }
-    if (e.serviceDeployment) return FINAL_SERVICE_DEPLOYMENT[e.serviceDeployment.status];
-    const next = newRevision(e);
-    if (!next) {
-      // Our deployment is gone from the service: a newer one (a rollback, or another deploy) replaced it.
-      return e.revisions.length && e.newRevisionId ? 'failed' : undefined;
-    }
-    if (next.rolloutState === 'COMPLETED') return 'completed';
-    if (next.rolloutState === 'FAILED') {
-      const replaced = e.revisions.some((r) => r.status === 'PRIMARY' && r.id !== next.id);
-      return replaced || e.service?.circuitBreaker?.rollback ? 'rolled-back' : 'failed';
-    }
-    if (
-      next.rolloutState === undefined &&
-      e.revisions.length === 1 &&
-      next.running >= next.desired &&
-      !next.pending
-    )
-      return 'completed';
-    return undefined;
+    return { evidence: structuredClone(e), ended: endingOf(e), primaryAnswered, errors };
   }
 
   private applyDeployment(id: string, info: DeploymentInfo): void {
-    const e = this.evidence;
-    e.codeDeploy = {
-      deploymentId: id,
-      status: info.status ?? 'Unknown',
-      ...(info.errorInformation?.code ? { errorCode: info.errorInformation.code } : {}),
-      ...(info.errorInformation?.message ? { errorMessage: info.errorInformation.message } : {}),
-      rolledBack: Boolean(info.rollbackInfo?.rollbackDeploymentId),
-      lifecycleEvents: e.codeDeploy?.lifecycleEvents ?? [],
-    };
+    this.evidence.codeDeploy = codeDeployView(id, info, this.evidence.codeDeploy?.lifecycleEvents ?? []);
   }
 
   private async setupCall<T>(api: string, fn: () => Promise<T>): Promise<T> {
@@ -411,81 +337,31 @@ export class DeploymentReader {
 
   private applyService(s: Service): void {
     const e = this.evidence;
-    e.service = {
-      arn: s.serviceArn ?? '',
-      name: s.serviceName ?? this.service,
-      cluster: this.cluster,
-      controller: s.deploymentController?.type ?? 'ECS',
-      desiredCount: s.desiredCount ?? 0,
-      runningCount: s.runningCount ?? 0,
-      pendingCount: s.pendingCount ?? 0,
-      ...(s.deploymentConfiguration?.minimumHealthyPercent !== undefined
-        ? { minimumHealthyPercent: s.deploymentConfiguration.minimumHealthyPercent }
-        : {}),
-      ...(s.deploymentConfiguration?.maximumPercent !== undefined
-        ? { maximumPercent: s.deploymentConfiguration.maximumPercent }
-        : {}),
-      ...(s.healthCheckGracePeriodSeconds !== undefined
-        ? { healthCheckGracePeriodSeconds: s.healthCheckGracePeriodSeconds }
-        : {}),
-      ...(s.deploymentConfiguration?.deploymentCircuitBreaker
-        ? {
-            circuitBreaker: {
-              enable: s.deploymentConfiguration.deploymentCircuitBreaker.enable ?? false,
-              rollback: s.deploymentConfiguration.deploymentCircuitBreaker.rollback ?? false,
-            },
-          }
-        : {}),
-    };
-    const serviceTargetGroups = (s.loadBalancers ?? []).map((lb) => lb.targetGroupArn).filter(defined);
-    const revisions: RevisionView[] = (s.deployments ?? []).map((d) => ({
-      id: d.id ?? '',
-      status: d.status ?? 'UNKNOWN',
-      ...(d.taskDefinition ? { taskDefinition: d.taskDefinition } : {}),
-      desired: d.desiredCount ?? 0,
-      running: d.runningCount ?? 0,
-      pending: d.pendingCount ?? 0,
-      ...(d.failedTasks !== undefined ? { failedTasks: d.failedTasks } : {}),
-      ...(d.rolloutState ? { rolloutState: d.rolloutState } : {}),
-      ...(d.rolloutStateReason ? { rolloutStateReason: d.rolloutStateReason } : {}),
-      targetGroupArns: serviceTargetGroups,
-    }));
-    for (const t of s.taskSets ?? []) {
-      revisions.push({
-        id: t.id ?? '',
-        status: t.status ?? 'UNKNOWN',
-        ...(t.taskDefinition ? { taskDefinition: t.taskDefinition } : {}),
-        desired: t.computedDesiredCount ?? 0,
-        running: t.runningCount ?? 0,
-        pending: t.pendingCount ?? 0,
-        ...(t.scale?.value !== undefined ? { trafficWeight: t.scale.value } : {}),
-        ...(t.externalId ? { externalId: t.externalId } : {}),
-        targetGroupArns: (t.loadBalancers ?? []).map((lb) => lb.targetGroupArn).filter(defined),
-      });
-      if (this.deploymentId && t.externalId === this.deploymentId) e.newRevisionId = t.id;
+    e.service = serviceView(s, this.cluster);
+    const ownTargetGroups = serviceTargetGroups(s);
+    const revisions = revisionViews(s);
+    if (this.deploymentId) {
+      const replacement = revisions.find((r) => r.externalId === this.deploymentId);
+      if (replacement) e.newRevisionId = replacement.id;
     }
     e.revisions = revisions;
     const next = newRevision(e);
     e.replacementTargetGroupArns = this.deploymentId
       ? (next?.targetGroupArns ?? [])
       : e.kind === 'rolling'
-        ? serviceTargetGroups
+        ? ownTargetGroups
         : [];
     // ECS blue/green alternates between the service's target group and its alternate.
     this.targetGroups = [
       ...new Set([
         ...e.replacementTargetGroupArns,
-        ...serviceTargetGroups,
+        ...ownTargetGroups,
         ...(s.loadBalancers ?? [])
           .map((lb) => lb.advancedConfiguration?.alternateTargetGroupArn)
           .filter(defined),
       ]),
     ];
-    const events = (s.events ?? []).map((ev) => ({
-      id: ev.id ?? '',
-      createdAt: ms(ev.createdAt) ?? 0,
-      message: ev.message ?? '',
-    }));
+    const events = serviceEventViews(s);
     e.events = events.slice(0, MAX_EVENTS);
     this.pageOfEvents = events;
   }
@@ -530,18 +406,7 @@ export class DeploymentReader {
     const wanted = newRevision(e)?.taskDefinition;
     const tasks: StoppedTask[] = (described.tasks ?? [])
       .filter((t) => !wanted || !t.taskDefinitionArn || t.taskDefinitionArn === wanted)
-      .map((t) => ({
-        taskArn: t.taskArn ?? '',
-        ...(t.taskDefinitionArn ? { taskDefinitionArn: t.taskDefinitionArn } : {}),
-        ...(t.stoppedReason ? { stoppedReason: t.stoppedReason } : {}),
-        ...(t.stopCode ? { stopCode: t.stopCode } : {}),
-        ...(t.stoppedAt ? { stoppedAt: t.stoppedAt.getTime() } : {}),
-        containers: (t.containers ?? []).map((c) => ({
-          name: c.name ?? 'container',
-          ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
-          ...(c.reason ? { reason: c.reason } : {}),
-        })),
-      }))
+      .map(stoppedTaskView)
       .sort((a, b) => (b.stoppedAt ?? 0) - (a.stoppedAt ?? 0));
     e.stoppedTasks = [...tasks, ...e.stoppedTasks].slice(0, MAX_STOPPED_TASKS);
   }
@@ -560,14 +425,7 @@ export class DeploymentReader {
     const e = this.evidence;
     e.targets = [
       ...e.targets.filter((t) => t.targetGroupArn !== arn),
-      ...(out.TargetHealthDescriptions ?? []).map((d) => ({
-        targetGroupArn: arn,
-        id: d.Target?.Id ?? '',
-        ...(d.Target?.Port !== undefined ? { port: d.Target.Port } : {}),
-        state: d.TargetHealth?.State ?? 'unknown',
-        ...(d.TargetHealth?.Reason ? { reason: d.TargetHealth.Reason } : {}),
-        ...(d.TargetHealth?.Description ? { description: d.TargetHealth.Description } : {}),
-      })),
+      ...(out.TargetHealthDescriptions ?? []).map((d) => targetView(arn, d)),
     ];
   }
 
@@ -600,18 +458,9 @@ export class DeploymentReader {
       ),
     );
     if (!out) return;
-    this.evidence.listeners = (out.Listeners ?? []).map((l) => ({
-      arn: l.ListenerArn ?? '',
-      role: this.listenerRoles.get(l.ListenerArn ?? '') ?? 'production',
-      forwardsTo: (l.DefaultActions ?? [])
-        .filter((a) => a.Type === 'forward')
-        .flatMap((a) =>
-          a.ForwardConfig?.TargetGroups?.length
-            ? a.ForwardConfig.TargetGroups.filter((tg) => (tg.Weight ?? 1) > 0).map((tg) => tg.TargetGroupArn)
-            : [a.TargetGroupArn],
-        )
-        .filter(defined),
-    }));
+    this.evidence.listeners = (out.Listeners ?? []).map((l) =>
+      listenerView(l, this.listenerRoles.get(l.ListenerArn ?? '') ?? 'production'),
+    );
   }
 }
 
