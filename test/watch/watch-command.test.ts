@@ -312,6 +312,48 @@ describe('greenlight watch: ECS blue/green', () => {
     );
     expect(stdout).toMatch(/outcome\s+deployment completed/);
   });
+  it('diagnoses an OOM kill when ECS rolls a blue/green deployment back, and exits 1', async () => {
+    ecs.on('DescribeServices', () =>
+      services((s) => {
+        bare(s);
+        s.deploymentConfiguration.strategy = 'BLUE_GREEN';
+      }),
+    );
+    ecs.on('ListServiceDeployments', () => ({ body: fixture('ecs-list-service-deployments') }));
+    const rolledBack = fixture('ecs-describe-service-deployments');
+    Object.assign(rolledBack.serviceDeployments[0], {
+      status: 'ROLLBACK_SUCCESSFUL',
+      lifecycleStage: 'CLEAN_UP',
+      deploymentCircuitBreaker: { status: 'TRIGGERED', failureCount: 3, threshold: 3 },
+      rollback: {
+        reason: 'Service deployment rolled back because the circuit breaker threshold was exceeded.',
+        startedAt: 1767268900.1,
+        serviceRevisionArn:
+          'arn:aws:ecs:eu-west-1:123456789012:service-revision/web-cluster/web/4980306466373577095',
+      },
+    });
+    ecs.script(
+      'DescribeServiceDeployments',
+      { body: fixture('ecs-describe-service-deployments') },
+      { body: rolledBack },
+    );
+    const stopped = fixture('ecs-describe-tasks-stopped');
+    Object.assign(stopped.tasks[0].containers[0], {
+      exitCode: 137,
+      reason: 'OutOfMemoryError: Container killed due to memory usage',
+    });
+    ecs.script('ListTasks', { body: { taskArns: [] } }, { body: { taskArns: [stopped.tasks[0].taskArn] } });
+    ecs.on('DescribeTasks', () => ({ body: stopped }));
+
+    const { code, stdout } = await run(WEB);
+
+    expect(code).toBe(EXIT_FAILED);
+    expect(stdout).toContain('service deployment r3k1TQhG5Jg9OCw2aFgGp: ROLLBACK_SUCCESSFUL at CLEAN_UP');
+    expect(stdout).toMatch(/outcome\s+deployment rolled back/);
+    expect(stdout).toContain(
+      'diagnosis: container killed for memory (OOM): task 4f1c3b9e2a7d4c0f8e6b5a4d3c2b1a09: container web exited with code 137 (OutOfMemoryError: Container killed due to memory usage)',
+    );
+  });
 });
 
 describe('greenlight watch: CodeDeploy', () => {
