@@ -5,11 +5,13 @@ import { configSchemaCommand } from './commands/config-schema';
 import { rehearseCommand } from './commands/rehearse';
 import { schemaSnapshotCommand } from './commands/schema-snapshot';
 import { validateCommand } from './commands/validate';
+import { watchCommand } from './commands/watch';
 
 /** Every subcommand; `greenlight help` lists them in this order. */
 export const commands: Command[] = [
   checkCommand,
   validateCommand,
+  watchCommand,
   rehearseCommand,
   configSchemaCommand,
   schemaSnapshotCommand,
