@@ -7,7 +7,14 @@ import { CodeDeployOverMoto } from '../support/codedeploy-over-moto';
 import { MotoServer } from '../support/moto-server';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { MemcachedProcess } from '../session/support/memcached-process';
-import { alarm, blueGreenDeployment, datapoints, parameter, secret, type BlueGreenWorld } from '../support/aws-world';
+import {
+  alarm,
+  blueGreenDeployment,
+  datapoints,
+  parameter,
+  secret,
+  type BlueGreenWorld,
+} from '../support/aws-world';
 import { invoke, packageStack, verdicts, type InvokeResult, type PackagedStack } from './artifact-kit';
 
 // The CodeDeploy hooks as a user deploys them: one `serverless package` of a config that uses

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { CodeDeployOverMoto } from '../support/codedeploy-over-moto';
 import { MotoServer } from '../support/moto-server';
-import { blueGreenDeployment, datapoints, forwardTestListener, type BlueGreenWorld } from '../support/aws-world';
+import {
+  blueGreenDeployment,
+  datapoints,
+  forwardTestListener,
+  type BlueGreenWorld,
+} from '../support/aws-world';
 import { invoke, packageStack, verdicts, type PackagedStack } from './artifact-kit';
 
 // `targets: auto` and `target-groups` with `discover: true`, from the packaged zips: the hook finds
