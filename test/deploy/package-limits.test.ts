@@ -13,6 +13,7 @@ const plugin = require('../../deploy/greenlight-plugin.js') as {
     checkTypes: string[];
     autoTargets: string[];
     discoveringChecks: string[];
+    schemaEngines: string[];
     reportReserveMs: number;
   };
   functionProblems(
