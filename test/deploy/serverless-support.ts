@@ -13,6 +13,8 @@ const PROJECT_FILES = [
   'handlers',
   'lib',
   'checks',
+  'config',
+  'hooks',
 ];
 
 /**

@@ -6,9 +6,9 @@ import {
   discoverTargets,
   resolveAutoTargets,
   type DiscoveryClients,
-} from '../../lib/discovery';
+} from '../../checks/discovery';
 import { AUTO_TARGET_URL } from '../../lib/auto-target';
-import { createHookHandler } from '../../lib/hook-handler';
+import { createHookHandler } from '../../hooks/hook-handler';
 import { captureOutput } from '../support/capture-output';
 import { scriptedCheckType } from '../support/test-check-types';
 import { AwsJsonServer, codeDeployServer } from '../support/aws-json-server';

@@ -1,5 +1,5 @@
-import { HttpClient, SCANNED_PREFIX_BYTES } from '../../checks/http-client';
-import { clientOptionsSchema, runFlow, requestStepSchema } from '../../checks/http-flow';
+import { HttpClient, SCANNED_PREFIX_BYTES } from '../../checks/http/client';
+import { clientOptionsSchema, runFlow, requestStepSchema } from '../../checks/http/flow';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { check } from './run-http-check';
 

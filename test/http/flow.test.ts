@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CookieJar, runFlow, requestStepSchema } from '../../checks/http-flow';
+import { CookieJar, runFlow, requestStepSchema } from '../../checks/http/flow';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { check, configError } from './run-http-check';
 

@@ -1,4 +1,4 @@
-import { clientOptionsSchema, requestStepSchema, runFlow } from '../../checks/http-flow';
+import { clientOptionsSchema, requestStepSchema, runFlow } from '../../checks/http/flow';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { check } from './run-http-check';
 
