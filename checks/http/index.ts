@@ -15,7 +15,10 @@ import { CookieJar } from './cookie-jar';
 import { HttpClient } from './client';
 import { diffResponses, parsePathPattern, pathIgnorer } from './diff';
 import { clip, compileJsonSchema } from './expect';
-import { flowVariableProblems, formatMs, runFlow, type FlowOptions, type FlowResult } from './flow';
+import { runFlow } from './flow';
+import type { FlowOptions, FlowResult } from './flow-types';
+import { formatMs } from './format-ms';
+import { flowVariableProblems } from './variables';
 import { DEFAULT_RETRY_BUDGET, RetryTally, retryAllowance, sleep, type RetryBudget } from './retry';
 import { clientOptionFields, requestStepSchema } from './step';
 

@@ -140,7 +140,11 @@ function parseJson(text: string, from: string): unknown {
  * `maxBytes`, transient failures retried, and everything, retries included, within `timeoutMs`.
  */
 async function fetchText(url: URL, options: LoadContractOptions): Promise<string> {
-  const { clientOptionsSchema, formatMs, requestStepSchema, runFlow } = await import('../http/flow');
+  const [{ runFlow }, { clientOptionsSchema, requestStepSchema }, { formatMs }] = await Promise.all([
+    import('../http/flow'),
+    import('../http/step'),
+    import('../http/format-ms'),
+  ]);
   const timeoutMs = options.timeoutMs ?? DEFAULT_CONTRACT_TIMEOUT_MS;
   const maxBytes = options.maxBytes ?? DEFAULT_CONTRACT_MAX_BYTES;
   const step = requestStepSchema.parse({

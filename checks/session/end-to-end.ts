@@ -69,7 +69,10 @@ async function crossing(
     direction === 'blue→green' ? (['blue', 'green'] as const) : (['green', 'blue'] as const);
   const writerTarget = writer === 'blue' ? options.blueTarget : options.greenTarget;
   const readerTarget = reader === 'blue' ? options.blueTarget : options.greenTarget;
-  const { CookieJar, runFlow } = await import('../http/flow');
+  const [{ CookieJar }, { runFlow }] = await Promise.all([
+    import('../http/cookie-jar'),
+    import('../http/flow'),
+  ]);
   const client = clientOf(options);
   const common = { targets: ctx.targets, signal: ctx.signal, deadline: ctx.deadline, client, log: ctx.log };
 
