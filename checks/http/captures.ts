@@ -1,5 +1,6 @@
 import { REDACTED, isSecretField, redactText, registerSecret } from '../../lib/redact';
-import { ParsedBody, excerpt, jmesPath } from './expect';
+import { jmesPath } from './json-path';
+import { ParsedBody, excerpt } from './parsed-body';
 import type { StepContext, StepResult } from './flow-types';
 import type { Capture } from './step';
 

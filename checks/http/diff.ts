@@ -1,6 +1,7 @@
 import { REDACTED, type SecretNames } from '../../lib/redact';
 import type { Assertion } from '../types';
-import { ParsedBody, deepEqual, evidence, excerpt } from './expect';
+import { deepEqual } from './deep-equal';
+import { ParsedBody, evidence, excerpt } from './parsed-body';
 import type { HttpResponse } from './client';
 
 type Segment = string | number;

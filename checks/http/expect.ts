@@ -1,96 +1,10 @@
-import { search } from '@aws-lambda-powertools/jmespath';
 import type { ValidateFunction } from 'ajv';
-import { REDACTED, redact, redactBodyText, type SecretNames } from '../../lib/redact';
-import { CONTEXT_BEFORE } from './body-scan';
+import { REDACTED, type SecretNames } from '../../lib/redact';
 import type { Assertion } from '../types';
-import type { HttpResponse } from './client';
+import { deepEqual } from './deep-equal';
+import { jmesPath } from './json-path';
+import { ParsedBody, evidence, excerpt } from './parsed-body';
 import type { Expect, HeaderExpectation, JsonExpectation } from './step';
-
-const EXCERPT_CHARS = 120;
-/** Characters a body's bytes cannot be searched for: U+FFFD stands for invalid bytes once decoded. */
-export const NEEDS_TEXT = /[\uD800-\uDFFF\uFFFD]/;
-
-/** A response body parsed once, on demand, for every JSON assertion and capture. */
-export class ParsedBody {
-  private parsed?: { value: unknown } | { error: string };
-  private textValue?: string;
-
-  constructor(readonly response: HttpResponse) {}
-
-  get text(): string {
-    this.textValue ??= this.response.body.toString('utf8');
-    return this.textValue;
-  }
-
-  /**
-   * Whether the body holds `piece`, as `text.includes(piece)` says, without decoding a body that
-   * was not decoded yet: its UTF-8 bytes are searched instead, which finds the same (a decoded
-   * character never spans an invalid byte). A piece with U+FFFD or a lone surrogate, which only
-   * the decoded text can match, is looked for in the text.
-   */
-  includes(piece: string): boolean {
-    const scanned = this.response.scanned;
-    if (scanned?.has(piece)) return scanned.get(piece) !== null;
-    if (this.textValue !== undefined || NEEDS_TEXT.test(piece)) return this.text.includes(piece);
-    return this.response.body.includes(piece);
-  }
-
-  /** The text from a little before the first `piece` on, for evidence; '' when it is absent. */
-  around(piece: string): string {
-    const scanned = this.response.scanned;
-    if (scanned?.has(piece)) return scanned.get(piece) ?? '';
-    const at = this.text.indexOf(piece);
-    return at < 0 ? '' : this.text.slice(Math.max(0, at - CONTEXT_BEFORE));
-  }
-
-  /** The JSON value, or why the body is not JSON (with a short excerpt). */
-  json(): { value: unknown } | { error: string } {
-    if (!this.parsed) {
-      const text = this.text;
-      if (!/\S/.test(text)) {
-        this.parsed = {
-          error: `body is empty${this.response.status === 204 ? ' (204 No Content)' : ''}, expected JSON`,
-        };
-      } else {
-        try {
-          this.parsed = { value: JSON.parse(text) };
-        } catch (err) {
-          const truncated = this.response.truncated
-            ? ` (body truncated at ${this.response.body.length} bytes)`
-            : '';
-          this.parsed = {
-            error: `body is not JSON: ${(err as Error).message}${truncated}; body starts ${excerpt(text)}`,
-          };
-        }
-      }
-    }
-    return this.parsed;
-  }
-}
-
-/**
- * Shortens a text for evidence. Secrets, known values and the values of secret-looking JSON
- * keys, are redacted before cutting: a cut through a secret would leave a prefix that no longer
- * matches it.
- */
-export function clip(text: string, max = EXCERPT_CHARS): string {
-  const safe = redactBodyText(text);
-  return safe.length > max ? `${safe.slice(0, max)}…` : safe;
-}
-
-/** A short, quoted, one-line excerpt of a text. */
-export function excerpt(text: string, max = EXCERPT_CHARS): string {
-  return JSON.stringify(clip(text.replace(/\s+/g, ' '), max));
-}
-
-/** A value for an assertion: small values as they are, big ones as a JSON excerpt. */
-export function evidence(value: unknown, max = EXCERPT_CHARS): unknown {
-  if (value === undefined) return null;
-  if (typeof value === 'string') return clip(value, max);
-  if (value === null || typeof value !== 'object') return value;
-  const text = JSON.stringify(value);
-  return text.length > max ? clip(text, max) : redact(value);
-}
 
 export interface ExpectContext {
   /** Headers whose values are never shown. */
@@ -258,60 +172,6 @@ function headerAssertion(
   };
 }
 
-const PLAIN_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/;
-const PLAIN_SEGMENT = /([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]/g;
-const MAX_CACHED_PATHS = 1_000;
-
-/** A plain path split once into field names and array indexes; null for anything else. */
-const plainPaths = new Map<string, Array<string | number> | null>();
-
-function plainSegments(expression: string): Array<string | number> | null {
-  let segments = plainPaths.get(expression);
-  if (segments === undefined) {
-    segments = PLAIN_PATH.test(expression)
-      ? [...expression.matchAll(PLAIN_SEGMENT)].map((m) => m[1] ?? Number(m[2]))
-      : null;
-    if (plainPaths.size >= MAX_CACHED_PATHS) plainPaths.clear();
-    plainPaths.set(expression, segments);
-  }
-  return segments;
-}
-
-/**
- * Plain field and index paths (`data.items[0].id`), the usual case, are walked directly with
- * JMESPath's semantics (a missing step gives null): the JMESPath interpreter is built afresh
- * for every search, which dominates the cost of a small response.
- */
-function plainPath(segments: ReadonlyArray<string | number>, value: unknown): unknown {
-  let current = value;
-  for (const segment of segments) {
-    if (typeof segment === 'string') {
-      current =
-        current !== null &&
-        typeof current === 'object' &&
-        !Array.isArray(current) &&
-        Object.hasOwn(current, segment)
-          ? (current as Record<string, unknown>)[segment]
-          : null;
-    } else {
-      current = Array.isArray(current) ? current[segment] : null;
-    }
-    if (current === undefined) current = null;
-  }
-  return current;
-}
-
-/** Evaluates a JMESPath expression; a type error inside it (a function on the wrong type) is reported, not thrown. */
-export function jmesPath(expression: string, value: unknown): { value: unknown } | { error: string } {
-  const segments = plainSegments(expression);
-  if (segments) return { value: plainPath(segments, value) };
-  try {
-    return { value: search(expression, value as never) };
-  } catch (err) {
-    return { error: `JMESPath ${expression}: ${(err as Error).message}` };
-  }
-}
-
 function typeOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
@@ -446,49 +306,4 @@ function compare(op: '<' | '<=' | '>' | '>=', left: number, right: number): bool
     case '>=':
       return left >= right;
   }
-}
-
-/** Structural equality of JSON values (object key order ignored). */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((item, i) => deepEqual(item, bb[i]));
-  }
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  return (
-    ka.length === kb.length &&
-    ka.every(
-      (k) =>
-        Object.prototype.hasOwnProperty.call(b, k) &&
-        deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
-    )
-  );
-}
-
-const compiled = new WeakMap<object, ValidateFunction>();
-
-/**
- * Compiles a JSON Schema with ajv (draft 2020-12 when `$schema` says so, else draft-07) and the
- * standard formats. Throws on an invalid schema: callers do this when the config loads.
- */
-export function compileJsonSchema(schema: Record<string, unknown>): ValidateFunction {
-  const cached = compiled.get(schema);
-  if (cached) return cached;
-  // Loaded on first use, synchronously because config loading is: only checks with a schema pay for ajv.
-  const modern = typeof schema.$schema === 'string' && schema.$schema.includes('2020-12');
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const AjvClass = modern
-    ? (require('ajv/dist/2020') as typeof import('ajv/dist/2020')).default
-    : (require('ajv') as typeof import('ajv')).default;
-  const addFormats = (require('ajv-formats') as typeof import('ajv-formats')).default;
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const ajv = new AjvClass({ allErrors: true, strict: false });
-  addFormats(ajv);
-  const validate = ajv.compile(schema);
-  compiled.set(schema, validate);
-  return validate;
 }

@@ -1,7 +1,8 @@
 import { registerObservedSecret, type SecretNames } from '../../lib/redact';
 import type { Outcome } from '../types';
 import type { HttpResponse, SendResult } from './client';
-import { ParsedBody, clip, evaluateExpect } from './expect';
+import { evaluateExpect } from './expect';
+import { ParsedBody, clip } from './parsed-body';
 import type { StepContext, StepResult } from './flow-types';
 import { formatMs } from './format-ms';
 import type { RequestStep } from './step';

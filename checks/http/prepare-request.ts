@@ -1,6 +1,7 @@
 import { isSecretField, registerSecret } from '../../lib/redact';
 import { USER_AGENT, hasHeader, type PreparedRequest } from './client';
-import { NEEDS_TEXT, list } from './expect';
+import { list } from './expect';
+import { NEEDS_TEXT } from './parsed-body';
 import type { StepContext } from './flow-types';
 import { DEFAULT_MARKER_HEADER, DEFAULT_MAX_REDIRECTS, type RequestStep, type TlsOptions } from './step';
 import { substitute, substituteDeep } from './variables';
