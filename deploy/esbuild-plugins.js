@@ -37,7 +37,12 @@ const ROOT = resolve(__dirname, '..');
 const REGISTRY = join(ROOT, 'checks', 'registry.ts');
 const OMITTED = 'greenlight-omitted';
 /** Modules that only some configs need, by path from the repository root without extension. */
-const OPTIONAL_MODULES = { discovery: 'checks/discovery', secretResolvers: 'config/secret-resolvers' };
+const OPTIONAL_MODULES = {
+  deploymentReads: 'checks/discovery/deployment',
+  listenerDiscovery: 'checks/discovery/listeners',
+  targetGroupDiscovery: 'checks/discovery/target-groups',
+  secretResolvers: 'config/secret-resolvers',
+};
 const REQUIRED = 'greenlight-required';
 const ESM_FACADE = 'greenlight-esm-facade';
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -204,8 +209,14 @@ function greenlightBundle(options = {}) {
 
       // Modules a config may not need (by path from the repository root), and why they would be left out.
       const leaveOut = new Map();
+      if (analysis.autoTargets.length === 0) {
+        leaveOut.set(OPTIONAL_MODULES.listenerDiscovery, 'no target is "auto"');
+      }
+      if (analysis.discoveringChecks.length === 0) {
+        leaveOut.set(OPTIONAL_MODULES.targetGroupDiscovery, 'no check discovers');
+      }
       if (analysis.autoTargets.length === 0 && analysis.discoveringChecks.length === 0) {
-        leaveOut.set(OPTIONAL_MODULES.discovery, 'no target is "auto" and no check discovers');
+        leaveOut.set(OPTIONAL_MODULES.deploymentReads, 'no target is "auto" and no check discovers');
       }
       if (analysis.secrets.length === 0 && analysis.parameters.length === 0) {
         leaveOut.set(
@@ -213,12 +224,15 @@ function greenlightBundle(options = {}) {
           'it references no ${secretsmanager:...} or ${ssm:...}',
         );
       }
-      build.onResolve({ filter: /^\.{1,2}\/(.*\/)?(discovery|secret-resolvers)$/ }, (args) => {
-        const name = relative(ROOT, resolve(args.resolveDir, args.path)).split(sep).join('/');
-        const why = leaveOut.get(name);
-        if (!why) return undefined;
-        return { path: name, namespace: OMITTED, pluginData: why };
-      });
+      build.onResolve(
+        { filter: /^\.{1,2}\/(.*\/)?(deployment|listeners|target-groups|secret-resolvers)$/ },
+        (args) => {
+          const name = relative(ROOT, resolve(args.resolveDir, args.path)).split(sep).join('/');
+          const why = leaveOut.get(name);
+          if (!why) return undefined;
+          return { path: name, namespace: OMITTED, pluginData: why };
+        },
+      );
       build.onLoad({ filter: /.*/, namespace: OMITTED }, (args) => ({
         contents: `throw new Error(${JSON.stringify(
           `${args.path} is not in this bundle because greenlight.yml was packaged when ${args.pluginData}; package the hooks again`,

@@ -49,7 +49,7 @@ const CHECK_TYPE_PERMISSIONS = {
   metrics: [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
   'target-groups': [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
 };
-/** Check types whose `discover: true` reads the deployment (checks/discovery.ts discoverTargetGroups). */
+/** Check types whose `discover: true` reads the deployment (checks/discovery/target-groups.ts). */
 const DISCOVERING_CHECK_TYPES = new Set(['target-groups']);
 
 /** Where the hooks get the AWS SDK v3 clients: packed into each zip (as tested), or the Lambda runtime's copy. */

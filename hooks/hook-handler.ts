@@ -7,7 +7,7 @@ import { defaultReportClient, reportHookStatus, type Delivery } from './codedepl
 import type { CodeDeploySender } from '../lib/codedeploy-client';
 import { autoTargetNames } from '../lib/auto-target';
 import type { LoadOptions } from '../config/config';
-import type { DiscoveryClients } from '../checks/discovery';
+import type { DiscoveryClients } from '../checks/discovery/deployment';
 import { ConfigError, EventError, errorMessage } from '../lib/errors';
 import { cachedConfig, defaultConfigPath, logCheckResults, withTimeout } from './hook-config';
 import { parseHookEvent } from './hook-event';
@@ -170,7 +170,7 @@ async function resolveTargets(
   clients?: DiscoveryClients,
 ): Promise<{ resolved: Record<string, URL> } | { failure: string }> {
   if (autoTargetNames(targets).length === 0) return { resolved: { ...targets } };
-  const { resolveAutoTargets } = await import('../checks/discovery');
+  const { resolveAutoTargets } = await import('../checks/discovery/listeners');
   const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
   const { targets: resolved, discovery } = await resolveAutoTargets(targets, deployment, clients, { signal });
   log.info('discovered targets', {

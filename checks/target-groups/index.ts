@@ -9,7 +9,7 @@ import {
 } from '../cloudwatch/client';
 import { formatNumber } from '../cloudwatch/condition';
 import { getMetricData, type MetricSeries } from '../cloudwatch/metric-data';
-import type { DiscoveryClients } from '../discovery';
+import type { DiscoveryClients } from '../discovery/deployment';
 import {
   LIFECYCLE_EVENTS,
   type Assertion,
@@ -375,7 +375,7 @@ const NOT_DISCOVERABLE = 'set loadBalancer, green and blue instead of discover: 
 
 /**
  * `discover: true`: green is the replacement task set's target group, blue the other one of the
- * deployment group's pair, the ALB the production listener's, read at each run (lib/discovery).
+ * deployment group's pair, the ALB the production listener's, read at each run (checks/discovery/target-groups.ts).
  */
 async function discoverPair(
   ctx: CheckContext,
@@ -400,7 +400,10 @@ async function discoverPair(
       `discover: true cannot tell green at BeforeInstall: CodeDeploy creates the replacement task set of deployment ${deploymentId} after this event; run the check at AfterInstall or later`,
     );
   }
-  const { defaultDiscoveryClients, discoverTargetGroups } = await import('../discovery');
+  const [{ defaultDiscoveryClients }, { discoverTargetGroups }] = await Promise.all([
+    import('../discovery/deployment'),
+    import('../discovery/target-groups'),
+  ]);
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, ctx.deadline - Date.now()))]);
   const found = await discoverTargetGroups(deploymentId, clients?.() ?? defaultDiscoveryClients(), {
     signal,

@@ -53,7 +53,9 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       'checks/schema/index.ts',
       'checks/session/index.ts',
       'checks/alarms/index.ts',
-      'checks/discovery.ts',
+      'checks/discovery/deployment.ts',
+      'checks/discovery/listeners.ts',
+      'checks/discovery/target-groups.ts',
       'config/secret-resolvers.ts',
       'zod/v4/locales/fr.js',
     ]) {
@@ -70,7 +72,8 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     for (const present of [
       'checks/schema/index.ts',
       'checks/alarms/index.ts',
-      'checks/discovery.ts',
+      'checks/discovery/deployment.ts',
+      'checks/discovery/listeners.ts',
       'config/secret-resolvers.ts',
       'node_modules/pg/',
     ]) {
@@ -84,11 +87,12 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, loadBalancer: app/web/1, green: targetgroup/g/1, blue: targetgroup/b/2 }\n',
     );
     expect(fixed.inputs.some((i) => i.includes('checks/target-groups/index.ts'))).toBe(true);
-    expect(fixed.inputs.some((i) => i.includes('checks/discovery.ts'))).toBe(false);
+    expect(fixed.inputs.some((i) => /checks\/discovery\/.*\.ts$/.test(i))).toBe(false);
     const discovering = await bundle(
       'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, discover: true }\n',
     );
-    expect(discovering.inputs.some((i) => i.includes('checks/discovery.ts'))).toBe(true);
+    expect(discovering.inputs.some((i) => i.includes('checks/discovery/target-groups.ts'))).toBe(true);
+    expect(discovering.inputs.some((i) => i.includes('checks/discovery/listeners.ts'))).toBe(false);
   });
 
   it('in ES module output, names chunks after the handler and loads the SDK clients with require', async () => {
@@ -142,7 +146,7 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       );
       expect(outcome.status).toBe('Failed');
       expect(outcome.reason).toMatch(
-        /checks\/discovery is not in this bundle because greenlight.yml was packaged when no target is "auto" and no check discovers; package the hooks again/,
+        /checks\/discovery\/listeners is not in this bundle because greenlight.yml was packaged when no target is "auto"; package the hooks again/,
       );
       expect(server.callsOf('PutLifecycleEventHookExecutionStatus').map((c) => c.body.status)).toEqual([
         'Failed',

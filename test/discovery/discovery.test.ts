@@ -1,12 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  defaultDiscoveryClients,
-  discoverTargets,
-  resolveAutoTargets,
-  type DiscoveryClients,
-} from '../../checks/discovery';
+import { defaultDiscoveryClients, type DiscoveryClients } from '../../checks/discovery/deployment';
+import { discoverTargets, resolveAutoTargets } from '../../checks/discovery/listeners';
 import { AUTO_TARGET_URL } from '../../lib/auto-target';
 import { createHookHandler } from '../../hooks/hook-handler';
 import { captureOutput } from '../support/capture-output';
