@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import { Agent, buildConnector, errors as undiciErrors } from './undici-parts';
+import { Agent, buildConnector } from './undici-parts';
 import { version } from '../../package.json';
 import { registerObservedSecret } from '../../lib/redact';
-import { BodyScanner } from './body-scan';
+import { Hop } from './hop';
+import { CaFileError, Timeout, describeTransportError, type TransportError } from './transport-errors';
 import type { CookieJar } from './cookie-jar';
 import type { TlsOptions } from './step';
 
@@ -62,32 +63,12 @@ export interface HttpResponse {
   certificate?: CertificateInfo;
 }
 
-export type TransportErrorKind =
-  'timeout' | 'connect' | 'reset' | 'tls' | 'redirects' | 'aborted' | 'dns' | 'other';
-
-/** A request that produced no usable response. */
-export interface TransportError {
-  kind: TransportErrorKind;
-  message: string;
-  code?: string;
-  /** Worth another attempt: a refused or reset connection, a timeout. */
-  transient: boolean;
-}
-
 export type SendResult =
   | { response: HttpResponse; error?: undefined }
   | { error: TransportError; response?: undefined; durationMs: number };
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const SECRET_ON_CROSS_ORIGIN = /^(authorization|proxy-authorization|cookie|x-api-key|x-auth-token)$/i;
 const DAY_MS = 86_400_000;
-
-class Timeout extends Error {
-  constructor(readonly ms: number) {
-    super(`timed out after ${ms} ms`);
-    this.name = 'Timeout';
-  }
-}
 
 /**
  * The HTTP stack of a check run: undici agents per TLS setting (the CA bundle, SNI name and
@@ -316,196 +297,11 @@ export class HttpClient {
   }
 }
 
-const REDIRECT_BODY_LIMIT = 64 * 1024; // a small redirect body is read so the connection can be reused
-const INITIAL_BODY_BYTES = 16 * 1024; // the first buffer of a body whose length was not given, at least
-const EMPTY_BODY = Buffer.alloc(0);
-
-interface HopAnswer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-  received: number;
-  truncated: boolean;
-  /** A redirect to follow: its body was discarded. */
-  redirect: boolean;
-  scanned?: ReadonlyMap<string, string | null>;
-}
-
-/** What is kept of a body that is scanned: enough for the excerpt a failed assertion shows. */
-export const SCANNED_PREFIX_BYTES = 4096;
-
-/**
- * One request/response exchange through undici's dispatch API: the body is collected straight
- * from the parser, up to a cap, without a stream or a per-request AbortController (both cost
- * more than the rest of a small exchange). Past the cap the exchange is aborted, which drops
- * the connection so the rest is never read; or, with `readToEnd`, each chunk is dropped as it
- * arrives and the exchange ends with the body: an answer whose body never ends is no answer (a
- * browser would still be loading it), and the request's timeout ends it as one.
- *
- * Each chunk is copied as it arrives into one buffer, sized up front from Content-Length (never
- * past the cap), so the socket's read buffers go at once and a body costs its own size once,
- * not a list of chunks plus their concatenation. Without a usable Content-Length the buffer
- * starts small and doubles, up to the cap.
- */
-class Hop implements Dispatcher.DispatchHandler {
-  readonly answer: Promise<HopAnswer>;
-  received = 0;
-  private controller?: Dispatcher.DispatchController;
-  private stoppedBy: unknown;
-  private status = 0;
-  private headers: Record<string, string | string[] | undefined> = {};
-  private body: Buffer = EMPTY_BODY;
-  private kept = 0;
-  /** Content-Length, when the server gave one (0 otherwise). */
-  private declared = 0;
-  private redirect = false;
-  private settled = false;
-  private scanner?: BodyScanner;
-  /** Bytes kept (the whole body) or scanned: what the cap counts. */
-  private read = 0;
-  /** More arrived than the cap lets through. */
-  private truncated = false;
-  private resolve!: (answer: HopAnswer) => void;
-  private reject!: (err: unknown) => void;
-
-  constructor(
-    private readonly maxBodyBytes: number,
-    private readonly followRedirects: boolean,
-    private readonly onBodyStart: () => void,
-    private readonly scan?: readonly string[],
-    private readonly readToEnd = false,
-  ) {
-    this.answer = new Promise<HopAnswer>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-
-  /** Ends the exchange now with `reason`; a request still queued for a connection is aborted when it starts. */
-  stop(reason: unknown): void {
-    this.stoppedBy = reason;
-    this.controller?.abort(reason as Error);
-    this.fail(reason);
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.stoppedBy !== undefined) controller.abort(this.stoppedBy as Error);
-  }
-
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
-    if (statusCode < 200) return; // 1xx informational answers come before the real one
-    this.status = statusCode;
-    this.headers = headers;
-    this.redirect = this.followRedirects && REDIRECTS.has(statusCode) && typeof headers.location === 'string';
-    const declared = Number(headers['content-length']);
-    this.declared = Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
-    if (this.scan && !this.redirect) this.scanner = new BodyScanner(this.scan);
-    this.onBodyStart();
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.received += chunk.length;
-    if (this.redirect) {
-      if (this.received > REDIRECT_BODY_LIMIT) {
-        this.finish(false);
-        controller.abort(new BodyCapReached());
-      }
-      return;
-    }
-    const room = this.maxBodyBytes - this.read;
-    if (chunk.length > room) this.truncated = true;
-    const take = Math.min(chunk.length, room);
-    if (take > 0) {
-      this.read += take;
-      const keep = this.scanner ? Math.min(take, SCANNED_PREFIX_BYTES - this.kept) : take;
-      if (keep > 0) {
-        if (this.kept + keep > this.body.length) this.grow(this.kept + keep);
-        chunk.copy(this.body, this.kept, 0, keep);
-        this.kept += keep;
-      }
-      this.scanner?.write(take === chunk.length ? chunk : chunk.subarray(0, take));
-    }
-    if (this.truncated && !this.readToEnd) {
-      this.finish(true);
-      controller.abort(new BodyCapReached());
-    }
-  }
-
-  /**
-   * Room for `needed` bytes, at most the cap: first the declared length, else a small buffer
-   * that doubles. Allocated at the first chunk, so an answer without a body (HEAD, 304) costs none.
-   */
-  private grow(needed: number): void {
-    const wanted =
-      this.kept === 0
-        ? this.declared || INITIAL_BODY_BYTES
-        : Math.max(this.body.length * 2, INITIAL_BODY_BYTES);
-    const cap = this.scanner ? Math.min(SCANNED_PREFIX_BYTES, this.maxBodyBytes) : this.maxBodyBytes;
-    const size = Math.min(cap, Math.max(needed, wanted));
-    // Filled before it is read: no need to zero it.
-    const bigger = Buffer.allocUnsafe(size);
-    if (this.kept) this.body.copy(bigger, 0, 0, this.kept);
-    this.body = bigger;
-  }
-
-  onResponseEnd(): void {
-    this.finish(this.truncated);
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.fail(err);
-  }
-
-  private finish(truncated: boolean): void {
-    if (this.settled) return;
-    this.settled = true;
-    const body = this.kept === this.body.length ? this.body : this.body.subarray(0, this.kept);
-    this.body = EMPTY_BODY;
-    this.resolve({
-      status: this.status,
-      headers: this.headers,
-      body,
-      received: this.received,
-      truncated,
-      redirect: this.redirect,
-      ...(this.scanner && { scanned: this.scanner.end() }),
-    });
-  }
-
-  private fail(err: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.body = EMPTY_BODY;
-    this.reject(err);
-  }
-}
-
-/** The reason a body read past its cap is aborted: the answer is already complete by then. */
-class BodyCapReached extends Error {
-  constructor() {
-    super('body cap reached');
-    this.name = 'BodyCapReached';
-  }
-}
-
 /** Requests with the same trust settings share an agent (and its connections). */
 function agentKey(tls: TlsOptions): string {
   return tls.ca === undefined && tls.caFile === undefined && tls.insecure !== true
     ? ''
     : JSON.stringify([tls.ca ?? null, tls.caFile ?? null, tls.insecure === true]);
-}
-
-/** A `tls.caFile` that cannot be read: a configuration problem found at run time. */
-export class CaFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CaFileError';
-  }
 }
 
 /** Session cookies are credentials: their values are redacted wherever they turn up later. */
@@ -553,62 +349,4 @@ function normaliseHeaders(
     else out[key] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
-}
-
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED', 'UND_ERR_CLOSED']);
-
-function describeTransportError(
-  err: unknown,
-  stopped: unknown,
-  phase: string,
-  received: number,
-  maxBodyBytes: number,
-): TransportError {
-  if (err instanceof CaFileError) return { kind: 'other', transient: false, message: err.message };
-  const reason = stopped;
-  const progress =
-    phase !== 'reading the body'
-      ? phase
-      : received > maxBodyBytes
-        ? `reading the body, ${received} bytes received, more than maxBodyBytes (${maxBodyBytes}), and it had not ended`
-        : `reading the body, ${received} bytes received`;
-  if (reason instanceof Timeout) {
-    return { kind: 'timeout', transient: true, message: `timed out after ${reason.ms} ms (${progress})` };
-  }
-  if (stopped !== undefined) {
-    const why = reason instanceof Error ? reason.message : String(reason ?? 'aborted');
-    return { kind: 'aborted', transient: false, message: `stopped while ${progress}: ${why}` };
-  }
-  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  const inner = e?.cause && typeof e.cause === 'object' ? e.cause : undefined;
-  const code = e?.code ?? inner?.code;
-  const message = (e?.message || inner?.message || String(err)).split('\n')[0]!;
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-    return {
-      kind: 'timeout',
-      transient: true,
-      message: `timed out (${progress}): ${message}`,
-      ...(code ? { code } : {}),
-    };
-  }
-  if (code && CONNECT_CODES.has(code)) return { kind: 'connect', transient: true, code, message };
-  if (code && RESET_CODES.has(code))
-    return { kind: 'reset', transient: true, code, message: `${message} (${progress})` };
-  if (code === 'EAI_AGAIN') return { kind: 'dns', transient: true, code, message };
-  if (code === 'ENOTFOUND') return { kind: 'dns', transient: false, code, message };
-  if (
-    code &&
-    (/^ERR_TLS|^ERR_SSL|CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME/.test(code) ||
-      /certificate|ssl|tls/i.test(message))
-  ) {
-    return { kind: 'tls', transient: false, code, message: `TLS: ${message}` };
-  }
-  return { kind: 'other', transient: false, message, ...(code ? { code } : {}) };
 }

@@ -1,9 +1,10 @@
 import type { Logger } from '../../lib/log';
 import type { SecretNames } from '../../lib/redact';
 import type { Assertion, Outcome } from '../types';
-import type { CertificateInfo, HttpClient, HttpResponse, TransportError } from './client';
+import type { CertificateInfo, HttpClient, HttpResponse } from './client';
 import type { CookieJar } from './cookie-jar';
 import type { ExpectContext } from './expect';
+import type { TransportError } from './transport-errors';
 import type { ClientOptions } from './step';
 
 /** Polls the first request until it passes, for an endpoint that may still be starting. */

@@ -1,4 +1,5 @@
-import { HttpClient, SCANNED_PREFIX_BYTES } from '../../checks/http/client';
+import { HttpClient } from '../../checks/http/client';
+import { SCANNED_PREFIX_BYTES } from '../../checks/http/hop';
 import { runFlow } from '../../checks/http/flow';
 import { clientOptionsSchema, requestStepSchema } from '../../checks/http/step';
 import { startHttpServer, type TestServer } from '../support/http-servers';
