@@ -31,7 +31,7 @@
 const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { basename, dirname, extname, join, relative, resolve, sep } = require('node:path');
-const { analyseConfig, awsSdkSource } = require('./greenlight-plugin');
+const { analyseConfig, awsSdkSource } = require('./config-analysis');
 
 const ROOT = resolve(__dirname, '..');
 const REGISTRY = join(ROOT, 'checks', 'registry.ts');
