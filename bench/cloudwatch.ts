@@ -5,7 +5,7 @@ import { runChecks, type PlannedCheck } from '../checks/runner';
 import type { CheckContext } from '../checks/types';
 import { awsClientConfig } from '../lib/aws';
 import { silentLogger } from '../lib/log';
-import { emitVerdictMetrics } from '../lib/result-metrics';
+import { emitVerdictMetrics } from '../hooks/result-metrics';
 import { cloudWatchServer } from '../test/support/aws-json-server';
 import type { Bench, BenchFigure } from './harness';
 import { median } from './harness';

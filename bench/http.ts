@@ -4,7 +4,7 @@ import { loadavg } from 'node:os';
 import { Agent } from 'undici';
 import { httpCheckType } from '../checks/http';
 import type { Check } from '../checks/types';
-import { buildConfig } from '../lib/config';
+import { buildConfig } from '../config/config';
 import { silentLogger } from '../lib/log';
 import type { Bench } from './harness';
 import { median } from './harness';

@@ -1,12 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import {
-  connectionSchema,
-  openSession,
-  resolveConnection,
-  type DbSession,
-} from '../checks/schema-connection';
-import { introspect } from '../checks/schema-introspect';
-import type { Engine } from '../checks/schema-model';
+import { connectionSchema, resolveConnection, type DbSession } from '../checks/schema/connection';
+import { openSession } from '../checks/schema/open-session';
+import { introspect } from '../checks/schema/introspect';
+import type { Engine } from '../checks/schema/model';
 import type { Bench, BenchFigure } from './harness';
 import { median } from './harness';
 

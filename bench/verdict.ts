@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { httpCheckType } from '../checks/http';
 import { runChecks, type PlannedCheck, type Verdict } from '../checks/runner';
 import type { CheckContext, CheckReport, CheckResult } from '../checks/types';
-import { buildConfig, type LoadedConfig } from '../lib/config';
+import { buildConfig, type LoadedConfig } from '../config/config';
 import { silentLogger } from '../lib/log';
 import { packageStack, unpack } from '../test/artifact/artifact-kit';
 import { codeDeployServer } from '../test/support/aws-json-server';

@@ -1,5 +1,5 @@
 import type { CheckResult } from '../checks/types';
-import { formatDuration, type TerminalStyle } from './terminal-style';
+import { formatDuration, type TerminalStyle } from '../checks/terminal-style';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const FRAME_MS = 100;

@@ -1,29 +1,10 @@
 import type { Verdict } from '../checks/runner';
-import type { Assertion, CheckResult } from '../checks/types';
-import { redact, redactText } from '../lib/redact';
-import { formatDuration, visibleWidth, type TerminalStyle } from './terminal-style';
+import { evidenceOf } from '../checks/evidence';
+import { redactText } from '../lib/redact';
+import { formatDuration, visibleWidth, type TerminalStyle } from '../checks/terminal-style';
 
 const HEADER = ['CHECK', 'OUTCOME', 'DURATION', 'EVIDENCE'] as const;
 const GAP = '  ';
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value === undefined) return 'nothing';
-  return JSON.stringify(redact(value)) ?? String(value);
-}
-
-/** `status: expected 200, actual 503`: the evidence a reader needs first. */
-export function describeAssertion(assertion: Assertion): string {
-  return redactText(
-    `${assertion.what}: expected ${show(assertion.expected)}, actual ${show(assertion.actual)}`,
-  );
-}
-
-/** The first failing assertion of a result that did not pass, else its message. */
-export function evidenceOf(result: CheckResult): string {
-  const failing = result.outcome === 'passed' ? undefined : result.assertions.find((a) => !a.ok);
-  return failing ? describeAssertion(failing) : redactText(result.message);
-}
 
 function truncate(text: string, width: number): string {
   if (width <= 1) return '…';

@@ -41,7 +41,7 @@ export interface DeploymentTargets {
 
 /**
  * Replaces `auto` targets with the listeners of the deployment, through the hooks' own discovery
- * (lib/discovery.ts) and the caller's AWS credentials. `lifecycleEvent` decides, as in a hook,
+ * (checks/discovery/listeners.ts) and the caller's AWS credentials. `lifecycleEvent` decides, as in a hook,
  * whether the test listener must already forward to the replacement task set.
  */
 export async function discoverDeploymentTargets(
@@ -50,7 +50,7 @@ export async function discoverDeploymentTargets(
   lifecycleEvent: string,
 ): Promise<DeploymentTargets> {
   if (!deploymentId || autoTargetNames(targets).length === 0) return { targets: { ...targets } };
-  const { resolveAutoTargets } = await import('../lib/discovery');
+  const { resolveAutoTargets } = await import('../checks/discovery/listeners');
   const resolved = await resolveAutoTargets(targets, { deploymentId, lifecycleEvent }, undefined, {
     signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS),
   });

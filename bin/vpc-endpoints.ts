@@ -1,4 +1,4 @@
-import type { LoadedConfig } from '../lib/config';
+import type { LoadedConfig } from '../config/config';
 import { autoTargetNames } from '../lib/auto-target';
 import { UsageError } from './usage-error';
 

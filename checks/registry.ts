@@ -7,7 +7,7 @@ import { metricsCheckType } from './metrics';
 import { targetGroupsCheckType } from './target-groups';
 
 /**
- * The check types a config may name. To add one: write `checks/<type>.ts` exporting a
+ * The check types a config may name. To add one: make `checks/<type>/index.ts` export a
  * `defineCheckType(...)`, and list it here (one import line per type: the bundler reads them).
  */
 export const builtinCheckTypes: readonly CheckType[] = [

@@ -31,13 +31,20 @@
  */
 const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
-const { basename, dirname, extname, join, resolve } = require('node:path');
-const { analyseConfig, awsSdkSource } = require('./greenlight-plugin');
+const { basename, dirname, extname, join, relative, resolve, sep } = require('node:path');
+const { analyseConfig, awsSdkSource } = require('./config-analysis');
 
 const ROOT = resolve(__dirname, '..');
 const REGISTRY = join(ROOT, 'checks', 'registry.ts');
 const OMITTED = 'greenlight-omitted';
 const OMITTED_DRIVER = 'greenlight-omitted-driver';
+/** Modules that only some configs need, by path from the repository root without extension. */
+const OPTIONAL_MODULES = {
+  deploymentReads: 'checks/discovery/deployment',
+  listenerDiscovery: 'checks/discovery/listeners',
+  targetGroupDiscovery: 'checks/discovery/target-groups',
+  secretResolvers: 'config/secret-resolvers',
+};
 const REQUIRED = 'greenlight-required';
 const ESM_FACADE = 'greenlight-esm-facade';
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -202,24 +209,35 @@ function greenlightBundle(options = {}) {
         return { contents, loader: 'ts', resolveDir: dirname(REGISTRY) };
       });
 
-      // lib/ modules a config may not need, and why they would be left out.
+      // Modules a config may not need (by path from the repository root), and why they would be left out.
       const leaveOut = new Map();
+      if (analysis.autoTargets.length === 0) {
+        leaveOut.set(OPTIONAL_MODULES.listenerDiscovery, 'no target is "auto"');
+      }
+      if (analysis.discoveringChecks.length === 0) {
+        leaveOut.set(OPTIONAL_MODULES.targetGroupDiscovery, 'no check discovers');
+      }
       if (analysis.autoTargets.length === 0 && analysis.discoveringChecks.length === 0) {
-        leaveOut.set('discovery', 'no target is "auto" and no check discovers');
+        leaveOut.set(OPTIONAL_MODULES.deploymentReads, 'no target is "auto" and no check discovers');
       }
       if (analysis.secrets.length === 0 && analysis.parameters.length === 0) {
-        leaveOut.set('secret-resolvers', 'it references no ${secretsmanager:...} or ${ssm:...}');
+        leaveOut.set(
+          OPTIONAL_MODULES.secretResolvers,
+          'it references no ${secretsmanager:...} or ${ssm:...}',
+        );
       }
-      build.onResolve({ filter: /^(\.\/|\.\.\/lib\/)(discovery|secret-resolvers)$/ }, (args) => {
-        const target = resolve(args.resolveDir, args.path);
-        const name = target.startsWith(join(ROOT, 'lib')) ? target.slice(join(ROOT, 'lib').length + 1) : '';
-        const why = leaveOut.get(name);
-        if (!why) return undefined;
-        return { path: name, namespace: OMITTED, pluginData: why };
-      });
+      build.onResolve(
+        { filter: /^\.{1,2}\/(.*\/)?(deployment|listeners|target-groups|secret-resolvers)$/ },
+        (args) => {
+          const name = relative(ROOT, resolve(args.resolveDir, args.path)).split(sep).join('/');
+          const why = leaveOut.get(name);
+          if (!why) return undefined;
+          return { path: name, namespace: OMITTED, pluginData: why };
+        },
+      );
       build.onLoad({ filter: /.*/, namespace: OMITTED }, (args) => ({
         contents: `throw new Error(${JSON.stringify(
-          `lib/${args.path} is not in this bundle because greenlight.yml was packaged when ${args.pluginData}; package the hooks again`,
+          `${args.path} is not in this bundle because greenlight.yml was packaged when ${args.pluginData}; package the hooks again`,
         )});`,
         loader: 'js',
       }));

@@ -18,16 +18,15 @@
  */
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
-const { parse } = require('yaml');
+const { analyseConfig, awsSdkSource } = require('./config-analysis');
+const { iamStatements, sub } = require('./iam-statements');
 
 const MAX_FUNCTION_NAME = 64;
 const FUNCTION_NAME = /^[A-Za-z0-9_-]+$/;
 const CODEDEPLOY_PREFIX = 'CodeDeployHook_';
 const ECS_HANDLER = 'handlers/ecs-lifecycle-hook.handler';
-const DEFAULT_REPORT_RESERVE_MS = 10_000;
 /** The checks need at least this much of a function's time once the report reserve is set aside. */
 const MIN_CHECK_BUDGET_MS = 5_000;
-const REFERENCE = /\$\{(secretsmanager|ssm):([^}]*)\}/g;
 /** The Lambda runtimes the hooks are built and tested for. */
 const RUNTIMES = ['nodejs22.x', 'nodejs24.x'];
 // Lambda's on-failure destinations take standard queues and topics only: a FIFO name has a dot.
@@ -39,210 +38,6 @@ const ECS_INVOKE_ROLE = 'EcsLifecycleHookInvokeRole';
 const FOURTEEN_DAYS_S = 14 * 24 * 60 * 60;
 /** Lambda metrics that mean a hook did not run to its report: a crash or timeout, or no run at all. */
 const HOOK_ALARM_METRICS = { Errors: 'HookErrorsAlarm', Throttles: 'HookThrottlesAlarm' };
-
-/** Reads for check types that call AWS (types absent here call nothing but their target). */
-const CHECK_TYPE_PERMISSIONS = {
-  // Scoped to `alarm:*`, DescribeAlarms leaves composite alarms out of its answer: AWS returns them
-  // only to a grant on `*`.
-  alarms: [{ actions: ['cloudwatch:DescribeAlarms'], resource: '*' }],
-  // GetMetricData cannot be scoped to a resource.
-  metrics: [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
-  'target-groups': [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
-};
-/** Check types whose `discover: true` reads the deployment (lib/discovery.ts discoverTargetGroups). */
-const DISCOVERING_CHECK_TYPES = new Set(['target-groups']);
-
-/** Where the hooks get the AWS SDK v3 clients: packed into each zip (as tested), or the Lambda runtime's copy. */
-const AWS_SDK_SOURCES = ['bundled', 'runtime'];
-
-/**
- * The awsSdk param, checked.
- * @param {string | undefined} value
- */
-function awsSdkSource(value = 'bundled') {
-  if (!AWS_SDK_SOURCES.includes(value))
-    throw new Error(
-      `param awsSdk must be one of ${AWS_SDK_SOURCES.join(', ')}, got ${JSON.stringify(value)}`,
-    );
-  return value;
-}
-
-function sub(text) {
-  return { 'Fn::Sub': text };
-}
-
-/** `${secretsmanager:...}` / `${ssm:...}` references and check types used by a greenlight.yml text. */
-function analyseConfig(text, source) {
-  let doc;
-  try {
-    doc = parse(text) ?? {};
-  } catch (err) {
-    throw new Error(`${source}: invalid YAML: ${String(err.message).split('\n')[0]}`, { cause: err });
-  }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
-    throw new Error(`${source}: expected a mapping at the top level`);
-  const secrets = new Set();
-  const parameters = new Set();
-  const walk = (value) => {
-    if (typeof value === 'string') {
-      for (const [, provider, argument] of value.matchAll(REFERENCE)) {
-        if (provider === 'secretsmanager') {
-          const at = argument.lastIndexOf('#');
-          secrets.add((at === -1 ? argument : argument.slice(0, at)).trim());
-        } else {
-          parameters.add(argument.trim());
-        }
-      }
-    } else if (Array.isArray(value)) {
-      value.forEach(walk);
-    } else if (value && typeof value === 'object') {
-      Object.values(value).forEach(walk);
-    }
-  };
-  walk(doc);
-  const checks = doc.checks && typeof doc.checks === 'object' ? Object.entries(doc.checks) : [];
-  const checkTypes = new Set(checks.map(([, c]) => c && c.type).filter((t) => typeof t === 'string'));
-  const discoveringChecks = checks
-    .filter(([, c]) => c && DISCOVERING_CHECK_TYPES.has(c.type) && c.discover === true)
-    .map(([name]) => name);
-  const schemaEngines = new Set(
-    checks.filter(([, c]) => c && c.type === 'schema').flatMap(([, c]) => schemaEnginesOf(c)),
-  );
-  const targets = doc.targets && typeof doc.targets === 'object' ? doc.targets : {};
-  const autoTargets = Object.keys(targets).filter((name) => targets[name] === 'auto');
-  const reserve =
-    doc.runner && Number.isInteger(doc.runner.reportReserveMs)
-      ? doc.runner.reportReserveMs
-      : DEFAULT_REPORT_RESERVE_MS;
-  return {
-    secrets: [...secrets].sort(),
-    parameters: [...parameters].sort(),
-    checkTypes: [...checkTypes].sort(),
-    autoTargets,
-    discoveringChecks,
-    schemaEngines: [...schemaEngines].sort(),
-    reportReserveMs: reserve,
-  };
-}
-
-const URL_ENGINES = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql' };
-
-/**
- * The database engines a schema check may connect to: its `engine`, else its URL's scheme; both
- * when neither can be read before the config is loaded (a URL from `${env:...}`, say).
- */
-function schemaEnginesOf(check) {
-  if (check.engine === 'postgres' || check.engine === 'mysql') return [check.engine];
-  const scheme = typeof check.url === 'string' ? /^([a-z]+):\/\//.exec(check.url)?.[1] : undefined;
-  const engine = scheme && URL_ENGINES[scheme];
-  return engine ? [engine] : ['postgres', 'mysql'];
-}
-
-function secretArn(id) {
-  if (id.startsWith('arn:')) return id;
-  // Secrets Manager appends a dash and six random characters to the name in the ARN.
-  return sub(`arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${id}-??????`);
-}
-
-function parameterArn(name) {
-  if (name.startsWith('arn:')) return name;
-  return sub(
-    `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${name.startsWith('/') ? '' : '/'}${name}`,
-  );
-}
-
-/**
- * The role's statements for this config. `group` is `{ application, deploymentGroup }`;
- * `ecsHook` says whether the ECS lifecycle hook is deployed.
- */
-function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKeyArn }) {
-  const groupArn = sub(
-    `arn:\${AWS::Partition}:codedeploy:\${AWS::Region}:\${AWS::AccountId}:deploymentgroup:${application}/${deploymentGroup}`,
-  );
-  const codedeployActions = ['codedeploy:PutLifecycleEventHookExecutionStatus', 'codedeploy:GetDeployment'];
-  const discovers = analysis.autoTargets.length > 0 || (analysis.discoveringChecks ?? []).length > 0;
-  if (discovers) codedeployActions.push('codedeploy:GetDeploymentGroup');
-  const statements = [{ Effect: 'Allow', Action: codedeployActions, Resource: [groupArn] }];
-
-  if (discovers) {
-    statements.push({
-      Effect: 'Allow',
-      Action: ['ecs:DescribeServices'],
-      Resource: [sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*')],
-    });
-    // ELBv2 Describe* actions cannot be scoped to a resource.
-    statements.push({
-      Effect: 'Allow',
-      Action: [
-        'elasticloadbalancing:DescribeListeners',
-        'elasticloadbalancing:DescribeLoadBalancers',
-        // Only `auto` targets verify the test listener's rules.
-        ...(analysis.autoTargets.length ? ['elasticloadbalancing:DescribeRules'] : []),
-      ],
-      Resource: '*',
-    });
-  }
-  if (ecsHook) {
-    // AWS authorises DescribeServiceDeployments against the service and the service deployment both.
-    statements.push({
-      Effect: 'Allow',
-      Action: ['ecs:DescribeServiceDeployments'],
-      Resource: [
-        sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*'),
-        sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*'),
-      ],
-    });
-  }
-
-  const byResource = new Map();
-  for (const type of analysis.checkTypes) {
-    for (const grant of CHECK_TYPE_PERMISSIONS[type] ?? []) {
-      const key = JSON.stringify(grant.resource);
-      const actions = byResource.get(key) ?? new Set();
-      grant.actions.forEach((a) => actions.add(a));
-      byResource.set(key, actions);
-    }
-  }
-  for (const [key, actions] of byResource) {
-    const resource = JSON.parse(key);
-    statements.push({
-      Effect: 'Allow',
-      Action: [...actions].sort(),
-      Resource: resource === '*' ? '*' : [sub(resource)],
-    });
-  }
-
-  if (analysis.secrets.length) {
-    statements.push({
-      Effect: 'Allow',
-      Action: ['secretsmanager:GetSecretValue'],
-      Resource: analysis.secrets.map(secretArn),
-    });
-  }
-  if (analysis.parameters.length) {
-    statements.push({
-      Effect: 'Allow',
-      Action: ['ssm:GetParameter'],
-      Resource: analysis.parameters.map(parameterArn),
-    });
-  }
-  if (kmsKeyArn && (analysis.secrets.length || analysis.parameters.length)) {
-    // The key decrypts only what Secrets Manager or SSM hands the hook, not anything it is sent.
-    const via = [
-      ...(analysis.secrets.length ? ['secretsmanager'] : []),
-      ...(analysis.parameters.length ? ['ssm'] : []),
-    ];
-    statements.push({
-      Effect: 'Allow',
-      Action: ['kms:Decrypt'],
-      Resource: [kmsKeyArn],
-      Condition: {
-        StringEquals: { 'kms:ViaService': via.map((s) => sub(`${s}.\${AWS::Region}.amazonaws.com`)) },
-      },
-    });
-  }
-  return statements;
-}
 
 /** Problems with the functions' names and timeouts, one line each. */
 function functionProblems(functions, reportReserveMs) {
@@ -552,10 +347,7 @@ class GreenlightPlugin {
 }
 
 module.exports = GreenlightPlugin;
-module.exports.analyseConfig = analyseConfig;
-module.exports.iamStatements = iamStatements;
 module.exports.functionProblems = functionProblems;
-module.exports.awsSdkSource = awsSdkSource;
 module.exports.paramProblems = paramProblems;
 module.exports.stackResources = stackResources;
 module.exports.failureDestination = failureDestination;

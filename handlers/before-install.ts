@@ -1,4 +1,4 @@
-import { createHookHandler } from '../lib/hook-handler';
+import { createHookHandler } from '../hooks/hook-handler';
 import { applyHookV8Settings } from '../lib/v8-settings';
 
 applyHookV8Settings();

@@ -1,4 +1,4 @@
-import { createEcsHookHandler } from '../lib/ecs-hook-handler';
+import { createEcsHookHandler } from '../hooks/ecs-hook-handler';
 import { applyHookV8Settings } from '../lib/v8-settings';
 
 applyHookV8Settings();

@@ -1,4 +1,4 @@
-/** `targets.test: auto`: the hook finds the listener from the deployment (lib/discovery.ts). */
+/** `targets.test: auto`: the hook finds the listener from the deployment (checks/discovery/listeners.ts). */
 export const AUTO_TARGET = 'auto';
 /**
  * What `auto` stands for until a hook replaces it with the discovered URL. The `.invalid` name

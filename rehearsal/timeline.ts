@@ -1,6 +1,6 @@
 import type { CheckResult } from '../checks/types';
-import { evidenceOf } from '../bin/check-table';
-import { formatDuration, type TerminalStyle } from '../bin/terminal-style';
+import { evidenceOf } from '../checks/evidence';
+import { formatDuration, type TerminalStyle } from '../checks/terminal-style';
 import type { ListenerName, Weights } from './load-balancer';
 
 /** What happened during a rehearsal, in order; `atMs` counts from the deployment's start. */

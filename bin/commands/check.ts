@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { runChecks, type PlannedCheck, type Verdict } from '../../checks/runner';
 import { LIFECYCLE_EVENTS, type LifecycleEvent } from '../../checks/types';
 import type { CheckType } from '../../checks/check-type';
-import { loadConfig, type LoadedConfig } from '../../lib/config';
-import { awsSecretResolvers } from '../../lib/hook-config';
+import { loadConfig, type LoadedConfig } from '../../config/config';
+import { awsSecretResolvers } from '../../hooks/hook-config';
 import { ConfigError, errorMessage } from '../../lib/errors';
 import { silentLogger } from '../../lib/log';
 import { redactText } from '../../lib/redact';
@@ -18,7 +18,7 @@ import {
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command, type CommandIO } from '../command';
 import { parseCommandArgs } from '../command-args';
 import { junitReport } from '../junit-report';
-import { terminalStyle } from '../terminal-style';
+import { terminalStyle } from '../../checks/terminal-style';
 import { UsageError } from '../usage-error';
 import { toVerdictDocument } from '../verdict-json';
 

@@ -1,5 +1,5 @@
 import { builtinCheckTypes } from '../../checks/registry';
-import { configJsonSchema } from '../../lib/config-schema';
+import { configJsonSchema } from '../../config/config-schema';
 import { EXIT_OK, type Command } from '../command';
 
 export const configSchemaCommand: Command = {

@@ -11,7 +11,7 @@ import { SCENARIOS, findScenario, type Scenario } from '../../rehearsal/scenario
 import { formatTimelineEvent } from '../../rehearsal/timeline';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';
 import { parseCommandArgs } from '../command-args';
-import { formatDuration, terminalStyle, type TerminalStyle } from '../terminal-style';
+import { formatDuration, terminalStyle, type TerminalStyle } from '../../checks/terminal-style';
 import { UsageError } from '../usage-error';
 
 const OPTIONS = {

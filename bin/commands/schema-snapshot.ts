@@ -1,15 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MIGRATION_TOOLS, contractJsonSchema, type MigrationTool } from '../../checks/schema-contract';
+import { MIGRATION_TOOLS, contractJsonSchema, type MigrationTool } from '../../checks/schema/contract';
 import {
   connectionSchema,
   describeConnection,
   describeError,
-  openSession,
   resolveConnection,
-} from '../../checks/schema-connection';
-import { snapshotContract } from '../../checks/schema-snapshot';
+} from '../../checks/schema/connection';
+import { openSession } from '../../checks/schema/open-session';
+import { snapshotContract } from '../../checks/schema/snapshot';
 import { redactText } from '../../lib/redact';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';
 

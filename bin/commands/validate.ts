@@ -6,21 +6,21 @@ import {
   defaultCloudWatchClient,
   failureMessage,
   type CloudWatchProvider,
-} from '../../checks/cloudwatch-client';
-import { describeError } from '../../checks/schema-connection';
+} from '../../checks/cloudwatch/client';
+import { describeError } from '../../checks/schema/connection';
 import {
   DEFAULT_CONTRACT_MAX_BYTES,
   DEFAULT_CONTRACT_TIMEOUT_MS,
   loadContract,
   type ContractSource as SchemaContractSource,
-} from '../../checks/schema-contract-source';
+} from '../../checks/schema/contract-source';
 import {
   describeSource,
   loadSessionContract,
   type ContractSource as SessionContractSource,
-} from '../../checks/session-contract';
-import { loadConfig, type LoadedConfig } from '../../lib/config';
-import { awsSecretResolvers } from '../../lib/hook-config';
+} from '../../checks/session/contract';
+import { loadConfig, type LoadedConfig } from '../../config/config';
+import { awsSecretResolvers } from '../../hooks/hook-config';
 import { isAutoTarget } from '../../lib/auto-target';
 import { ConfigError, errorMessage } from '../../lib/errors';
 import { silentLogger } from '../../lib/log';
@@ -33,7 +33,7 @@ import {
   parseDeploymentId,
   requireDeploymentForAuto,
 } from '../deployment-targets';
-import { terminalStyle } from '../terminal-style';
+import { terminalStyle } from '../../checks/terminal-style';
 import { parseSubnetIds, vpcEndpointsNeeded } from '../vpc-endpoints';
 import { UsageError } from '../usage-error';
 
@@ -175,7 +175,7 @@ async function loadSessionCheckContract(
   };
   try {
     await loadSessionContract(source, from, async (served) => {
-      const { fetchJsonFromTarget } = await import('../../checks/session-end-to-end');
+      const { fetchJsonFromTarget } = await import('../../checks/session/end-to-end');
       return fetchJsonFromTarget(served, ctx);
     });
     return { status: 'ok', text: `${subject} loaded from ${'inline' in source ? 'the config' : from}` };

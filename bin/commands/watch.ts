@@ -16,7 +16,7 @@ import {
 } from '../../watch/watch-deployment';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command, type CommandIO } from '../command';
 import { parseCommandArgs } from '../command-args';
-import { terminalStyle, type TerminalStyle } from '../terminal-style';
+import { terminalStyle, type TerminalStyle } from '../../checks/terminal-style';
 import { UsageError } from '../usage-error';
 
 /** The deployment made no progress for `--stall-after`, or AWS did not answer for that long. */

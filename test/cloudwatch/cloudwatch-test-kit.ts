@@ -1,4 +1,4 @@
-import { buildConfig } from '../../lib/config';
+import { buildConfig } from '../../config/config';
 import type { CheckType } from '../../checks/check-type';
 import type { Check, CheckContext } from '../../checks/types';
 import { silentLogger } from '../../lib/log';

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { alarmsCheckType } from '../../checks/alarms';
 import { metricsCheckType } from '../../checks/metrics';
 import { targetGroupsCheckType } from '../../checks/target-groups';
-import { parseConfig } from '../../lib/config';
-import type { EmfDocument } from '../../lib/result-metrics';
+import { parseConfig } from '../../config/config';
+import type { EmfDocument } from '../../hooks/result-metrics';
 
 const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 const section = readme.slice(

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runChecks, type Verdict } from '../../checks/runner';
-import { createHookHandler } from '../../lib/hook-handler';
+import { createHookHandler } from '../../hooks/hook-handler';
 import { silentLogger } from '../../lib/log';
-import { emitVerdictMetrics, putVerdictMetrics, type EmfDocument } from '../../lib/result-metrics';
+import { emitVerdictMetrics, putVerdictMetrics, type EmfDocument } from '../../hooks/result-metrics';
 import { cloudWatchServer, codeDeployServer } from '../support/aws-json-server';
 import { scriptedCheckType } from '../support/test-check-types';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import type { HookHandler } from '../../lib/hook-handler';
+import type { HookHandler } from '../../hooks/hook-handler';
 import { codeDeployServer } from '../support/aws-json-server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -44,17 +44,19 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
   it('leaves database drivers, cache clients, discovery, secret resolvers and zod locales out of a smoke-test bundle', async () => {
     const { inputs } = await bundle(SMOKE);
     const has = (part: string) => inputs.some((i) => i.includes(part));
-    expect(has('checks/http.ts')).toBe(true);
+    expect(has('checks/http/index.ts')).toBe(true);
     expect(has('node_modules/undici/')).toBe(true);
     for (const absent of [
       'node_modules/mysql2/',
       'node_modules/pg/',
       'node_modules/ioredis/',
-      'checks/schema.ts',
-      'checks/session.ts',
-      'checks/alarms.ts',
-      'lib/discovery.ts',
-      'lib/secret-resolvers.ts',
+      'checks/schema/index.ts',
+      'checks/session/index.ts',
+      'checks/alarms/index.ts',
+      'checks/discovery/deployment.ts',
+      'checks/discovery/listeners.ts',
+      'checks/discovery/target-groups.ts',
+      'config/secret-resolvers.ts',
       'zod/v4/locales/fr.js',
     ]) {
       expect([absent, has(absent)]).toEqual([absent, false]);
@@ -68,15 +70,16 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     );
     const has = (part: string) => inputs.some((i) => i.includes(part));
     for (const present of [
-      'checks/schema.ts',
-      'checks/alarms.ts',
-      'lib/discovery.ts',
-      'lib/secret-resolvers.ts',
+      'checks/schema/index.ts',
+      'checks/alarms/index.ts',
+      'checks/discovery/deployment.ts',
+      'checks/discovery/listeners.ts',
+      'config/secret-resolvers.ts',
       'node_modules/pg/',
     ]) {
       expect([present, has(present)]).toEqual([present, true]);
     }
-    expect(has('checks/http.ts')).toBe(false);
+    expect(has('checks/http/index.ts')).toBe(false);
   });
 
   it.each([
@@ -102,12 +105,13 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     const fixed = await bundle(
       'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, loadBalancer: app/web/1, green: targetgroup/g/1, blue: targetgroup/b/2 }\n',
     );
-    expect(fixed.inputs.some((i) => i.includes('checks/target-groups.ts'))).toBe(true);
-    expect(fixed.inputs.some((i) => i.includes('lib/discovery.ts'))).toBe(false);
+    expect(fixed.inputs.some((i) => i.includes('checks/target-groups/index.ts'))).toBe(true);
+    expect(fixed.inputs.some((i) => /checks\/discovery\/.*\.ts$/.test(i))).toBe(false);
     const discovering = await bundle(
       'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, discover: true }\n',
     );
-    expect(discovering.inputs.some((i) => i.includes('lib/discovery.ts'))).toBe(true);
+    expect(discovering.inputs.some((i) => i.includes('checks/discovery/target-groups.ts'))).toBe(true);
+    expect(discovering.inputs.some((i) => i.includes('checks/discovery/listeners.ts'))).toBe(false);
   });
 
   it('in ES module output, names chunks after the handler and loads the SDK clients with require', async () => {
@@ -161,7 +165,7 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       );
       expect(outcome.status).toBe('Failed');
       expect(outcome.reason).toMatch(
-        /lib\/discovery is not in this bundle because greenlight.yml was packaged when no target is "auto" and no check discovers; package the hooks again/,
+        /checks\/discovery\/listeners is not in this bundle because greenlight.yml was packaged when no target is "auto"; package the hooks again/,
       );
       expect(server.callsOf('PutLifecycleEventHookExecutionStatus').map((c) => c.body.status)).toEqual([
         'Failed',

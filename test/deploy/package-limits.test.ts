@@ -2,8 +2,12 @@ import { rmSync } from 'node:fs';
 import { deployedRuntime, runtimeNodeMajor } from '../../bench/runtime-node';
 import { projectCopy, serverless } from './serverless-support';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const plugin = require('../../deploy/greenlight-plugin.js') as {
+/* eslint-disable @typescript-eslint/no-require-imports */
+const plugin = {
+  ...require('../../deploy/greenlight-plugin.js'),
+  ...require('../../deploy/config-analysis.js'),
+  ...require('../../deploy/iam-statements.js'),
+} as {
   analyseConfig(
     text: string,
     source: string,
@@ -39,6 +43,7 @@ const plugin = require('../../deploy/greenlight-plugin.js') as {
     alarmActionArn: string;
   }): { resources: Record<string, { Type: string }>; outputs: Record<string, unknown> };
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 // The plugin stops packaging before anything is bundled, so this run takes a few seconds.
 jest.setTimeout(120_000);

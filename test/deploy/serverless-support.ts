@@ -15,6 +15,8 @@ const PROJECT_FILES = [
   'handlers',
   'lib',
   'checks',
+  'config',
+  'hooks',
 ];
 
 /**

@@ -1,14 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  defaultDiscoveryClients,
-  discoverTargets,
-  resolveAutoTargets,
-  type DiscoveryClients,
-} from '../../lib/discovery';
+import { defaultDiscoveryClients, type DiscoveryClients } from '../../checks/discovery/deployment';
+import { discoverTargets, resolveAutoTargets } from '../../checks/discovery/listeners';
 import { AUTO_TARGET_URL } from '../../lib/auto-target';
-import { createHookHandler } from '../../lib/hook-handler';
+import { createHookHandler } from '../../hooks/hook-handler';
 import { captureOutput } from '../support/capture-output';
 import { scriptedCheckType } from '../support/test-check-types';
 import { AwsJsonServer, codeDeployServer } from '../support/aws-json-server';

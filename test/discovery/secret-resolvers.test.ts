@@ -1,8 +1,8 @@
-import { parseConfig } from '../../lib/config';
+import { parseConfig } from '../../config/config';
 import { ConfigError } from '../../lib/errors';
 import { createLogger } from '../../lib/log';
 import { clearRegisteredSecrets, redact, REDACTED } from '../../lib/redact';
-import { resetSecretSources, secretResolvers } from '../../lib/secret-resolvers';
+import { resetSecretSources, secretResolvers } from '../../config/secret-resolvers';
 import { AwsJsonServer } from '../support/aws-json-server';
 import { scriptedCheckType } from '../support/test-check-types';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineCheckType } from '../../checks/check-type';
-import { createEcsHookDecider, createEcsHookHandler, STATE_KEY } from '../../lib/ecs-hook-handler';
+import { createEcsHookDecider, createEcsHookHandler, STATE_KEY } from '../../hooks/ecs-hook-handler';
 import { AwsJsonServer } from '../support/aws-json-server';
 import { scriptedCheckType } from '../support/test-check-types';
 

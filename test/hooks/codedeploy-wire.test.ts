@@ -4,7 +4,7 @@ process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHookHandler, type HookHandler } from '../../lib/hook-handler';
+import { createHookHandler, type HookHandler } from '../../hooks/hook-handler';
 import { ReportError } from '../../lib/errors';
 import { codeDeployServer, downFor, type AwsReply } from '../support/aws-json-server';
 import { captureOutput } from '../support/capture-output';

@@ -1,5 +1,7 @@
-import { HttpClient, SCANNED_PREFIX_BYTES } from '../../checks/http-client';
-import { clientOptionsSchema, runFlow, requestStepSchema } from '../../checks/http-flow';
+import { HttpClient } from '../../checks/http/client';
+import { SCANNED_PREFIX_BYTES } from '../../checks/http/hop';
+import { runFlow } from '../../checks/http/flow';
+import { clientOptionsSchema, requestStepSchema } from '../../checks/http/step';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { check } from './run-http-check';
 

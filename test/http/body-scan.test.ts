@@ -1,4 +1,4 @@
-import { BodyScanner } from '../../checks/http-body-scan';
+import { BodyScanner } from '../../checks/http/body-scan';
 
 /** Feeds `body` to a scanner in chunks of `size` bytes (the last one shorter). */
 function scanInChunks(pieces: string[], body: Buffer, size: number): ReadonlyMap<string, string | null> {

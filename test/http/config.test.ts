@@ -1,5 +1,5 @@
 import { httpCheckType } from '../../checks/http';
-import { configJsonSchema } from '../../lib/config-schema';
+import { configJsonSchema } from '../../config/config-schema';
 import { configError, httpCheck } from './run-http-check';
 
 const health = { path: '/health' };

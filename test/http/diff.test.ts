@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { diffJson, parsePathPattern, pathIgnorer } from '../../checks/http-diff';
+import { diffJson, parsePathPattern, pathIgnorer } from '../../checks/http/diff';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { check, configError } from './run-http-check';
 

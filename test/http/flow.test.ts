@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { CookieJar, runFlow, requestStepSchema } from '../../checks/http-flow';
+import { CookieJar } from '../../checks/http/cookie-jar';
+import { runFlow } from '../../checks/http/flow';
+import { requestStepSchema } from '../../checks/http/step';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { check, configError } from './run-http-check';
 

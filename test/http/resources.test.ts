@@ -1,4 +1,5 @@
-import { clientOptionsSchema, requestStepSchema, runFlow } from '../../checks/http-flow';
+import { runFlow } from '../../checks/http/flow';
+import { clientOptionsSchema, requestStepSchema } from '../../checks/http/step';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { check } from './run-http-check';
 

@@ -1,4 +1,4 @@
-import { backoffDelay, retryAfterMs } from '../../checks/http-retry';
+import { backoffDelay, retryAfterMs } from '../../checks/http/retry';
 import { freePort, startHttpServer, type TestServer } from '../support/http-servers';
 import { check } from './run-http-check';
 

@@ -1,6 +1,6 @@
 import { httpCheckType } from '../../checks/http';
 import type { Check, CheckReport } from '../../checks/types';
-import { buildConfig } from '../../lib/config';
+import { buildConfig } from '../../config/config';
 import { silentLogger, type Logger } from '../../lib/log';
 
 /** Builds an `http` check through the real config validation, as greenlight.yml would. */

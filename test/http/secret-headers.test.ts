@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCheckCommand } from '../../bin/commands/check';
 import { builtinCheckTypes } from '../../checks/registry';
-import { createHookHandler } from '../../lib/hook-handler';
+import { createHookHandler } from '../../hooks/hook-handler';
 import { clearRegisteredSecrets } from '../../lib/redact';
 import { cliIO } from '../cli/cli-io';
 import { codeDeployServer } from '../support/aws-json-server';

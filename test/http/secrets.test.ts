@@ -1,6 +1,6 @@
 import { httpCheckType } from '../../checks/http';
 import { runChecks } from '../../checks/runner';
-import { parseConfig } from '../../lib/config';
+import { parseConfig } from '../../config/config';
 import { createLogger } from '../../lib/log';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { check } from './run-http-check';

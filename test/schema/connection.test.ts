@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { schemaCheckType } from '../../checks/schema';
-import { parseConfig } from '../../lib/config';
+import { parseConfig } from '../../config/config';
 import { ConfigError } from '../../lib/errors';
 import { clearRegisteredSecrets } from '../../lib/redact';
 import { silentLogger } from '../../lib/log';

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { schemaCheckType } from '../../checks/schema';
-import { buildConfig } from '../../lib/config';
+import { buildConfig } from '../../config/config';
 import { ConfigError } from '../../lib/errors';
 import { findingMessages, PG_URL, runSchemaCheck, scratchPg, type ScratchPg } from './support';
 

@@ -1,11 +1,7 @@
 import { createConnection } from 'mysql2/promise';
-import {
-  connectionSchema,
-  openSession,
-  resolveConnection,
-  type ConnectionSettings,
-} from '../../checks/schema-connection';
-import { introspect } from '../../checks/schema-introspect';
+import { connectionSchema, resolveConnection, type ConnectionSettings } from '../../checks/schema/connection';
+import { openSession } from '../../checks/schema/open-session';
+import { introspect } from '../../checks/schema/introspect';
 import { findingMessages, runSchemaCheck, scratchMysql, type ScratchMysql } from './support';
 
 let db: ScratchMysql;

@@ -1,7 +1,8 @@
 import { Client } from 'pg';
-import { openSession, resolveConnection, type ConnectionSettings } from '../../checks/schema-connection';
-import { connectionSchema } from '../../checks/schema-connection';
-import { introspect } from '../../checks/schema-introspect';
+import { resolveConnection, type ConnectionSettings } from '../../checks/schema/connection';
+import { openSession } from '../../checks/schema/open-session';
+import { connectionSchema } from '../../checks/schema/connection';
+import { introspect } from '../../checks/schema/introspect';
 import { findingMessages, PG_URL, runSchemaCheck, scratchPg, type ScratchPg } from './support';
 
 let db: ScratchPg;

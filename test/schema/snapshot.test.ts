@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Ajv2020 from 'ajv/dist/2020';
 import { main } from '../../bin/cli';
-import { contractJsonSchema } from '../../checks/schema-contract';
+import { contractJsonSchema } from '../../checks/schema/contract';
 import { MYSQL_URL, PG_URL, runSchemaCheck, scratchMysql, scratchPg } from './support';
 
 function io(env: NodeJS.ProcessEnv = {}) {
@@ -113,13 +113,13 @@ describe('greenlight schema snapshot', () => {
 });
 
 describe('the contract JSON Schema', () => {
-  it('is the committed checks/schema-contract.schema.json, generated from the zod schema', async () => {
+  it('is the committed checks/schema/contract.schema.json, generated from the zod schema', async () => {
     const cli = io();
     expect(await main(['schema', 'contract-schema'], cli.io)).toBe(0);
     expect(JSON.parse(cli.out())).toEqual(contractJsonSchema());
-    expect(readFileSync(join(__dirname, '..', '..', 'checks', 'schema-contract.schema.json'), 'utf8')).toBe(
-      cli.out(),
-    );
+    expect(
+      readFileSync(join(__dirname, '..', '..', 'checks', 'schema', 'contract.schema.json'), 'utf8'),
+    ).toBe(cli.out());
   });
 
   it('accepts the snapshot golden file and rejects what the check rejects', () => {

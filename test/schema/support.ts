@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { schemaCheckType } from '../../checks/schema';
 import type { CheckReport } from '../../checks/types';
-import { buildConfig } from '../../lib/config';
+import { buildConfig } from '../../config/config';
 import { silentLogger } from '../../lib/log';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable';

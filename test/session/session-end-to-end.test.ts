@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { parseConfig } from '../../lib/config';
+import { parseConfig } from '../../config/config';
 import { clearRegisteredSecrets } from '../../lib/redact';
 import { sessionCheckType } from '../../checks/session';
 import type { CheckReport } from '../../checks/types';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { LifecycleEvent } from '../../../checks/types';
-import type { CodeDeploySender } from '../../../lib/codedeploy-report';
-import { createHookHandler, type HookOutcome } from '../../../lib/hook-handler';
+import type { CodeDeploySender } from '../../../lib/codedeploy-client';
+import { createHookHandler, type HookOutcome } from '../../../hooks/hook-handler';
 import { createLogger } from '../../../lib/log';
 import type { AcceptedReport, FaultyCall, LocalCodeDeploy } from './faulty-aws-server';
 

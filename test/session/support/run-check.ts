@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { buildConfig } from '../../../lib/config';
+import { buildConfig } from '../../../config/config';
 import { silentLogger } from '../../../lib/log';
 import { sessionCheckType } from '../../../checks/session';
 import type { Check, CheckReport } from '../../../checks/types';

@@ -1,0 +1,394 @@
+import { z } from 'zod';
+import { ConfigError } from '../../lib/errors';
+import { redactText } from '../../lib/redact';
+import { defineCheckType } from '../check-type';
+import {
+  connectionOptions,
+  describeConnection,
+  describeError,
+  resolveConnection,
+  SessionError,
+  type ConnectionSettings,
+  type DbSession,
+} from './connection';
+import { openSession } from './open-session';
+import { schemasNamedIn, type ContractMigrations } from './contract';
+import {
+  ContractUnavailableError,
+  contractSource,
+  DEFAULT_CONTRACT_MAX_BYTES,
+  DEFAULT_CONTRACT_TIMEOUT_MS,
+  loadContract,
+  type ContractSource,
+  type LoadedContract,
+} from './contract-source';
+import { introspect } from './introspect';
+import { readMigrationHistory } from './migrations';
+import { ENGINE_NAMES, type LiveSchema } from './model';
+import {
+  evaluateContract,
+  evaluateInFlight,
+  evaluateMigrations,
+  type Finding,
+  type Severity,
+  type SeverityPolicy,
+  type Version,
+  type VersionContract,
+} from './rules';
+import type { Assertion, CheckContext, CheckReport } from '../types';
+
+const severity = z.enum(['fail', 'warn'], { error: 'expected "fail" or "warn"' });
+
+const schemaOptions = z.strictObject({
+  ...connectionOptions,
+  schemas: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'expected a schema name' }))
+    .min(1)
+    .optional()
+    .describe(
+      'PostgreSQL schemas to read (default: the contracts’ `schemas`, else `public`); a schema a contract names in `schema.table` is read as well.',
+    ),
+  contracts: z
+    .strictObject({
+      green: contractSource.describe('The new version’s contract, e.g. `{ target: test }`.'),
+      blue: contractSource
+        .optional()
+        .describe('The running version’s contract, e.g. `{ target: prod }`; without it blue is not checked.'),
+    })
+    .describe('Where each version’s contract comes from.'),
+  sqlMode: z
+    .string()
+    .optional()
+    .describe(
+      'MySQL: the sql_mode the apps’ sessions run with, when they set their own (default: the server’s @@sql_mode).',
+    ),
+  contractTimeoutMs: z
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(DEFAULT_CONTRACT_TIMEOUT_MS)
+    .describe('Timeout for fetching a contract over HTTP.'),
+  contractMaxBytes: z
+    .int()
+    .min(1_024)
+    .max(16_777_216)
+    .default(DEFAULT_CONTRACT_MAX_BYTES)
+    .describe('Largest contract document accepted.'),
+  severity: z
+    .strictObject({
+      constraints: severity
+        .default('warn')
+        .describe('New or NOT VALID constraints on columns a version writes.'),
+      inFlight: severity
+        .default('fail')
+        .describe('gh-ost / pt-osc shadow tables, running ALTERs, unfinished pgroll migrations.'),
+      unknownMigrations: severity
+        .default('warn')
+        .describe('Applied migrations that no contract gives a phase.'),
+    })
+    .prefault({})
+    .describe(
+      'Whether findings that do not always break a version fail the check or are reported as warnings.',
+    ),
+});
+
+type SchemaOptions = z.output<typeof schemaOptions>;
+
+interface VersionLoad {
+  version: Version;
+  loaded?: LoadedContract;
+  /** Why this version is not checked (no contract configured, or an optional one absent). */
+  skipped?: string;
+}
+
+/**
+ * The `schema` check: compares the live database with what blue and green each need (their
+ * contracts) while both run against it, over a read-only, time-bounded session.
+ */
+export const schemaCheckType = defineCheckType({
+  type: 'schema',
+  summary:
+    'Checks that the live database (PostgreSQL or MySQL/MariaDB) still serves both blue and green, from their schema contracts.',
+  options: schemaOptions,
+  create(options, ctx) {
+    const resolved = resolveConnection(options);
+    if ('field' in resolved) throw ctx.fail(resolved.field, resolved.message);
+    if (resolved.engine === 'mysql' && options.tls.servername) {
+      throw ctx.fail(
+        'tls.servername',
+        'is supported for PostgreSQL only; MySQL verifies the host it connects to',
+      );
+    }
+    if (resolved.engine !== 'mysql' && options.sqlMode !== undefined)
+      throw ctx.fail('sqlMode', 'applies to MySQL/MariaDB only');
+    for (const version of ['green', 'blue'] as const) {
+      const source = options.contracts[version];
+      if (source?.target !== undefined && !ctx.targets.includes(source.target)) {
+        throw ctx.fail(
+          `contracts.${version}.target`,
+          `unknown target "${source.target}"; defined targets: ${ctx.targets.join(', ') || 'none'}`,
+        );
+      }
+    }
+    const settings = resolved;
+    return {
+      name: ctx.name,
+      type: 'schema',
+      run: (runCtx) => runSchemaCheck(options, settings, runCtx),
+    };
+  },
+});
+
+function policyOf(options: SchemaOptions): SeverityPolicy {
+  const map = (s: 'fail' | 'warn'): Severity => (s === 'fail' ? 'failure' : 'warning');
+  return {
+    constraints: map(options.severity.constraints),
+    inFlight: map(options.severity.inFlight),
+    unknownMigrations: map(options.severity.unknownMigrations),
+  };
+}
+
+async function loadVersion(
+  version: Version,
+  source: ContractSource | undefined,
+  options: SchemaOptions,
+  ctx: CheckContext,
+): Promise<VersionLoad> {
+  if (!source) return { version, skipped: `${version} not checked: no contract configured for ${version}` };
+  try {
+    const loaded = await loadContract(source, {
+      targets: ctx.targets,
+      signal: ctx.signal,
+      deadline: ctx.deadline,
+      timeoutMs: options.contractTimeoutMs,
+      maxBytes: options.contractMaxBytes,
+      log: ctx.log,
+    });
+    return { version, loaded };
+  } catch (err) {
+    if (source.optional && (err as { statusCode?: number }).statusCode === 404) {
+      return { version, skipped: `${version} not checked: ${describeError(err)}` };
+    }
+    if (err instanceof ConfigError) throw new ConfigError(`${version}'s ${err.message}`, { cause: err });
+    throw new ContractUnavailableError(`${version}'s contract: ${describeError(err)}`, { cause: err });
+  }
+}
+
+async function runSchemaCheck(
+  options: SchemaOptions,
+  base: ConnectionSettings,
+  ctx: CheckContext,
+): Promise<CheckReport> {
+  const started = performance.now();
+  let versions: VersionLoad[];
+  try {
+    versions = await Promise.all([
+      loadVersion('green', options.contracts.green, options, ctx),
+      loadVersion('blue', options.contracts.blue, options, ctx),
+    ]);
+  } catch (err) {
+    const invalid = err instanceof ConfigError;
+    return {
+      outcome: 'error',
+      message: redactText(invalid ? `invalid contract: ${describeError(err)}` : describeError(err)),
+      details: { reason: invalid ? 'invalid-contract' : 'contract-unavailable' },
+    };
+  }
+  const checked: VersionContract[] = versions
+    .filter((v) => v.loaded)
+    .map((v) => ({ version: v.version, contract: v.loaded!.contract }));
+  const skipped = versions.filter((v) => v.skipped).map((v) => v.skipped!);
+  if (checked.length === 0) {
+    return { outcome: 'inconclusive', message: `no contract to check: ${skipped.join('; ')}` };
+  }
+  for (const { version, contract } of checked) {
+    if (contract.engine && contract.engine !== base.engine) {
+      return {
+        outcome: 'error',
+        message: `${version}'s contract is for ${ENGINE_NAMES[contract.engine]}, but the database is ${ENGINE_NAMES[base.engine]}`,
+      };
+    }
+  }
+
+  const remaining = ctx.deadline - Date.now();
+  const settings: ConnectionSettings = {
+    ...base,
+    connectTimeoutMs: Math.max(100, Math.min(base.connectTimeoutMs, remaining)),
+  };
+  const target = describeConnection(settings);
+  const assertions: Assertion[] = [];
+  let session: DbSession | undefined;
+  try {
+    session = await openSession(settings, ctx.signal);
+    assertions.push({
+      what: `connect ${target}`,
+      expected: 'connected',
+      actual: `connected${settings.tls.mode === 'disable' ? ' without TLS' : ` with TLS (${settings.tls.mode})`}`,
+      ok: true,
+    });
+    assertions.push({
+      what: 'session is read-only',
+      expected: true,
+      actual: session.readOnly,
+      ok: session.readOnly,
+    });
+    if (!session.readOnly) {
+      return {
+        outcome: 'error',
+        message: `the session on ${target} could not be made read-only; nothing was checked`,
+        assertions,
+      };
+    }
+
+    const schemas = options.schemas ?? unique(checked.flatMap((v) => v.contract.schemas ?? []));
+    const named = unique(checked.flatMap((v) => schemasNamedIn(v.contract)));
+    const live = await introspect(session, schemas.length ? schemas : ['public'], named);
+    if (live.engine === 'mysql' && options.sqlMode !== undefined) {
+      live.sqlMode = options.sqlMode;
+      live.strictWrites = /STRICT_(TRANS|ALL)_TABLES/i.test(options.sqlMode);
+    }
+    const policy = policyOf(options);
+    const findings: Finding[] = [];
+    for (const version of checked) findings.push(...evaluateContract(live, version, policy));
+    findings.push(...(await migrationFindings(session, live, checked, policy)));
+    findings.push(...evaluateInFlight(live, policy));
+
+    return report({
+      live,
+      session,
+      target,
+      findings,
+      versions,
+      checked,
+      skipped,
+      assertions,
+      ms: Math.round(performance.now() - started),
+    });
+  } catch (err) {
+    const message = err instanceof SessionError ? err.message : `${target}: ${describeError(err)}`;
+    return {
+      outcome: 'error',
+      message: redactText(
+        ctx.signal.aborted ? `${target}: stopped (${describeError(ctx.signal.reason)})` : message,
+      ),
+      assertions,
+    };
+  } finally {
+    await session?.close();
+  }
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+async function migrationFindings(
+  session: DbSession,
+  live: LiveSchema,
+  checked: VersionContract[],
+  policy: SeverityPolicy,
+): Promise<Finding[]> {
+  // The tool and table come from green's contract when it names one; blue's if only blue does.
+  const owner = checked.find((v) => v.contract.migrations);
+  if (!owner) return [];
+  const migrations = owner.contract.migrations as ContractMigrations;
+  const schema =
+    live.engine === 'mysql' ? live.database : (owner.contract.schemas?.[0] ?? live.schemas[0] ?? 'public');
+  const history = await readMigrationHistory(session, migrations, schema);
+  return evaluateMigrations(history, checked, policy);
+}
+
+interface ReportInput {
+  live: LiveSchema;
+  session: DbSession;
+  target: string;
+  findings: Finding[];
+  versions: VersionLoad[];
+  checked: VersionContract[];
+  skipped: string[];
+  assertions: Assertion[];
+  ms: number;
+}
+
+function report({
+  live,
+  session,
+  target,
+  findings,
+  versions,
+  checked,
+  skipped,
+  assertions,
+  ms,
+}: ReportInput): CheckReport {
+  const failures = findings.filter((f) => f.severity === 'failure');
+  const warnings = findings.filter((f) => f.severity === 'warning');
+  for (const f of failures) {
+    assertions.push({
+      what: `${f.rule} ${f.version === 'both' ? 'blue and green' : f.version}: ${f.subject}`,
+      expected: f.expected,
+      actual: f.actual,
+      ok: false,
+    });
+  }
+  for (const { version, contract } of checked) {
+    const mine = failures.filter((f) => f.version === version || f.version === 'both').length;
+    const columns =
+      Object.values(contract.reads).flat().length + Object.values(contract.writes).flat().length;
+    assertions.push({
+      what: `${version}'s contract against ${live.database}`,
+      expected: 'compatible',
+      actual: mine ? `${mine} problem${mine === 1 ? '' : 's'}` : `compatible (${columns} column uses)`,
+      ok: mine === 0,
+    });
+  }
+  const details: Record<string, unknown> = {
+    database: target,
+    serverVersion: live.serverVersion,
+    tables: live.tables.size,
+    introspectionQueries: live.queries,
+    roundTrips: session.roundTrips,
+    contracts: Object.fromEntries(
+      versions.map((v) => [
+        v.version,
+        v.loaded
+          ? { from: v.loaded.from, version: v.loaded.contract.version ?? null }
+          : { skipped: v.skipped },
+      ]),
+    ),
+    findings: findings.map(({ rule, version, subject, severity, message }) => ({
+      rule,
+      version,
+      subject,
+      severity,
+      message,
+    })),
+  };
+  if (live.sqlMode !== undefined) details.sqlMode = live.sqlMode;
+  if (live.notes.length) details.notes = live.notes;
+  const names = checked.map((v) => v.version).join(' and ');
+  const tail = [
+    warnings.length
+      ? `${warnings.length} warning${warnings.length === 1 ? '' : 's'}: ${warnings[0]!.message}${warnings.length > 1 ? ' ...' : ''}`
+      : '',
+    ...skipped,
+  ].filter(Boolean);
+  const suffix = tail.length ? `; ${tail.join('; ')}` : '';
+  if (failures.length) {
+    const more = failures.length > 1 ? ` (+${failures.length - 1} more)` : '';
+    return {
+      outcome: 'failed',
+      message: redactText(`${failures[0]!.message}${more}${suffix}`),
+      assertions,
+      details,
+    };
+  }
+  return {
+    outcome: 'passed',
+    message: redactText(
+      `${target} serves ${names}: ${live.tables.size} tables read in ${live.queries} queries (${ms} ms)${suffix}`,
+    ),
+    assertions,
+    details,
+  };
+}

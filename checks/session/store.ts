@@ -1,0 +1,184 @@
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { z } from 'zod';
+import { withConnectionHint } from '../../lib/connection-hint';
+import { errorMessage } from '../../lib/errors';
+
+const tlsSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    ca: z
+      .string()
+      .optional()
+      .describe('PEM of the CA that signed the server certificate (else the system CAs).'),
+    caFile: z.string().optional().describe('Path to that PEM.'),
+    servername: z.string().optional().describe('Name to verify the certificate against (default: host).'),
+  }),
+]);
+
+const commonStoreFields = {
+  host: z.string().min(1).describe('Endpoint host (ElastiCache primary or configuration endpoint).'),
+  tls: tlsSchema
+    .default(false)
+    .describe(
+      'TLS with certificate verification; `true` uses the system CAs. Verification cannot be switched off.',
+    ),
+  connectTimeoutMs: z.int().min(10).max(60_000).default(2_000),
+  commandTimeoutMs: z.int().min(10).max(60_000).default(1_000),
+};
+
+/** Where the sessions live and how to reach them with production security. */
+export const storeOptionsSchema = z.discriminatedUnion('engine', [
+  z.strictObject({
+    engine: z.literal('redis').describe('Redis or Valkey.'),
+    ...commonStoreFields,
+    port: z.int().min(1).max(65_535).default(6379),
+    cluster: z
+      .boolean()
+      .default(false)
+      .describe('Cluster mode: host:port is a seed (configuration endpoint).'),
+    db: z.int().min(0).default(0),
+    username: z.string().optional().describe('ACL user (Redis 6+).'),
+    password: z.string().optional().describe('AUTH token or ACL password; use ${env:...}.'),
+  }),
+  z.strictObject({
+    engine: z.literal('memcached'),
+    ...commonStoreFields,
+    port: z.int().min(1).max(65_535).default(11211),
+  }),
+]);
+
+export type StoreOptions = z.output<typeof storeOptionsSchema>;
+
+/** `redis 10.0.0.5:6379 (TLS)`: how a store is named in messages. Never includes credentials. */
+export function storeLabel(options: StoreOptions): string {
+  const mode = options.engine === 'redis' && options.cluster ? ' cluster' : '';
+  return `${options.engine}${mode} ${options.host}:${options.port}${options.tls ? ' (TLS)' : ''}`;
+}
+
+/** Eviction evidence: what the store does when it is full and how often it already did. */
+export interface EvictionStats {
+  /** Redis `maxmemory_policy`; undefined for Memcached (it always evicts LRU unless started with -M). */
+  policy?: string;
+  /** Redis `evicted_keys`, Memcached `evictions`: since the store started, summed over nodes. */
+  evictedKeys: number;
+  /** Redis `used_memory`/`maxmemory` of the fullest node, when maxmemory is set. */
+  memoryUse?: number;
+}
+
+/** Keys with a prefix, read back in bounded batches. */
+export interface SampleLimits {
+  prefix: string;
+  /** Stop after this many keys were read. */
+  size: number;
+  /** SCAN COUNT hint: keys the server examines per call. */
+  scanCount: number;
+  /** Stop once this many keys were examined (calls × COUNT), summed over nodes. */
+  maxKeysScanned: number;
+}
+
+export interface SampledValue {
+  /** undefined when the key vanished between SCAN and GET. */
+  value?: string;
+  /** A store error for this key (e.g. WRONGTYPE), never the value. */
+  error?: string;
+}
+
+export interface SampleStats {
+  /** Keys examined by the server: SCAN calls × COUNT. */
+  keysScanned: number;
+  scanCalls: number;
+  nodes: number;
+  /** True when the scan reached the end of every node's keyspace. */
+  complete: boolean;
+}
+
+/**
+ * The few operations the session check needs, the same for Redis and Memcached. Every call is
+ * bounded by the command timeout and the check's AbortSignal.
+ */
+export interface SessionStore {
+  readonly label: string;
+  ping(): Promise<void>;
+  setWithTtl(key: string, value: string, ttlSeconds: number): Promise<void>;
+  get(key: string): Promise<string | undefined>;
+  /** Remaining time to live, or undefined where the engine cannot tell (Memcached). */
+  ttlMs(key: string): Promise<number | undefined>;
+  delete(key: string): Promise<void>;
+  evictionStats(): Promise<EvictionStats>;
+  /** Undefined where keys cannot be listed (Memcached). */
+  sample?(limits: SampleLimits, onValue: (value: SampledValue) => void): Promise<SampleStats>;
+  close(): Promise<void>;
+}
+
+/** A store operation that failed; the message names the store (host:port), never its credentials. */
+export class StoreError extends Error {
+  constructor(
+    readonly operation: string,
+    readonly reason: string,
+    label: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${operation} on ${label}: ${reason}`, options);
+    this.name = 'StoreError';
+  }
+}
+
+/**
+ * The reason a connect failed, with what to change when the cause is a known misconfiguration
+ * (no TLS on the server, wrong port or credentials, DNS, a certificate not trusted).
+ */
+export function connectReason(options: StoreOptions, reason: string, err: unknown): string {
+  return withConnectionHint(reason, err, {
+    kind: 'store',
+    engine: options.engine,
+    host: options.host,
+    port: options.port,
+    tls: options.tls !== false,
+  });
+}
+
+/** Why an operation stopped: a timeout, the check's signal, or the store's own error. */
+export async function bounded<T>(
+  work: () => Promise<T>,
+  what: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<T> {
+  signal.throwIfAborted();
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+    onAbort = () => reject(new Error(`${what} stopped: ${errorMessage(signal.reason)}`));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work(), stop]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort!);
+  }
+}
+
+/** Node TLS options with verification on; undefined when TLS is off. */
+export async function tlsOptionsFor(options: StoreOptions): Promise<ConnectionOptions | undefined> {
+  if (options.tls === false) return undefined;
+  const settings = options.tls === true ? {} : options.tls;
+  let ca = settings.ca;
+  if (settings.caFile) {
+    try {
+      ca = await readFile(settings.caFile, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read tls.caFile ${settings.caFile}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+  // SNI carries names only; an IP host is verified against the certificate's IP entries.
+  const servername = settings.servername ?? (isIP(options.host) ? undefined : options.host);
+  return {
+    rejectUnauthorized: true,
+    ...(servername ? { servername } : {}),
+    ...(ca ? { ca } : {}),
+  };
+}

@@ -1,0 +1,161 @@
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import type { CheckType, FactoryContext } from '../checks/check-type';
+import { builtinCheckTypes, omittedCheckTypes } from '../checks/registry';
+import type { PlannedCheck } from '../checks/runner';
+import type { LifecycleEvent } from '../checks/types';
+import { COMMON_CHECK_KEYS, configSchema, type GreenlightConfig, type RunnerSettings } from './config-schema';
+import { formatIssue, formatPath, issueMessages } from '../lib/config-issues';
+import { ConfigError, errorMessage } from '../lib/errors';
+import { envResolver, interpolate, type Resolver } from './interpolate';
+
+export interface LoadOptions {
+  /** Shown in errors, e.g. the file path. */
+  source?: string;
+  env?: NodeJS.ProcessEnv;
+  checkTypes?: readonly CheckType[];
+  /** Extra `${provider:...}` resolvers besides `env`. */
+  resolvers?: Readonly<Record<string, Resolver>>;
+}
+
+/** A validated configuration with its checks built, ready to run any lifecycle event. */
+export interface LoadedConfig {
+  source: string;
+  config: GreenlightConfig;
+  targets: Readonly<Record<string, URL>>;
+  runner: RunnerSettings;
+  /** The checks configured for a lifecycle event, in order (empty when none). */
+  plan(event: LifecycleEvent | string): PlannedCheck[];
+}
+
+/** Reads, interpolates, validates and builds `greenlight.yml` (or `.json`). Throws ConfigError. */
+export async function loadConfig(path: string, options: LoadOptions = {}): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : errorMessage(err);
+    throw new ConfigError(`cannot read config ${path}: ${why}`, { cause: err });
+  }
+  return parseConfig(text, { source: path, ...options });
+}
+
+/** Parses config text: YAML 1.2, of which JSON is a subset. */
+export async function parseConfig(text: string, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const source = options.source ?? 'greenlight.yml';
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const at = first.linePos?.[0] ?? lines.linePos(first.pos[0]);
+    const where = ` at line ${at.line}, column ${at.col}`;
+    throw new ConfigError(`${source}: invalid YAML${where}: ${first.message.split('\n')[0]}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(
+      `${source}: expected a mapping at the top level, got ${Array.isArray(raw) ? 'a list' : typeof raw}`,
+    );
+  }
+  const resolvers = { env: envResolver(options.env ?? process.env), ...options.resolvers };
+  const interpolated = await interpolate(raw, resolvers);
+  return buildConfig(interpolated, { ...options, source });
+}
+
+/** Validates an already-parsed document and builds its checks. */
+export function buildConfig(document: unknown, options: LoadOptions = {}): LoadedConfig {
+  const source = options.source ?? 'greenlight.yml';
+  const checkTypes = options.checkTypes ?? builtinCheckTypes;
+  if (!options.checkTypes) rejectOmittedCheckTypes(document, source);
+  const parsed = configSchema(checkTypes).safeParse(document, { reportInput: true, error: issueMessages });
+  if (!parsed.success) throw configErrorFrom(source, parsed.error);
+  const config = parsed.data;
+
+  const targets: Record<string, URL> = {};
+  for (const [name, value] of Object.entries(config.targets))
+    if (value !== undefined) targets[name] = new URL(value);
+  const targetNames = Object.keys(targets);
+  const byType = new Map(checkTypes.map((t) => [t.type, t]));
+
+  const built = new Map<string, PlannedCheck>();
+  for (const [name, entry] of Object.entries(config.checks)) {
+    const path = formatPath(['checks', name]);
+    const checkType = byType.get(entry.type as string)!;
+    const optionValues = Object.fromEntries(
+      Object.entries(entry).filter(([key]) => !(COMMON_CHECK_KEYS as readonly string[]).includes(key)),
+    );
+    const ctx: FactoryContext = {
+      name,
+      path,
+      targets: targetNames,
+      fail: (subpath, message) =>
+        new ConfigError(
+          `${source}: ${path}${subpath ? (subpath.startsWith('[') ? '' : '.') + subpath : ''}: ${message}`,
+        ),
+    };
+    let check;
+    try {
+      check = checkType.create(optionValues as z.output<typeof checkType.options>, ctx);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(`${source}: ${path}: ${errorMessage(err)}`, { cause: err });
+    }
+    const planned: PlannedCheck = { check, advisory: entry.advisory };
+    if (entry.timeoutMs !== undefined) planned.timeoutMs = entry.timeoutMs;
+    built.set(name, planned);
+  }
+
+  for (const [event, names] of Object.entries(config.hooks)) {
+    const seen = new Set<string>();
+    (names ?? []).forEach((name, i) => {
+      const where = `${source}: ${formatPath(['hooks', event, i])}`;
+      if (!built.has(name)) {
+        const known = [...built.keys()].join(', ') || 'none';
+        throw new ConfigError(`${where}: unknown check "${name}"; defined checks: ${known}`);
+      }
+      if (seen.has(name)) throw new ConfigError(`${where}: check "${name}" is listed twice`);
+      seen.add(name);
+    });
+  }
+
+  return {
+    source,
+    config,
+    targets,
+    runner: config.runner,
+    plan: (event) =>
+      ((config.hooks as Record<string, string[] | undefined>)[event] ?? []).map((n) => built.get(n)!),
+  };
+}
+
+function configErrorFrom(source: string, error: z.ZodError): ConfigError {
+  const lines = error.issues.map(formatIssue);
+  const head = lines[0]!;
+  const more =
+    lines.length > 1
+      ? `\n${lines
+          .slice(1)
+          .map((l) => `  ${l}`)
+          .join('\n')}`
+      : '';
+  const err = new ConfigError(`${source}: ${head}${more}`, { cause: error });
+  return Object.assign(err, { problems: lines });
+}
+
+/** A check whose type this bundle left out: the config is not the one the hooks were packaged with. */
+function rejectOmittedCheckTypes(document: unknown, source: string): void {
+  if (omittedCheckTypes.length === 0 || !document || typeof document !== 'object') return;
+  const checks = (document as { checks?: unknown }).checks;
+  if (!checks || typeof checks !== 'object') return;
+  for (const [name, entry] of Object.entries(checks)) {
+    const type = entry && typeof entry === 'object' ? (entry as { type?: unknown }).type : undefined;
+    if (typeof type === 'string' && omittedCheckTypes.includes(type)) {
+      throw new ConfigError(
+        `${source}: ${formatPath(['checks', name, 'type'])}: check type "${type}" is not in this bundle, ` +
+          `which was packaged for a greenlight.yml that does not use it; package the hooks again with this config`,
+      );
+    }
+  }
+}

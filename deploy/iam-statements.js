@@ -1,0 +1,124 @@
+'use strict';
+/** The hook role's IAM statements, each scoped to what greenlight.yml uses (see config-analysis.js). */
+
+/** A CloudFormation `Fn::Sub`. */
+function sub(text) {
+  return { 'Fn::Sub': text };
+}
+
+/** Reads for check types that call AWS (types absent here call nothing but their target). */
+const CHECK_TYPE_PERMISSIONS = {
+  // Scoped to `alarm:*`, DescribeAlarms leaves composite alarms out of its answer: AWS returns them
+  // only to a grant on `*`.
+  alarms: [{ actions: ['cloudwatch:DescribeAlarms'], resource: '*' }],
+  // GetMetricData cannot be scoped to a resource.
+  metrics: [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
+  'target-groups': [{ actions: ['cloudwatch:GetMetricData'], resource: '*' }],
+};
+function secretArn(id) {
+  if (id.startsWith('arn:')) return id;
+  // Secrets Manager appends a dash and six random characters to the name in the ARN.
+  return sub(`arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${id}-??????`);
+}
+
+function parameterArn(name) {
+  if (name.startsWith('arn:')) return name;
+  return sub(
+    `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${name.startsWith('/') ? '' : '/'}${name}`,
+  );
+}
+
+/**
+ * The role's statements for this config. `group` is `{ application, deploymentGroup }`;
+ * `ecsHook` says whether the ECS lifecycle hook is deployed.
+ */
+function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKeyArn }) {
+  const groupArn = sub(
+    `arn:\${AWS::Partition}:codedeploy:\${AWS::Region}:\${AWS::AccountId}:deploymentgroup:${application}/${deploymentGroup}`,
+  );
+  const codedeployActions = ['codedeploy:PutLifecycleEventHookExecutionStatus', 'codedeploy:GetDeployment'];
+  const discovers = analysis.autoTargets.length > 0 || (analysis.discoveringChecks ?? []).length > 0;
+  if (discovers) codedeployActions.push('codedeploy:GetDeploymentGroup');
+  const statements = [{ Effect: 'Allow', Action: codedeployActions, Resource: [groupArn] }];
+
+  if (discovers) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['ecs:DescribeServices'],
+      Resource: [sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*')],
+    });
+    // ELBv2 Describe* actions cannot be scoped to a resource.
+    statements.push({
+      Effect: 'Allow',
+      Action: [
+        'elasticloadbalancing:DescribeListeners',
+        'elasticloadbalancing:DescribeLoadBalancers',
+        // Only `auto` targets verify the test listener's rules.
+        ...(analysis.autoTargets.length ? ['elasticloadbalancing:DescribeRules'] : []),
+      ],
+      Resource: '*',
+    });
+  }
+  if (ecsHook) {
+    // AWS authorises DescribeServiceDeployments against the service and the service deployment both.
+    statements.push({
+      Effect: 'Allow',
+      Action: ['ecs:DescribeServiceDeployments'],
+      Resource: [
+        sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*'),
+        sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/*'),
+      ],
+    });
+  }
+
+  const byResource = new Map();
+  for (const type of analysis.checkTypes) {
+    for (const grant of CHECK_TYPE_PERMISSIONS[type] ?? []) {
+      const key = JSON.stringify(grant.resource);
+      const actions = byResource.get(key) ?? new Set();
+      grant.actions.forEach((a) => actions.add(a));
+      byResource.set(key, actions);
+    }
+  }
+  for (const [key, actions] of byResource) {
+    const resource = JSON.parse(key);
+    statements.push({
+      Effect: 'Allow',
+      Action: [...actions].sort(),
+      Resource: resource === '*' ? '*' : [sub(resource)],
+    });
+  }
+
+  if (analysis.secrets.length) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: analysis.secrets.map(secretArn),
+    });
+  }
+  if (analysis.parameters.length) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter'],
+      Resource: analysis.parameters.map(parameterArn),
+    });
+  }
+  if (kmsKeyArn && (analysis.secrets.length || analysis.parameters.length)) {
+    // The key decrypts only what Secrets Manager or SSM hands the hook, not anything it is sent.
+    const via = [
+      ...(analysis.secrets.length ? ['secretsmanager'] : []),
+      ...(analysis.parameters.length ? ['ssm'] : []),
+    ];
+    statements.push({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: [kmsKeyArn],
+      Condition: {
+        StringEquals: { 'kms:ViaService': via.map((s) => sub(`${s}.\${AWS::Region}.amazonaws.com`)) },
+      },
+    });
+  }
+  return statements;
+}
+
+module.exports = { iamStatements, sub };

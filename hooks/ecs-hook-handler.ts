@@ -1,0 +1,352 @@
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { Context } from 'aws-lambda';
+import type { CheckType } from '../checks/check-type';
+import { runChecks, type Verdict } from '../checks/runner';
+import { toEcsHookStatus } from '../checks/verdict';
+import type { LoadOptions } from '../config/config';
+import { parseEcsHookEvent, rollbackFromWeights, type EcsHookInvocation } from './ecs-hook-event';
+import { ECS_TRAFFIC_SHIFT_STAGES } from '../config/ecs-lifecycle-stages';
+import { ConfigError, EventError, errorMessage } from '../lib/errors';
+import { autoTargetNames } from '../lib/auto-target';
+import { cachedConfig, defaultConfigPath, logCheckResults } from './hook-config';
+import { createLogger, type Logger } from '../lib/log';
+
+// The config machinery, the secret resolvers and the ECS client load on first use, so that a cold
+// start pays only for what the invocation needs.
+
+/** Used when the Lambda context gives no remaining time: Lambda's 15-minute maximum. */
+const FALLBACK_REMAINING_MS = 900_000;
+/** Time kept back to return the answer; nothing is reported over the network, so less than CodeDeploy needs. */
+const RETURN_RESERVE_MS = 2_000;
+export const DEFAULT_CALLBACK_DELAY_SECONDS = 30;
+export const DEFAULT_MAX_WAIT_SECONDS = 600;
+/** Where greenlight keeps its state in hookDetails, beside whatever the hook's configuration passes. */
+export const STATE_KEY = 'greenlight';
+
+export type EcsHookStatus = 'SUCCEEDED' | 'FAILED' | 'IN_PROGRESS';
+
+/** Exactly what ECS reads back: anything else could make the answer invalid, which rolls back. */
+export interface EcsHookResponse {
+  hookStatus: EcsHookStatus;
+  callBackDelay?: number;
+  hookDetails?: Record<string, unknown>;
+}
+
+/**
+ * What greenlight carries from one invocation of a stage to the next, in the `hookDetails` an
+ * IN_PROGRESS answer returns (ECS documents passing them back on the next invocation). The wait
+ * belongs to one stage of one service deployment towards one target revision, and for a
+ * traffic-shift stage to one traffic step: fields ECS documents in the payload. `executionId` is
+ * kept for the logs only; whether it stays the same across re-invocations is not documented.
+ */
+export interface EcsHookState {
+  stage: string;
+  /** The service deployment (`resourceArn`), else the service. */
+  deployment?: string;
+  targetServiceRevisionArn?: string;
+  /** The traffic weights of a traffic-shift stage: each step of a linear or canary shift waits anew. */
+  trafficStep?: string;
+  executionId?: string;
+  firstAttemptAt: number;
+  attempts: number;
+  lastOutcome?: string;
+  lastReason?: string;
+}
+
+export interface EcsHookDecision {
+  response: EcsHookResponse;
+  reason: string;
+  verdict?: Verdict;
+  /** Set when the invocation was recognised as part of a rollback (checks are not run). */
+  rollback?: string;
+}
+
+export interface EcsHookHandlerOptions {
+  checkTypes?: readonly CheckType[];
+  /** Default: `GREENLIGHT_CONFIG`, else `greenlight.yml` in the Lambda task root. */
+  configPath?: string;
+  log?: Logger;
+  /** `${provider:...}` resolvers for the config (default: `secretsmanager` and `ssm`). */
+  resolvers?: LoadOptions['resolvers'];
+  /** Reads the service deployment's status to recognise a rollback. */
+  ecs?: Pick<ECSClient, 'send'>;
+  /** The stage when the payload names none (default `GREENLIGHT_ECS_STAGE`). */
+  stage?: string;
+  /** Seconds ECS waits before invoking again after IN_PROGRESS (default `GREENLIGHT_ECS_CALLBACK_DELAY_SECONDS`, else 30). */
+  callBackDelaySeconds?: number;
+  /** How long, from the first attempt, a stage may stay undecided before it fails (default `GREENLIGHT_ECS_MAX_WAIT_SECONDS`, else 600). */
+  maxWaitSeconds?: number;
+  now?: () => number;
+}
+
+type EcsContext = Partial<Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>>;
+
+type EcsSender = Pick<ECSClient, 'send'>;
+let defaultEcs: Promise<EcsSender> | undefined;
+
+function defaultEcsClient(): Promise<EcsSender> {
+  defaultEcs ??= Promise.all([import('@aws-sdk/client-ecs'), import('../lib/aws')]).then(
+    ([{ ECSClient }, { awsClientConfig }]) => new ECSClient(awsClientConfig()),
+  );
+  return defaultEcs;
+}
+
+/** Rejects when `signal` fires: nothing the hook waits for may outlive the Lambda's time. */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () =>
+      reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+}
+
+function positiveNumber(value: string | undefined): number | undefined {
+  const n = value === undefined || value === '' ? NaN : Number(value);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** Which wait an invocation belongs to, from the documented payload fields. */
+function waitKey(
+  invocation: EcsHookInvocation,
+): Pick<EcsHookState, 'stage' | 'deployment' | 'targetServiceRevisionArn' | 'trafficStep'> {
+  const deployment = invocation.resourceArn ?? invocation.serviceArn;
+  const weights =
+    invocation.lifecycleStage === 'TEST_TRAFFIC_SHIFT'
+      ? invocation.testTrafficWeights
+      : invocation.lifecycleStage === 'PRODUCTION_TRAFFIC_SHIFT'
+        ? invocation.productionTrafficWeights
+        : undefined;
+  const trafficStep = weights
+    ? Object.keys(weights)
+        .sort()
+        .map((arn) => `${arn}=${weights[arn]}`)
+        .join(',')
+    : undefined;
+  return {
+    stage: invocation.lifecycleStage,
+    ...(deployment ? { deployment } : {}),
+    ...(invocation.targetServiceRevisionArn
+      ? { targetServiceRevisionArn: invocation.targetServiceRevisionArn }
+      : {}),
+    ...(trafficStep ? { trafficStep } : {}),
+  };
+}
+
+function readState(invocation: EcsHookInvocation, key: ReturnType<typeof waitKey>): EcsHookState | undefined {
+  const raw = invocation.hookDetails[STATE_KEY];
+  if (!raw || typeof raw !== 'object') return undefined;
+  const state = raw as Partial<EcsHookState>;
+  for (const field of ['stage', 'deployment', 'targetServiceRevisionArn', 'trafficStep'] as const)
+    if (state[field] !== key[field]) return undefined;
+  if (typeof state.firstAttemptAt !== 'number' || typeof state.attempts !== 'number') return undefined;
+  return state as EcsHookState;
+}
+
+/**
+ * Recognises the re-invocations ECS makes while it rolls back: the service deployment's own
+ * status when it can be read, else the traffic weights. Only the traffic-shift stages run again.
+ */
+async function detectRollback(
+  invocation: EcsHookInvocation,
+  ecsClient: () => Promise<EcsSender>,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  if (!ECS_TRAFFIC_SHIFT_STAGES.includes(invocation.lifecycleStage)) return undefined;
+  const arn = invocation.resourceArn;
+  if (arn?.includes(':service-deployment/')) {
+    try {
+      const [{ DescribeServiceDeploymentsCommand }, ecs] = await Promise.all([
+        import('@aws-sdk/client-ecs'),
+        ecsClient(),
+      ]);
+      const out = await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }), {
+        abortSignal: signal,
+      });
+      const status = out.serviceDeployments?.[0]?.status;
+      if (status?.startsWith('ROLLBACK')) return `service deployment ${arn} is ${status}`;
+      if (status) return undefined;
+      log.warn(
+        'ECS DescribeServiceDeployments returned no status; judging a rollback from the traffic weights',
+        { resourceArn: arn },
+      );
+    } catch (err) {
+      log.warn('could not read the service deployment; judging a rollback from the traffic weights', {
+        resourceArn: arn,
+        awsError: `${err instanceof Error ? err.name : 'error'}: ${errorMessage(err)}`,
+      });
+    }
+  }
+  return rollbackFromWeights(invocation);
+}
+
+/**
+ * The ECS built-in blue/green hook, returning the full decision (the answer for ECS plus the
+ * reason and verdict, for logs and tests). A stage's checks run; `passed` answers SUCCEEDED,
+ * `failed` FAILED; `error` and `inconclusive` (green not ready, no data yet) answer IN_PROGRESS
+ * with a callBackDelay and the attempt count in hookDetails, until the stage has waited
+ * `maxWaitSeconds`, when it answers FAILED with the last reason. Never throws: a function error
+ * would roll the deployment back without a reason.
+ */
+export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
+  return async (event: unknown, context?: EcsContext): Promise<EcsHookDecision> => {
+    const log = options.log ?? createLogger();
+    const now = options.now ?? Date.now;
+    const callBackDelay =
+      options.callBackDelaySeconds ??
+      positiveNumber(process.env.GREENLIGHT_ECS_CALLBACK_DELAY_SECONDS) ??
+      DEFAULT_CALLBACK_DELAY_SECONDS;
+    const maxWaitSeconds =
+      options.maxWaitSeconds ??
+      positiveNumber(process.env.GREENLIGHT_ECS_MAX_WAIT_SECONDS) ??
+      DEFAULT_MAX_WAIT_SECONDS;
+    const remaining = () => context?.getRemainingTimeInMillis?.() ?? FALLBACK_REMAINING_MS;
+
+    let invocation: EcsHookInvocation;
+    try {
+      invocation = parseEcsHookEvent(event, options.stage ?? process.env.GREENLIGHT_ECS_STAGE);
+    } catch (err) {
+      const reason = errorMessage(err);
+      log.error('the event is not an ECS lifecycle hook event; answering FAILED', { reason });
+      if (!(err instanceof EventError)) throw err;
+      return { response: { hookStatus: 'FAILED' }, reason };
+    }
+
+    const stage = invocation.lifecycleStage;
+    const hookLog = log.child({
+      lifecycleStage: stage,
+      executionId: invocation.executionId,
+      resourceArn: invocation.resourceArn,
+      requestId: context?.awsRequestId,
+    });
+    const key = waitKey(invocation);
+    const previous = readState(invocation, key);
+    const state: EcsHookState = {
+      ...key,
+      firstAttemptAt: previous?.firstAttemptAt ?? now(),
+      attempts: (previous?.attempts ?? 0) + 1,
+      ...(invocation.executionId ? { executionId: invocation.executionId } : {}),
+    };
+    const decide = (decision: EcsHookDecision): EcsHookDecision => {
+      hookLog.info('hook status', {
+        hookStatus: decision.response.hookStatus,
+        reason: decision.reason,
+        attempt: state.attempts,
+        outcome: decision.verdict?.outcome,
+        rollback: decision.rollback,
+      });
+      return decision;
+    };
+
+    const guard = new AbortController();
+    const guardTimer = setTimeout(
+      () => guard.abort(new Error('the Lambda time ran out')),
+      Math.max(0, remaining() - RETURN_RESERVE_MS),
+    );
+    try {
+      const rollback = await detectRollback(
+        invocation,
+        options.ecs ? () => Promise.resolve(options.ecs!) : defaultEcsClient,
+        hookLog,
+        guard.signal,
+      );
+      if (rollback) {
+        return decide({
+          response: { hookStatus: 'SUCCEEDED' },
+          reason: `rollback in progress (${rollback}); checks are not run against a rollback`,
+          rollback,
+        });
+      }
+
+      const config = await Promise.race([
+        cachedConfig(options.configPath ?? defaultConfigPath(), {
+          ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
+          ...(options.resolvers ? { resolvers: options.resolvers } : {}),
+        }),
+        untilAborted(guard.signal),
+      ]);
+      const planned = config.plan(stage);
+      if (planned.length === 0) {
+        const hookStatus = config.runner.noChecks === 'succeed' ? 'SUCCEEDED' : 'FAILED';
+        return decide({
+          response: { hookStatus },
+          reason: `no checks configured for ${stage} (runner.noChecks: ${config.runner.noChecks})`,
+        });
+      }
+      const auto = autoTargetNames(config.targets).map((name) => `targets.${name}`);
+      if (auto.length) {
+        return decide({
+          response: { hookStatus: 'FAILED' },
+          reason: `${auto.join(', ')}: "auto" is discovered from a CodeDeploy deployment; an ECS built-in blue/green hook needs the listener URLs in greenlight.yml`,
+        });
+      }
+      const budgetMs = remaining() - Math.min(config.runner.reportReserveMs, RETURN_RESERVE_MS);
+      if (budgetMs <= 0) {
+        return decide({
+          response: { hookStatus: 'FAILED' },
+          reason: `not enough time to run checks: ${remaining()} ms left`,
+        });
+      }
+
+      hookLog.info('running checks', {
+        checks: planned.map((p) => p.check.name),
+        budgetMs,
+        attempt: state.attempts,
+      });
+      const verdict = await runChecks(planned, {
+        deadline: Date.now() + budgetMs,
+        targets: config.targets,
+        deployment: {
+          lifecycleEvent: stage,
+          ...(invocation.executionId ? { deploymentId: invocation.executionId } : {}),
+        },
+        log: hookLog,
+        concurrency: config.runner.concurrency,
+        failFast: config.runner.failFast,
+      });
+      logCheckResults(verdict, hookLog);
+
+      if (verdict.outcome === 'error' || verdict.outcome === 'inconclusive') {
+        const waitedSeconds = Math.round((now() - state.firstAttemptAt) / 1000);
+        if (waitedSeconds + callBackDelay <= maxWaitSeconds) {
+          state.lastOutcome = verdict.outcome;
+          state.lastReason = verdict.reason;
+          return decide({
+            response: {
+              hookStatus: 'IN_PROGRESS',
+              callBackDelay,
+              hookDetails: { ...invocation.hookDetails, [STATE_KEY]: state },
+            },
+            reason: `attempt ${state.attempts} ${verdict.outcome}, trying again in ${callBackDelay} s: ${verdict.reason}`,
+            verdict,
+          });
+        }
+        return decide({
+          response: { hookStatus: toEcsHookStatus(verdict.outcome) },
+          reason: `still ${verdict.outcome} after ${state.attempts} attempts over ${waitedSeconds} s (limit ${maxWaitSeconds} s): ${verdict.reason}`,
+          verdict,
+        });
+      }
+      return decide({
+        response: { hookStatus: toEcsHookStatus(verdict.outcome) },
+        reason: verdict.reason,
+        verdict,
+      });
+    } catch (err) {
+      const reason =
+        err instanceof ConfigError ? `config error: ${err.message}` : `hook error: ${errorMessage(err)}`;
+      hookLog.error('the hook could not run its checks', { reason });
+      return decide({ response: { hookStatus: 'FAILED' }, reason });
+    } finally {
+      clearTimeout(guardTimer);
+    }
+  };
+}
+
+/** The Lambda handler for ECS built-in blue/green lifecycle hooks: returns only what ECS reads. */
+export function createEcsHookHandler(options: EcsHookHandlerOptions = {}) {
+  const decide = createEcsHookDecider(options);
+  return async (event: unknown, context?: EcsContext): Promise<EcsHookResponse> =>
+    (await decide(event, context)).response;
+}

@@ -1,0 +1,211 @@
+import type { Context } from 'aws-lambda';
+import type { CheckType } from '../checks/check-type';
+import { runChecks, type Verdict } from '../checks/runner';
+import type { LifecycleEvent } from '../checks/types';
+import type { CodeDeployStatus } from '../checks/verdict';
+import { defaultReportClient, reportHookStatus, type Delivery } from './codedeploy-report';
+import type { CodeDeploySender } from '../lib/codedeploy-client';
+import { autoTargetNames } from '../lib/auto-target';
+import type { LoadOptions } from '../config/config';
+import type { DiscoveryClients } from '../checks/discovery/deployment';
+import { ConfigError, EventError, errorMessage } from '../lib/errors';
+import { cachedConfig, defaultConfigPath, logCheckResults, withTimeout } from './hook-config';
+import { parseHookEvent } from './hook-event';
+import { createLogger, type Logger } from '../lib/log';
+import { DEFAULT_REPORT_RESERVE_MS } from '../lib/report-reserve';
+
+/** Used when the Lambda context gives no remaining time (e.g. a local invoke): Lambda's 15-minute maximum. */
+const FALLBACK_REMAINING_MS = 900_000;
+/** Never give the report less than this, even when the budget is nearly gone. */
+const MIN_REPORT_MS = 1_000;
+
+export interface HookHandlerOptions {
+  /** Check types the config may name (default: the built-in ones). */
+  checkTypes?: readonly CheckType[];
+  codedeploy?: CodeDeploySender;
+  /** Default: `GREENLIGHT_CONFIG`, else `greenlight.yml` in the Lambda task root (beside the bundle). */
+  configPath?: string;
+  log?: Logger;
+  /** `${provider:...}` resolvers for the config (default: `secretsmanager` and `ssm`). */
+  resolvers?: LoadOptions['resolvers'];
+  /** Clients for `targets: auto` discovery (default: created on first use). */
+  discovery?: DiscoveryClients;
+  /**
+   * Where the result metrics (embedded metric format, one JSON document per line) go: stdout by
+   * default, which CloudWatch Logs turns into metrics; `false` writes none.
+   */
+  metrics?: ((line: string) => void) | false;
+}
+
+export interface HookOutcome {
+  status: CodeDeployStatus;
+  reason: string;
+  /** How the report went; `not-reported` only for a malformed event. */
+  delivery: Delivery | 'not-reported';
+  verdict?: Verdict;
+}
+
+export type HookHandler = (
+  event: unknown,
+  context?: Partial<Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>>,
+) => Promise<HookOutcome>;
+
+/**
+ * The CodeDeploy hook adapter for one lifecycle event. It validates the event, runs the event's
+ * checks under the remaining Lambda time minus the report reserve, and reports exactly once
+ * from `finally`, with a status that starts as Failed. Only an undeliverable report throws.
+ */
+export function createHookHandler(
+  lifecycleEvent: LifecycleEvent,
+  options: HookHandlerOptions = {},
+): HookHandler {
+  return async (event, context) => {
+    const log = (options.log ?? createLogger()).child({ lifecycleEvent });
+    let execution;
+    try {
+      execution = parseHookEvent(event);
+    } catch (err) {
+      const reason = errorMessage(err);
+      log.error('cannot report: the event is not a CodeDeploy lifecycle hook event', { reason });
+      if (!(err instanceof EventError)) throw err;
+      return { status: 'Failed', reason, delivery: 'not-reported' };
+    }
+
+    const hookLog = log.child({
+      deploymentId: execution.deploymentId,
+      lifecycleEventHookExecutionId: execution.lifecycleEventHookExecutionId,
+      requestId: context?.awsRequestId,
+    });
+    const deployment = { ...execution, lifecycleEvent };
+    const remaining = () => context?.getRemainingTimeInMillis?.() ?? FALLBACK_REMAINING_MS;
+    const started = performance.now();
+    let status: CodeDeployStatus = 'Failed';
+    let reason = 'the hook stopped before reaching a verdict';
+    let reserveMs = DEFAULT_REPORT_RESERVE_MS;
+    let verdict: Verdict | undefined;
+    let delivery: Delivery | undefined;
+
+    try {
+      // The config's own reserve is not known yet: loading may use all but what a report needs.
+      const loadBudgetMs = remaining() - MIN_REPORT_MS;
+      const config = await withTimeout(
+        cachedConfig(options.configPath ?? defaultConfigPath(), {
+          ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
+          ...(options.resolvers ? { resolvers: options.resolvers } : {}),
+        }),
+        loadBudgetMs,
+        `loading the config took longer than the ${Math.max(0, loadBudgetMs)} ms the Lambda had left`,
+      );
+      reserveMs = config.runner.reportReserveMs;
+      const planned = config.plan(lifecycleEvent);
+      const budgetMs = remaining() - reserveMs;
+      if (planned.length === 0) {
+        status = config.runner.noChecks === 'succeed' ? 'Succeeded' : 'Failed';
+        reason = `no checks configured for ${lifecycleEvent} (runner.noChecks: ${config.runner.noChecks})`;
+      } else if (budgetMs <= 0) {
+        reason = `not enough time to run checks: ${remaining()} ms left, ${reserveMs} ms reserved for reporting`;
+      } else {
+        const deadline = Date.now() + budgetMs;
+        const targets = await resolveTargets(
+          config.targets,
+          deployment,
+          deadline,
+          hookLog,
+          options.discovery,
+        );
+        if ('failure' in targets) {
+          reason = targets.failure;
+        } else {
+          hookLog.info('running checks', {
+            checks: planned.map((p) => p.check.name),
+            budgetMs: deadline - Date.now(),
+          });
+          verdict = await runChecks(planned, {
+            deadline,
+            targets: targets.resolved,
+            deployment,
+            log: hookLog,
+            concurrency: config.runner.concurrency,
+            failFast: config.runner.failFast,
+          });
+          logCheckResults(verdict, hookLog);
+          if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
+          status = verdict.status;
+          reason = verdict.reason;
+        }
+      }
+    } catch (err) {
+      status = 'Failed';
+      reason =
+        err instanceof ConfigError ? `config error: ${err.message}` : `hook error: ${errorMessage(err)}`;
+      hookLog.error('the hook could not run its checks', { reason });
+    } finally {
+      hookLog.info('verdict', {
+        status,
+        reason,
+        outcome: verdict?.outcome,
+        durationMs: Math.round(performance.now() - started),
+      });
+      const timeoutMs = Math.max(MIN_REPORT_MS, Math.min(reserveMs, remaining() - 250));
+      delivery = await reportHookStatus(options.codedeploy ?? defaultReportClient(), execution, status, {
+        timeoutMs,
+        log: hookLog,
+      });
+    }
+    const outcome: HookOutcome = { status, reason, delivery };
+    if (verdict) outcome.verdict = verdict;
+    return outcome;
+  };
+}
+
+/**
+ * Replaces `targets.*: auto` with the listeners discovered from the deployment, verifying that the
+ * test listener forwards to the replacement task set. Without `auto` targets it costs nothing.
+ */
+async function resolveTargets(
+  targets: Readonly<Record<string, URL>>,
+  deployment: { deploymentId: string; lifecycleEvent: string },
+  deadline: number,
+  log: Logger,
+  clients?: DiscoveryClients,
+): Promise<{ resolved: Record<string, URL> } | { failure: string }> {
+  if (autoTargetNames(targets).length === 0) return { resolved: { ...targets } };
+  const { resolveAutoTargets } = await import('../checks/discovery/listeners');
+  const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+  const { targets: resolved, discovery } = await resolveAutoTargets(targets, deployment, clients, { signal });
+  log.info('discovered targets', {
+    outcome: discovery?.report.outcome,
+    reason: discovery?.report.message,
+    assertions: discovery?.report.assertions,
+    targets: Object.fromEntries(Object.entries(resolved).map(([name, url]) => [name, url.href])),
+  });
+  if (discovery && discovery.report.outcome !== 'passed') {
+    return { failure: `discovery ${discovery.report.outcome}: ${discovery.report.message}` };
+  }
+  return { resolved };
+}
+
+/** The ECS service (or application) name used as the `service` dimension of result metrics. */
+function metricsServiceName(env: NodeJS.ProcessEnv = process.env): string {
+  return env.GREENLIGHT_SERVICE || env.POWERTOOLS_SERVICE_NAME || 'greenlight';
+}
+
+/** Verdict and check results as embedded-metric-format lines; a failure here never changes the verdict. */
+async function emitMetrics(
+  verdict: Verdict,
+  deployment: { deploymentId: string; lifecycleEvent: string },
+  log: Logger,
+  out?: (line: string) => void,
+): Promise<void> {
+  try {
+    const { emitVerdictMetrics } = await import('./result-metrics');
+    emitVerdictMetrics(
+      verdict,
+      { service: metricsServiceName(), lifecycleEvent: deployment.lifecycleEvent },
+      out,
+      { deploymentId: deployment.deploymentId },
+    );
+  } catch (err) {
+    log.warn('could not write result metrics', { reason: errorMessage(err) });
+  }
+}
