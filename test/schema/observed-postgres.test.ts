@@ -1,6 +1,11 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { main } from '../../bin/cli';
 import type { CheckReport } from '../../checks/types';
+import { cliIO } from '../cli/cli-io';
 import { pgExec, startPostgresWithStatements, type StatServer } from '../support/stat-servers';
 import { findingMessages, runSchemaCheck } from './support';
 
@@ -216,6 +221,62 @@ describe('statements: observed when the statistics cannot be read', () => {
   it('is a config error to give neither contracts nor statements', async () => {
     await expect(runSchemaCheck({ url: url() })).rejects.toThrow(
       /contracts: required unless statements is set/,
+    );
+  });
+});
+
+describe('greenlight schema record, then statements: { recorded }', () => {
+  it('checks blue’s statements after the migration even once the statistics were reset', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recorded-'));
+    const out = join(dir, 'blue-statements.json');
+    const cli = cliIO();
+    const code = await main(['schema', 'record', '--db', url(), '--role', 'app', '--out', out], cli.io);
+    expect(cli.stderr()).toBe(
+      `wrote ${out}: 5 statements from pg_stat_statements on PostgreSQL greenlight@127.0.0.1:${server.port}/${database}\n`,
+    );
+    expect(code).toBe(0);
+    const file = readFileSync(out, 'utf8');
+    expect(file).not.toContain(SECRET);
+    expect(JSON.parse(file)).toMatchObject({
+      format: 'greenlight.statements/1',
+      engine: 'postgres',
+      database,
+      source: 'pg_stat_statements',
+      statements: expect.arrayContaining([
+        { text: 'SELECT id, firstname FROM users WHERE api_token = $1', calls: 1, role: 'app' },
+      ]),
+    });
+
+    // Green's migration runs, and the statistics are reset (a restart, a failover, a reset).
+    await admin('SELECT pg_stat_statements_reset(); ALTER TABLE users RENAME COLUMN firstname TO forename');
+    const report = await runSchemaCheck({ url: url(), statements: { recorded: out } });
+    expect(report.outcome).toBe('failed');
+    expect(report.message).toMatch(
+      /^recorded statement `SELECT id, firstname, email FROM users WHERE email = \$1` \(3 calls by app\) no longer prepares/,
+    );
+    expect(report.details?.statements).toMatchObject({ recorded: { file: out, statements: 5 }, checked: 5 });
+    expectNoSecret(report);
+
+    const observedNow = await observed();
+    expect(observedNow.outcome).toBe('inconclusive');
+  });
+
+  it('prints the record to stdout without --out, and never the literal', async () => {
+    const cli = cliIO();
+    const code = await main(['schema', 'record', '--db', url(), '--role', 'app', '--top', '2'], cli.io);
+    expect(code).toBe(0);
+    const record = JSON.parse(cli.stdout());
+    expect(record.statements).toHaveLength(2);
+    expect(cli.stdout() + cli.stderr()).not.toContain(SECRET);
+  });
+
+  it('exits 1 with the reason when the statistics cannot be read', async () => {
+    await admin('DROP EXTENSION pg_stat_statements');
+    const cli = cliIO();
+    const code = await main(['schema', 'record', '--db', url()], cli.io);
+    expect(code).toBe(1);
+    expect(cli.stderr()).toMatch(
+      /^greenlight schema record: pg_stat_statements is not installed in database/,
     );
   });
 });
