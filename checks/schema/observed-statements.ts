@@ -5,7 +5,7 @@ import type { DbSession } from '../schema-connection';
 import { findTable, type Engine, type LiveSchema, type LiveTable } from '../schema-model';
 import type { Finding } from '../schema-rules';
 import type { Assertion } from '../types';
-import { insertTarget, safeStatement, statementTables } from './statement-text';
+import { insertTarget, safeStatement, statementTables, updateTarget } from './statement-text';
 
 export const DEFAULT_OBSERVED_TOP = 200;
 /** Longest statement text a message shows; the full normalised text is in `details`. */
@@ -162,6 +162,10 @@ function keepSafe(
       skipped[safe.skip] = (skipped[safe.skip] ?? 0) + 1;
       continue;
     }
+    if (safe.kind !== 'table' && statementTables(safe.text, engine).length === 0) {
+      skipped['names no table'] = (skipped['names no table'] ?? 0) + 1;
+      continue;
+    }
     if (seen.has(safe.text)) continue;
     seen.add(safe.text);
     statements.push({
@@ -276,8 +280,26 @@ export async function checkStatements(input: CheckStatementsInput): Promise<Stat
   const defaultSchema = live.engine === 'mysql' ? live.database : (input.searchPath[0] ?? 'public');
   const findings: Finding[] = [];
   const unverified: Array<{ statement: string; error: string }> = [];
+  let fromCatalog = 0;
   outcomes.forEach((outcome, i) => {
     const statement = statements[i]!;
+    if (
+      !outcome.ok &&
+      live.engine === 'mysql' &&
+      MYSQL_WRITE_DENIED.has(outcome.code) &&
+      statement.kind !== 'select'
+    ) {
+      // MySQL checks privileges at PREPARE: without write grants, a write's table and the
+      // columns it names are compared with the catalog instead.
+      fromCatalog++;
+      const missing = missingWriteTarget(statement, live);
+      if (missing) findings.push(missing);
+      else {
+        const notNull = missingNotNull(statement, live, defaultSchema);
+        if (notNull) findings.push(notNull);
+      }
+      return;
+    }
     if (outcome.ok) {
       const notNull = missingNotNull(statement, live, defaultSchema);
       if (notNull) findings.push(notNull);
@@ -289,13 +311,15 @@ export async function checkStatements(input: CheckStatementsInput): Promise<Stat
   });
   if (unverified.length)
     skipped['could not be prepared for reasons other than the schema'] = unverified.length;
+  if (fromCatalog) details.checkedFromCatalog = fromCatalog;
 
   const failed = new Set(findings.filter((f) => f.severity === 'failure').map((f) => f.subject));
   const prepared = outcomes.filter((o) => o.ok).length;
+  const catalog = fromCatalog ? `, ${fromCatalog} writes compared with the catalog` : '';
   const assertion: Assertion = {
     what: `application statements against ${live.database}`,
     expected: 'all prepare',
-    actual: `${prepared} of ${statements.length} prepared${findings.length ? `, ${findings.length} broken` : ''}`,
+    actual: `${prepared} of ${statements.length} prepared${catalog}${findings.length ? `, ${findings.length} broken` : ''}`,
     ok: failed.size === 0,
   };
   details.checked = statements.length;
@@ -330,6 +354,38 @@ const MYSQL_FAILURES: Record<string, Finding['rule']> = {
   '1305': 'S14', // ER_SP_DOES_NOT_EXIST
   '1356': 'S14', // ER_VIEW_INVALID
 };
+
+/** ER_TABLEACCESS_DENIED_ERROR, ER_COLUMNACCESS_DENIED_ERROR: the login may not write (as intended). */
+const MYSQL_WRITE_DENIED = new Set(['1142', '1143']);
+
+/** An INSERT or UPDATE whose table or named columns are missing from the catalog (MySQL without write grants). */
+function missingWriteTarget(statement: CheckedStatement, live: LiveSchema): Finding | undefined {
+  const target = insertTarget(statement.text, live.engine) ?? updateTarget(statement.text, live.engine);
+  if (!target) return undefined;
+  const table = findTable(live, target.table, live.database);
+  const base = {
+    version: 'blue' as const,
+    severity: 'failure' as const,
+    expected: 'present',
+    actual: 'missing',
+  };
+  if (!table) {
+    return {
+      ...base,
+      rule: 'S6',
+      subject: target.table,
+      message: `${describeStatement(statement)} writes table ${target.table}, which is missing (dropped or renamed): the running version's statement will fail`,
+    };
+  }
+  const column = (target.columns ?? []).find((c) => !hasColumn(live, table, c));
+  if (!column) return undefined;
+  return {
+    ...base,
+    rule: 'S7',
+    subject: `${target.table}.${column}`,
+    message: `${describeStatement(statement)} writes column ${target.table}.${column}, which is missing (dropped or renamed): the running version's statement will fail`,
+  };
+}
 
 /** A prepare error that the schema explains, as a finding; undefined for any other error. */
 function prepareFailure(

@@ -242,3 +242,26 @@ export function statementTables(sql: string, engine: Engine): Array<{ table: str
   }
   return found;
 }
+
+/** The table an UPDATE writes and the columns its SET list assigns. */
+export function updateTarget(sql: string, engine: Engine): { table: string; columns: string[] } | undefined {
+  const words = tokenize(sql, engine).filter(significant);
+  if (!/^update$/i.test(words[0]?.text ?? '')) return undefined;
+  const target = qualifiedName(words, /^(only|low_priority|ignore)$/i.test(words[1]?.text ?? '') ? 2 : 1);
+  if (!target) return undefined;
+  const set = words.findIndex((t, k) => k >= target.end && t.kind === 'word' && /^set$/i.test(t.text));
+  if (set === -1) return undefined;
+  const columns: string[] = [];
+  let depth = 0;
+  for (let k = set + 1; k < words.length; k++) {
+    const t = words[k]!;
+    if (t.text === '(') depth++;
+    else if (t.text === ')') depth--;
+    else if (depth === 0 && t.kind === 'word' && /^(where|from|returning|order|limit)$/i.test(t.text)) break;
+    else if (depth === 0 && (k === set + 1 || words[k - 1]!.text === ',')) {
+      const name = qualifiedName(words, k);
+      if (name && words[name.end]?.text === '=') columns.push(name.name.split('.').pop()!);
+    }
+  }
+  return { table: target.name, columns };
+}
