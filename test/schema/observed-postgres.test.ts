@@ -189,10 +189,19 @@ describe('statements: observed on PostgreSQL (pg_stat_statements), with no contr
   it('combines with contracts: a contract failure and a statement failure are both reported', async () => {
     await admin('ALTER TABLE users RENAME COLUMN firstname TO forename');
     const contract = { reads: { users: ['id', 'email', 'nickname'] }, writes: {} };
-    const report = await observed({ contracts: { green: { inline: contract } } });
+    const blue = { reads: { users: ['id', 'email'] }, writes: {} };
+    const report = await observed({ contracts: { green: { inline: contract }, blue: { inline: blue } } });
     expect(report.outcome).toBe('failed');
     const what = (report.assertions ?? []).filter((a) => !a.ok).map((a) => a.what);
     expect(what).toEqual(expect.arrayContaining(['S7 green: users.nickname', 'S7 blue: users.firstname']));
+    // Each contract counts its own problems; blue's broken statements have their own assertion.
+    expect(report.assertions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ what: `green's contract against ${database}`, actual: '1 problem' }),
+        expect.objectContaining({ what: `blue's contract against ${database}`, ok: true }),
+        expect.objectContaining({ what: `application statements against ${database}`, ok: false }),
+      ]),
+    );
   });
 });
 
