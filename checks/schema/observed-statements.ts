@@ -5,7 +5,7 @@ import type { DbSession } from '../schema-connection';
 import { findTable, type Engine, type LiveSchema, type LiveTable } from '../schema-model';
 import type { Finding } from '../schema-rules';
 import type { Assertion } from '../types';
-import { insertTarget, safeStatement, statementTables, updateTarget } from './statement-text';
+import { insertTarget, readOnlyForm, safeStatement, statementTables, updateTarget } from './statement-text';
 
 export const DEFAULT_OBSERVED_TOP = 200;
 /** Longest statement text a message shows; the full normalised text is in `details`. */
@@ -281,34 +281,32 @@ export async function checkStatements(input: CheckStatementsInput): Promise<Stat
   const findings: Finding[] = [];
   const unverified: Array<{ statement: string; error: string }> = [];
   let fromCatalog = 0;
-  outcomes.forEach((outcome, i) => {
+  for (const [i, outcome] of outcomes.entries()) {
     const statement = statements[i]!;
-    if (
-      !outcome.ok &&
-      live.engine === 'mysql' &&
-      MYSQL_WRITE_DENIED.has(outcome.code) &&
-      statement.kind !== 'select'
-    ) {
-      // MySQL checks privileges at PREPARE: without write grants, a write's table and the
-      // columns it names are compared with the catalog instead.
+    const write = ['insert', 'update', 'delete', 'replace'].includes(statement.kind);
+    if (!outcome.ok && write && live.engine === 'mysql' && MYSQL_WRITE_REFUSED.has(outcome.code)) {
+      // MySQL does not prepare a write in a read-only session, nor for a login without write
+      // grants: the write's table and the columns it assigns are compared with the catalog, and
+      // an UPDATE's or DELETE's WHERE clause is prepared as a SELECT.
       fromCatalog++;
-      const missing = missingWriteTarget(statement, live);
-      if (missing) findings.push(missing);
-      else {
-        const notNull = missingNotNull(statement, live, defaultSchema);
-        if (notNull) findings.push(notNull);
-      }
-      return;
+      const form = readOnlyForm(statement.text, live.engine);
+      const [asSelect] = form ? await reader.prepareAll([form]) : [];
+      const finding =
+        missingWriteTarget(statement, live) ??
+        (asSelect && !asSelect.ok ? prepareFailure(statement, asSelect, live, defaultSchema) : undefined) ??
+        missingNotNull(statement, live, defaultSchema);
+      if (finding) findings.push(finding);
+      continue;
     }
     if (outcome.ok) {
       const notNull = missingNotNull(statement, live, defaultSchema);
       if (notNull) findings.push(notNull);
-      return;
+      continue;
     }
     const finding = prepareFailure(statement, outcome, live, defaultSchema);
     if (finding) findings.push(finding);
     else unverified.push({ statement: statement.text, error: `${outcome.code}: ${outcome.message}` });
-  });
+  }
   if (unverified.length)
     skipped['could not be prepared for reasons other than the schema'] = unverified.length;
   if (fromCatalog) details.checkedFromCatalog = fromCatalog;
@@ -355,8 +353,12 @@ const MYSQL_FAILURES: Record<string, Finding['rule']> = {
   '1356': 'S14', // ER_VIEW_INVALID
 };
 
-/** ER_TABLEACCESS_DENIED_ERROR, ER_COLUMNACCESS_DENIED_ERROR: the login may not write (as intended). */
-const MYSQL_WRITE_DENIED = new Set(['1142', '1143']);
+/**
+ * ER_TABLEACCESS_DENIED_ERROR, ER_COLUMNACCESS_DENIED_ERROR (the login may not write, as
+ * intended) and ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION (MySQL refuses to prepare a write in a
+ * read-only session).
+ */
+const MYSQL_WRITE_REFUSED = new Set(['1142', '1143', '1792']);
 
 /** An INSERT or UPDATE whose table or named columns are missing from the catalog (MySQL without write grants). */
 function missingWriteTarget(statement: CheckedStatement, live: LiveSchema): Finding | undefined {

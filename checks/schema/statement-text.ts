@@ -265,3 +265,42 @@ export function updateTarget(sql: string, engine: Engine): { table: string; colu
   }
   return { table: target.name, columns };
 }
+
+/**
+ * A SELECT that resolves what an UPDATE's or DELETE's tables and WHERE clause name, for a
+ * session that may not prepare writes (MySQL refuses them in a read-only session): `UPDATE t
+ * SET ... WHERE c` becomes `SELECT 1 FROM t WHERE c`, `DELETE FROM t WHERE c` becomes
+ * `SELECT 1 FROM t WHERE c`. Undefined for other statements and forms.
+ */
+export function readOnlyForm(sql: string, engine: Engine): string | undefined {
+  const tokens = tokenize(sql, engine);
+  const at = (k: number) => tokens[k]!.text.toLowerCase();
+  const words = tokens.map((t, k) => ({ t, k })).filter(({ t }) => significant(t));
+  if (!words.length) return undefined;
+  const text = (from: number, to = tokens.length) =>
+    tokens
+      .slice(from, to)
+      .map((t) => t.text)
+      .join('');
+  const first = at(words[0]!.k);
+  if (first === 'delete') {
+    const from = words[1];
+    return from && at(from.k) === 'from' ? `SELECT 1 ${text(from.k)}` : undefined;
+  }
+  if (first !== 'update') return undefined;
+  let depth = 0;
+  let set: number | undefined;
+  let where: number | undefined;
+  for (const { t, k } of words.slice(1)) {
+    if (t.text === '(') depth++;
+    else if (t.text === ')') depth--;
+    else if (depth === 0 && t.kind === 'word' && set === undefined && at(k) === 'set') set = k;
+    else if (depth === 0 && t.kind === 'word' && set !== undefined && /^(where|order|limit)$/.test(at(k))) {
+      where = k;
+      break;
+    }
+  }
+  if (set === undefined) return undefined;
+  const modifiers = words.slice(1).find(({ k }) => !/^(low_priority|ignore)$/.test(at(k)))!;
+  return `SELECT 1 FROM ${text(modifiers.k, set).trim()}${where === undefined ? '' : ` ${text(where)}`}`;
+}

@@ -125,6 +125,27 @@ describe('statements: observed on MariaDB (performance_schema digests), with no 
     expect(report.details?.statements).toHaveProperty('notChecked', { 'names no table': 2 });
   });
 
+  it('prepares the WHERE clause of an UPDATE and a DELETE as a SELECT (MySQL prepares no write in a read-only session)', async () => {
+    await runAsApp([
+      ['UPDATE users SET email = ? WHERE api_token = ?', ['d@x', 'tok']],
+      ['DELETE FROM orders WHERE total < ?', [0]],
+    ]);
+    await admin(`ALTER TABLE users RENAME COLUMN api_token TO token_hash;
+                 ALTER TABLE orders RENAME COLUMN total TO amount`);
+    const report = await observed();
+    expect(report.outcome).toBe('failed');
+    expect(findingMessages(report)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^failure: observed statement `UPDATE `users` SET `email` = \? WHERE `api_token` = \?` \(1 call\) no longer prepares: column users\.api_token is missing/,
+        ),
+        expect.stringMatching(
+          /^failure: observed statement `DELETE FROM `orders` WHERE `total` < \?` \(1 call\) no longer prepares: column orders\.total is missing/,
+        ),
+      ]),
+    );
+  });
+
   it('fails naming a dropped table', async () => {
     await admin('DROP TABLE orders');
     const report = await observed();

@@ -1,5 +1,6 @@
 import {
   insertTarget,
+  readOnlyForm,
   safeStatement,
   statementTables,
   updateTarget,
@@ -81,5 +82,25 @@ describe('what a statement names', () => {
       table: 'users',
       columns: ['a', 'b'],
     });
+  });
+
+  it.each([
+    [
+      'UPDATE `users` SET `a` = ? , `b` = ? WHERE `id` = ? LIMIT ?',
+      'SELECT 1 FROM `users` WHERE `id` = ? LIMIT ?',
+    ],
+    [
+      'UPDATE LOW_PRIORITY users u JOIN orders o ON o.user_id = u.id SET u.a = (SELECT 1) WHERE o.x = ?',
+      'SELECT 1 FROM users u JOIN orders o ON o.user_id = u.id WHERE o.x = ?',
+    ],
+    ['UPDATE users SET a = ?', 'SELECT 1 FROM users'],
+    ['DELETE FROM `orders` WHERE `total` < ?', 'SELECT 1 FROM `orders` WHERE `total` < ?'],
+  ])('reads %j as %j where writes cannot be prepared', (write, select) => {
+    expect(readOnlyForm(write, 'mysql')).toBe(select);
+  });
+
+  it('has no read-only form for an INSERT or a multi-table DELETE', () => {
+    expect(readOnlyForm('INSERT INTO t (a) VALUES (?)', 'mysql')).toBeUndefined();
+    expect(readOnlyForm('DELETE t FROM t JOIN u ON u.id = t.id', 'mysql')).toBeUndefined();
   });
 });
