@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
 import { Client } from 'pg';
 import { main } from '../../bin/cli';
 import type { CheckReport } from '../../checks/types';
@@ -202,6 +203,22 @@ describe('statements: observed on PostgreSQL (pg_stat_statements), with no contr
         expect.objectContaining({ what: `application statements against ${database}`, ok: false }),
       ]),
     );
+  });
+});
+
+describe("the README's statements example", () => {
+  it('runs as written, pointed at this database', async () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf("#### The application's statements"));
+    const config = parseYaml(/```yaml\n([\s\S]*?)```/.exec(section)![1]!) as {
+      checks: Record<string, Record<string, unknown>>;
+    };
+    const example = config.checks['db-compat']!;
+    expect(example).toMatchObject({ type: 'schema', statements: { observed: { roles: ['app'], top: 200 } } });
+    await admin('ALTER TABLE users DROP COLUMN firstname');
+    const report = await runSchemaCheck({ statements: example.statements, url: url() });
+    expect(report.outcome).toBe('failed');
+    expect(report.message).toContain('column users.firstname is missing');
   });
 });
 
