@@ -208,7 +208,15 @@ export async function loadRecorded(
   const path = isAbsolute(file) ? file : resolve(cwd, file);
   let parsed: RecordedStatements;
   try {
-    const result = recordedStatementsSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+    const text = await readFile(path, 'utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // Newer engines quote the text around a JSON error; none of it is repeated here.
+      throw new Error('not valid JSON');
+    }
+    const result = recordedStatementsSchema.safeParse(json);
     if (!result.success) {
       const issue = result.error.issues[0]!;
       throw new Error(`${issue.path.join('.') || 'document'}: ${issue.message}`);
@@ -231,7 +239,7 @@ export interface StatementsResult {
   findings: Finding[];
   assertions: Assertion[];
   details: Record<string, unknown>;
-  /** How many statements were prepared. */
+  /** How many statements were checked (prepared, or compared with the catalog). */
   checked: number;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -285,6 +285,35 @@ describe('greenlight schema record, then statements: { recorded }', () => {
 
     const observedNow = await observed();
     expect(observedNow.outcome).toBe('inconclusive');
+  });
+
+  it('is an error naming the file when the record is missing, not JSON, or from another engine', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recorded-'));
+    const notJson = join(dir, 'broken.json');
+    writeFileSync(notJson, `{"statements": ["SELECT '${SECRET}'"`);
+    const mysql = join(dir, 'mysql.json');
+    writeFileSync(
+      mysql,
+      JSON.stringify({
+        format: 'greenlight.statements/1',
+        engine: 'mysql',
+        database: 'app',
+        source: 'performance_schema',
+        recordedAt: '2026-01-01T00:00:00Z',
+        statements: [],
+      }),
+    );
+    const cases: Array<[string, RegExp]> = [
+      [join(dir, 'absent.json'), /recorded statements .*absent\.json: ENOENT/],
+      [notJson, /recorded statements .*broken\.json: not valid JSON$/],
+      [mysql, /recorded statements .*mysql\.json are from MySQL, but the database is PostgreSQL$/],
+    ];
+    for (const [file, message] of cases) {
+      const report = await runSchemaCheck({ url: url(), statements: { recorded: file } });
+      expect(report.outcome).toBe('error');
+      expect(report.message).toMatch(message);
+      expectNoSecret(report);
+    }
   });
 
   it('prints the record to stdout without --out, and never the literal', async () => {
