@@ -8,6 +8,7 @@ import { rehearsalBench } from './rehearsal';
 import { runnerBench } from './runner';
 import { schemaBench } from './schema';
 import { sessionBench } from './session';
+import { statementsBench } from './statements';
 import { verdictBench } from './verdict';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
@@ -17,6 +18,7 @@ const benches: Bench[] = [
   verdictBench,
   bundleBench,
   schemaBench,
+  statementsBench,
   sessionBench,
   cloudWatchBench,
   rehearsalBench,

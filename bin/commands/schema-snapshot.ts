@@ -12,11 +12,15 @@ import { openSession } from '../../checks/schema/open-session';
 import { snapshotContract } from '../../checks/schema/snapshot';
 import { redactText } from '../../lib/redact';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';
+import { schemaRecordCommand } from './schema-record';
 
 const USAGE = `greenlight schema snapshot --db URL [--out FILE] [--schema NAME]... [--tool TOOL] [--ca-file PEM]
+       greenlight schema record --db URL [--out FILE] [--role NAME]... [--top N] [--ca-file PEM]
        greenlight schema contract-schema
 
   snapshot         write a contract from a live database (read-only session), to start from
+  record           save the statements the application runs (normalised, never values), before a
+                   migration; --role NAME: PostgreSQL role(s) of the application; --top N (200)
   contract-schema  print the JSON Schema of the contract format
 
   --db URL         postgres://user@host:5432/db or mysql://user@host:3306/db; add ?sslmode=disable
@@ -31,7 +35,8 @@ const USAGE = `greenlight schema snapshot --db URL [--out FILE] [--schema NAME].
 /** `greenlight schema snapshot|contract-schema`: bootstrap and describe schema contracts. */
 export const schemaSnapshotCommand: Command = {
   name: 'schema',
-  summary: 'Write a schema contract from a live database (snapshot), or print the contract JSON Schema.',
+  summary:
+    'Write a schema contract from a live database (snapshot), save the statements the application runs (record), or print the contract JSON Schema.',
   usage: USAGE,
   async run(args, io) {
     const [sub, ...rest] = args;
@@ -39,9 +44,10 @@ export const schemaSnapshotCommand: Command = {
       io.stdout.write(JSON.stringify(contractJsonSchema(), null, 2) + '\n');
       return EXIT_OK;
     }
+    if (sub === 'record') return schemaRecordCommand.run(rest, io);
     if (sub !== 'snapshot') {
       io.stderr.write(
-        `greenlight schema: expected "snapshot" or "contract-schema"${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}\n`,
+        `greenlight schema: expected "snapshot", "record" or "contract-schema"${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}\n`,
       );
       return EXIT_USAGE;
     }

@@ -36,6 +36,7 @@ import {
   type VersionContract,
 } from './rules';
 import type { Assertion, CheckContext, CheckReport } from '../types';
+import { checkStatements, statementsOption, type StatementsResult } from './observed-statements';
 
 const severity = z.enum(['fail', 'warn'], { error: 'expected "fail" or "warn"' });
 
@@ -55,7 +56,9 @@ const schemaOptions = z.strictObject({
         .optional()
         .describe('The running version’s contract, e.g. `{ target: prod }`; without it blue is not checked.'),
     })
-    .describe('Where each version’s contract comes from.'),
+    .optional()
+    .describe('Where each version’s contract comes from; required unless `statements` is set.'),
+  statements: statementsOption.optional(),
   sqlMode: z
     .string()
     .optional()
@@ -121,8 +124,19 @@ export const schemaCheckType = defineCheckType({
     }
     if (resolved.engine !== 'mysql' && options.sqlMode !== undefined)
       throw ctx.fail('sqlMode', 'applies to MySQL/MariaDB only');
+    if (!options.contracts && !options.statements)
+      throw ctx.fail('contracts', 'required unless statements is set (e.g. statements: observed)');
+    if (
+      resolved.engine === 'mysql' &&
+      typeof options.statements === 'object' &&
+      options.statements.observed?.roles
+    )
+      throw ctx.fail(
+        'statements.observed.roles',
+        'applies to PostgreSQL only; MySQL digests are read per database',
+      );
     for (const version of ['green', 'blue'] as const) {
-      const source = options.contracts[version];
+      const source = options.contracts?.[version];
       if (source?.target !== undefined && !ctx.targets.includes(source.target)) {
         throw ctx.fail(
           `contracts.${version}.target`,
@@ -183,8 +197,8 @@ async function runSchemaCheck(
   let versions: VersionLoad[];
   try {
     versions = await Promise.all([
-      loadVersion('green', options.contracts.green, options, ctx),
-      loadVersion('blue', options.contracts.blue, options, ctx),
+      loadVersion('green', options.contracts?.green, options, ctx),
+      loadVersion('blue', options.contracts?.blue, options, ctx),
     ]);
   } catch (err) {
     const invalid = err instanceof ConfigError;
@@ -197,8 +211,9 @@ async function runSchemaCheck(
   const checked: VersionContract[] = versions
     .filter((v) => v.loaded)
     .map((v) => ({ version: v.version, contract: v.loaded!.contract }));
-  const skipped = versions.filter((v) => v.skipped).map((v) => v.skipped!);
-  if (checked.length === 0) {
+  // With statements and no contracts at all, there is no version to call unchecked.
+  const skipped = options.contracts ? versions.filter((v) => v.skipped).map((v) => v.skipped!) : [];
+  if (checked.length === 0 && !options.statements) {
     return { outcome: 'inconclusive', message: `no contract to check: ${skipped.join('; ')}` };
   }
   for (const { version, contract } of checked) {
@@ -252,6 +267,10 @@ async function runSchemaCheck(
     for (const version of checked) findings.push(...evaluateContract(live, version, policy));
     findings.push(...(await migrationFindings(session, live, checked, policy)));
     findings.push(...evaluateInFlight(live, policy));
+    const statements = options.statements
+      ? await checkStatements({ session, live, option: options.statements, searchPath: live.schemas })
+      : undefined;
+    if (statements) findings.push(...statements.findings);
 
     return report({
       live,
@@ -262,6 +281,7 @@ async function runSchemaCheck(
       checked,
       skipped,
       assertions,
+      statements,
       ms: Math.round(performance.now() - started),
     });
   } catch (err) {
@@ -307,6 +327,7 @@ interface ReportInput {
   checked: VersionContract[];
   skipped: string[];
   assertions: Assertion[];
+  statements: StatementsResult | undefined;
   ms: number;
 }
 
@@ -319,6 +340,7 @@ function report({
   checked,
   skipped,
   assertions,
+  statements,
   ms,
 }: ReportInput): CheckReport {
   const failures = findings.filter((f) => f.severity === 'failure');
@@ -331,8 +353,12 @@ function report({
       ok: false,
     });
   }
+  // Statement findings are counted in their own assertion, not against blue's contract.
+  const fromStatements = new Set(statements?.findings);
   for (const { version, contract } of checked) {
-    const mine = failures.filter((f) => f.version === version || f.version === 'both').length;
+    const mine = failures.filter(
+      (f) => !fromStatements.has(f) && (f.version === version || f.version === 'both'),
+    ).length;
     const columns =
       Object.values(contract.reads).flat().length + Object.values(contract.writes).flat().length;
     assertions.push({
@@ -364,9 +390,18 @@ function report({
       message,
     })),
   };
+  if (statements) {
+    assertions.push(...statements.assertions);
+    details.statements = statements.details;
+  }
   if (live.sqlMode !== undefined) details.sqlMode = live.sqlMode;
   if (live.notes.length) details.notes = live.notes;
-  const names = checked.map((v) => v.version).join(' and ');
+  const names = [
+    ...checked.map((v) => v.version),
+    ...(statements
+      ? [`${statements.checked} application statement${statements.checked === 1 ? '' : 's'}`]
+      : []),
+  ].join(' and ');
   const tail = [
     warnings.length
       ? `${warnings.length} warning${warnings.length === 1 ? '' : 's'}: ${warnings[0]!.message}${warnings.length > 1 ? ' ...' : ''}`
@@ -379,6 +414,16 @@ function report({
     return {
       outcome: 'failed',
       message: redactText(`${failures[0]!.message}${more}${suffix}`),
+      assertions,
+      details,
+    };
+  }
+  if (checked.length === 0 && statements?.checked === 0) {
+    return {
+      outcome: 'inconclusive',
+      message: redactText(
+        `no application statements to check on ${target} (none observed since the statistics were reset, or none recorded), and no contract${suffix}`,
+      ),
       assertions,
       details,
     };

@@ -16,8 +16,8 @@ export type Severity = 'failure' | 'warning';
 
 /** One piece of evidence against (or a caution about) a version's contract. */
 export interface Finding {
-  /** The reference's check id: S3, S4, S6 ... S13. */
-  rule: 'S3' | 'S4' | 'S6' | 'S7' | 'S8' | 'S9' | 'S10' | 'S11' | 'S13';
+  /** The reference's check id: S3, S4, S6 ... S13; S14 an application statement that no longer prepares. */
+  rule: 'S3' | 'S4' | 'S6' | 'S7' | 'S8' | 'S9' | 'S10' | 'S11' | 'S13' | 'S14';
   /** Which version it breaks; both when the database itself is broken (a failed migration). */
   version: Version | 'both';
   /** `users.nickname`, `migration V3__drop_name`, ... */
