@@ -153,3 +153,29 @@ export function cloudWatchServer(): AwsJsonServer {
     contentType: 'application/x-amz-json-1.0',
   });
 }
+
+/**
+ * Answers a call by passing it on, unchanged, to another server that speaks the same protocol
+ * (moto's, say), and returns that server's answer as a reply.
+ */
+export async function forwardCall(url: string, call: AwsCall): Promise<AwsReply & { status?: number }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': call.contentType ?? 'application/x-amz-json-1.1',
+      'x-amz-target': call.target,
+      authorization: String(call.headers.authorization ?? ''),
+    },
+    body: JSON.stringify(call.body),
+  });
+  const body = (await response.json()) as Record<string, unknown>;
+  if (!response.ok) {
+    const type = String(body.__type ?? 'InternalFailure');
+    return {
+      status: response.status,
+      error: type.slice(type.lastIndexOf('#') + 1),
+      message: String(body.message ?? ''),
+    };
+  }
+  return { body };
+}

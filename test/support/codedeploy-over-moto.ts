@@ -1,4 +1,4 @@
-import { AwsJsonServer, codeDeployServer, type AwsCall, type AwsReply } from './aws-json-server';
+import { AwsJsonServer, codeDeployServer, forwardCall, type AwsCall, type AwsReply } from './aws-json-server';
 
 const TIMESTAMPS = ['createTime', 'startTime', 'completeTime'] as const;
 
@@ -47,26 +47,9 @@ export class CodeDeployOverMoto {
   }
 
   private async forward(call: AwsCall, fix?: (body: Record<string, unknown>) => void): Promise<AwsReply> {
-    const response = await fetch(this.motoUrl(), {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': call.target,
-        authorization: String(call.headers.authorization ?? ''),
-      },
-      body: JSON.stringify(call.body),
-    });
-    const body = (await response.json()) as Record<string, unknown>;
-    if (!response.ok) {
-      const type = String(body.__type ?? 'InternalFailure');
-      return {
-        status: response.status,
-        error: type.slice(type.lastIndexOf('#') + 1),
-        message: String(body.message ?? ''),
-      };
-    }
-    fix?.(body);
-    return { body };
+    const reply = await forwardCall(this.motoUrl(), call);
+    if ('body' in reply) fix?.(reply.body as Record<string, unknown>);
+    return reply;
   }
 }
 

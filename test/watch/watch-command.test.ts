@@ -4,7 +4,7 @@ import { RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../bin/command';
 import { createWatchCommand, EXIT_STALLED } from '../../bin/commands/watch';
 import { timelineJsonSchema } from '../../watch/timeline-json';
-import { codeDeployServer, type AwsJsonServer, type AwsReply } from '../support/aws-json-server';
+import { codeDeployServer, forwardCall, type AwsJsonServer, type AwsReply } from '../support/aws-json-server';
 import { alarm, blueGreenDeployment, worldClients } from '../support/aws-world';
 import { elbv2Server } from '../support/aws-query-server';
 import { freePort } from '../support/http-servers';
@@ -14,7 +14,6 @@ import { expectGolden } from '../cli/golden';
 import {
   ecsServer,
   fixture,
-  forwardToMoto,
   motoTargetGroup,
   useEndpoints,
   virtualClock,
@@ -374,9 +373,9 @@ describe('greenlight watch: CodeDeploy', () => {
     );
     let polls = 0;
     codedeploy.reset();
-    codedeploy.on('GetDeploymentGroup', (call) => forwardToMoto(moto.url, call));
+    codedeploy.on('GetDeploymentGroup', (call) => forwardCall(moto.url, call));
     codedeploy.on('GetDeployment', async (call) => {
-      const reply = await forwardToMoto(moto.url, call);
+      const reply = await forwardCall(moto.url, call);
       if (!('body' in reply)) return reply;
       const info = (reply.body as { deploymentInfo: Record<string, unknown> }).deploymentInfo;
       // moto writes createTime as an ISO string and never moves the deployment on.
@@ -391,8 +390,8 @@ describe('greenlight watch: CodeDeploy', () => {
       if (polls > 2) for (const e of target.lifecycleEvents) e.status = 'Succeeded';
       return { body: doc };
     });
-    ecs.on('DescribeServices', (call) => forwardToMoto(moto.url, call));
-    ecs.on('ListTasks', (call) => forwardToMoto(moto.url, call));
+    ecs.on('DescribeServices', (call) => forwardCall(moto.url, call));
+    ecs.on('ListTasks', (call) => forwardCall(moto.url, call));
     restore();
     restore = useEndpoints({
       AWS_ENDPOINT_URL_ECS: ecs.url,
@@ -421,9 +420,9 @@ describe('greenlight watch: CodeDeploy', () => {
     const world = await blueGreenDeployment(moto.url, 'watchfail');
     let polls = 0;
     codedeploy.reset();
-    codedeploy.on('GetDeploymentGroup', (call) => forwardToMoto(moto.url, call));
+    codedeploy.on('GetDeploymentGroup', (call) => forwardCall(moto.url, call));
     codedeploy.on('GetDeployment', async (call) => {
-      const reply = await forwardToMoto(moto.url, call);
+      const reply = await forwardCall(moto.url, call);
       if (!('body' in reply)) return reply;
       const info = (reply.body as { deploymentInfo: Record<string, unknown> }).deploymentInfo;
       info.createTime = Date.parse(String(info.createTime)) / 1000;
@@ -458,8 +457,8 @@ describe('greenlight watch: CodeDeploy', () => {
       }
       return { body: doc };
     });
-    ecs.on('DescribeServices', (call) => forwardToMoto(moto.url, call));
-    ecs.on('ListTasks', (call) => forwardToMoto(moto.url, call));
+    ecs.on('DescribeServices', (call) => forwardCall(moto.url, call));
+    ecs.on('ListTasks', (call) => forwardCall(moto.url, call));
     restore();
     restore = useEndpoints({
       AWS_ENDPOINT_URL_ECS: ecs.url,

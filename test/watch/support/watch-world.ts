@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
 import { CreateTargetGroupCommand, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { AwsJsonServer, type AwsCall, type AwsReply } from '../../support/aws-json-server';
+import { AwsJsonServer } from '../../support/aws-json-server';
 import { worldClients } from '../../support/aws-world';
 import type { WatchClock } from '../../../watch/watch-clock';
 
@@ -23,29 +23,6 @@ export function ecsServer(): AwsJsonServer {
     targetPrefix: 'AmazonEC2ContainerServiceV20141113',
     contentType: 'application/x-amz-json-1.1',
   });
-}
-
-/** Answers a JSON 1.1 call by passing it on to moto's server unchanged. */
-export async function forwardToMoto(motoUrl: string, call: AwsCall): Promise<AwsReply> {
-  const response = await fetch(motoUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': call.target,
-      authorization: String(call.headers.authorization ?? ''),
-    },
-    body: JSON.stringify(call.body),
-  });
-  const body = (await response.json()) as Record<string, unknown>;
-  if (!response.ok) {
-    const type = String(body.__type ?? 'InternalFailure');
-    return {
-      status: response.status,
-      error: type.slice(type.lastIndexOf('#') + 1),
-      message: String(body.message ?? ''),
-    };
-  }
-  return { body };
 }
 
 /**
