@@ -63,7 +63,7 @@ export interface EcsHookDecision {
 
 export interface EcsHookHandlerOptions {
   checkTypes?: readonly CheckType[];
-  /** Default: `GREENLIGHT_CONFIG`, else `greenlight.yml` in the Lambda task root. */
+  /** Default: `GREENLIGHT_CONFIG`, else `greenlight.yml`, from the working directory (the Lambda task root). */
   configPath?: string;
   log?: Logger;
   /** `${provider:...}` resolvers for the config (default: `secretsmanager` and `ssm`). */

@@ -23,7 +23,7 @@ export interface HookHandlerOptions {
   /** Check types the config may name (default: the built-in ones). */
   checkTypes?: readonly CheckType[];
   codedeploy?: CodeDeploySender;
-  /** Default: `GREENLIGHT_CONFIG`, else `greenlight.yml` in the Lambda task root (beside the bundle). */
+  /** Default: `GREENLIGHT_CONFIG`, else `greenlight.yml`, from the working directory (the Lambda task root). */
   configPath?: string;
   log?: Logger;
   /** `${provider:...}` resolvers for the config (default: `secretsmanager` and `ssm`). */
