@@ -12,6 +12,7 @@ import {
   type DbSession,
 } from './connection';
 import { openSession } from './open-session';
+import { schemaPreflight } from './preflight';
 import { schemasNamedIn, type ContractMigrations } from './contract';
 import {
   ContractUnavailableError,
@@ -113,6 +114,7 @@ export const schemaCheckType = defineCheckType({
   summary:
     'Checks that the live database (PostgreSQL or MySQL/MariaDB) still serves both blue and green, from their schema contracts.',
   options: schemaOptions,
+  preflight: schemaPreflight,
   create(options, ctx) {
     const resolved = resolveConnection(options);
     if ('field' in resolved) throw ctx.fail(resolved.field, resolved.message);
