@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { toCodeDeployStatus, worstOutcome, decidesFailure, type CodeDeployStatus } from './verdict';
 import type { Check, CheckContext, CheckReport, CheckResult, DeploymentInfo, Outcome } from './types';
@@ -61,14 +62,9 @@ function whenAborted(signal: AbortSignal): { promise: Promise<typeof ABORTED>; d
   return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
 
-function describe(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  return String(err);
-}
-
 function stopMessage(reason: unknown): { message: string; failFast: boolean } {
   if (reason instanceof StopReason) return { message: reason.message, failFast: reason.failFast };
-  return { message: `stopped: ${describe(reason)}`, failFast: false };
+  return { message: `stopped: ${errorMessage(reason, { cause: false })}`, failFast: false };
 }
 
 /**
@@ -161,7 +157,13 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
       }
     } catch (err) {
       const durationMs = Math.round(performance.now() - t0);
-      result = { ...base, outcome: 'error', message: `threw: ${describe(err)}`, durationMs, assertions: [] };
+      result = {
+        ...base,
+        outcome: 'error',
+        message: `threw: ${errorMessage(err, { cause: false })}`,
+        durationMs,
+        assertions: [],
+      };
     } finally {
       clearTimeout(checkTimer);
       aborted.dispose();

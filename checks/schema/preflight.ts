@@ -1,5 +1,5 @@
+import { errorMessage } from '../../lib/errors';
 import type { PreflightContext, PreflightLine } from '../check-type';
-import { describeError } from './connection';
 import { loadContract, type ContractSource } from './contract-source';
 
 interface SchemaPreflightOptions {
@@ -45,10 +45,10 @@ async function loadVersion(
     if (source.optional && (err as { statusCode?: number }).statusCode === 404) {
       return {
         status: 'skip',
-        text: `${subject}: ${describeError(err)}; the source is optional, so ${version} is not checked`,
+        text: `${subject}: ${errorMessage(err)}; the source is optional, so ${version} is not checked`,
       };
     }
     // The loader's messages already name the file or the URL, and for a fetch the status and time.
-    return { status: 'fail', text: `${subject}: ${describeError(err)}` };
+    return { status: 'fail', text: `${subject}: ${errorMessage(err)}` };
   }
 }
