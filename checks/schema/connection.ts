@@ -302,29 +302,3 @@ export function driverMessage(err: unknown): string {
   const message = errorMessage(err) || String(code ?? 'unknown error');
   return redactText(typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message);
 }
-
-/** Rejects when `signal` fires (or at once if it already has), running `onAbort` to drop the connection. */
-export function abortable<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
-  if (signal.aborted) {
-    onAbort();
-    work.catch(() => {});
-    return Promise.reject(signal.reason ?? new Error('aborted'));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      onAbort();
-      reject(signal.reason ?? new Error('aborted'));
-    };
-    signal.addEventListener('abort', abort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (err) => {
-        signal.removeEventListener('abort', abort);
-        reject(err);
-      },
-    );
-  });
-}
