@@ -22,7 +22,7 @@ export interface AlarmState {
 /** What DescribeAlarms said about some names: the alarms found, and the names it could not be asked about. */
 export interface AlarmsByName {
   found: Map<string, AlarmState>;
-  /** A batch of names whose call failed, with the error, when `onBatchError` chose to go on. */
+  /** The names of batches whose call failed, when `onBatchError` took the failure. */
   unasked: Set<string>;
 }
 

@@ -8,8 +8,6 @@ import { worstOutcome } from '../verdict';
 import { alarmsByName, describeAll, type AlarmState } from './describe-alarms';
 import { alarmsPreflight } from './preflight';
 
-export type { AlarmState } from './describe-alarms';
-
 const MAX_REASON_CHARS = 300;
 
 const alarmName = z.string().min(1).max(255, { error: 'expected an alarm name of at most 255 characters' });
