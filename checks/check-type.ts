@@ -25,6 +25,27 @@ export interface CheckType<S extends z.ZodObject = z.ZodObject> {
   summary: string;
   options: S;
   create(options: z.output<S>, ctx: FactoryContext): Check;
+  /**
+   * `greenlight validate`'s look, before a deployment, at what this check will need: contracts
+   * load, alarms exist. One line per thing looked at; a type with nothing to look at leaves it out.
+   */
+  preflight?(options: z.output<S>, ctx: PreflightContext): Promise<PreflightLine[]>;
+}
+
+/** One line of the pre-flight report; a `note` tells what validate cannot check itself. */
+export interface PreflightLine {
+  status: 'ok' | 'fail' | 'skip' | 'note';
+  text: string;
+}
+
+/** What a pre-flight may use: the check's name, the targets as discovered, the caller's environment. */
+export interface PreflightContext {
+  /** The check's name (its key under `checks`). */
+  name: string;
+  targets: Readonly<Record<string, URL>>;
+  env: NodeJS.ProcessEnv;
+  /** A fresh signal and deadline for one step (a contract load, one CloudWatch question). */
+  step(): { signal: AbortSignal; deadline: number };
 }
 
 export function defineCheckType<S extends z.ZodObject>(def: CheckType<S>): CheckType<S> {

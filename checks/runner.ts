@@ -1,5 +1,7 @@
 import { setMaxListeners } from 'node:events';
+import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
+import { withinDeadline } from '../lib/within-deadline';
 import { toCodeDeployStatus, worstOutcome, decidesFailure, type CodeDeployStatus } from './verdict';
 import type { Check, CheckContext, CheckReport, CheckResult, DeploymentInfo, Outcome } from './types';
 
@@ -51,24 +53,9 @@ class StopReason {
 
 const ABORTED = Symbol('aborted');
 
-function whenAborted(signal: AbortSignal): { promise: Promise<typeof ABORTED>; dispose(): void } {
-  let onAbort: () => void = () => {};
-  const promise = new Promise<typeof ABORTED>((resolve) => {
-    onAbort = () => resolve(ABORTED);
-    if (signal.aborted) resolve(ABORTED);
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  return String(err);
-}
-
 function stopMessage(reason: unknown): { message: string; failFast: boolean } {
   if (reason instanceof StopReason) return { message: reason.message, failFast: reason.failFast };
-  return { message: `stopped: ${describe(reason)}`, failFast: false };
+  return { message: `stopped: ${errorMessage(reason, { cause: false })}`, failFast: false };
 }
 
 /**
@@ -130,7 +117,6 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
             () => own.abort(new StopReason(`did not finish within its ${timeoutMs} ms timeout`, false)),
             timeoutMs,
           );
-    const aborted = whenAborted(own.signal);
     const ctx: CheckContext = {
       signal: own.signal,
       deadline,
@@ -143,7 +129,14 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
     const t0 = performance.now();
     let result: CheckResult;
     try {
-      const report = await Promise.race([Promise.resolve().then(() => check.run(ctx)), aborted.promise]);
+      // A stopped check is recorded at once, without waiting for it to notice.
+      const report = await withinDeadline(
+        Promise.resolve().then(() => check.run(ctx)),
+        { signal: own.signal, abortError: () => ABORTED },
+      ).catch((err: unknown) => {
+        if (err === ABORTED) return ABORTED;
+        throw err;
+      });
       const durationMs = Math.round(performance.now() - t0);
       if (report === ABORTED) {
         const stopped = stopMessage(own.signal.reason);
@@ -161,10 +154,15 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
       }
     } catch (err) {
       const durationMs = Math.round(performance.now() - t0);
-      result = { ...base, outcome: 'error', message: `threw: ${describe(err)}`, durationMs, assertions: [] };
+      result = {
+        ...base,
+        outcome: 'error',
+        message: `threw: ${errorMessage(err, { cause: false })}`,
+        durationMs,
+        assertions: [],
+      };
     } finally {
       clearTimeout(checkTimer);
-      aborted.dispose();
       all.signal.removeEventListener('abort', forward);
     }
     results[index] = result;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import type { CheckType, FactoryContext } from '../checks/check-type';
+import type { CheckType, FactoryContext, PreflightContext, PreflightLine } from '../checks/check-type';
 import { builtinCheckTypes, omittedCheckTypes } from '../checks/registry';
 import type { PlannedCheck } from '../checks/runner';
 import type { LifecycleEvent } from '../checks/types';
@@ -27,7 +27,15 @@ export interface LoadedConfig {
   runner: RunnerSettings;
   /** The checks configured for a lifecycle event, in order (empty when none). */
   plan(event: LifecycleEvent | string): PlannedCheck[];
+  /** `greenlight validate`'s look at each check whose type has one, in config order. */
+  preflights: Array<{
+    name: string;
+    run(ctx: Omit<PreflightContext, 'name'>): Promise<PreflightLine[]>;
+  }>;
 }
+
+/** A check's name and the pre-flight its type brings, if any. */
+type Preflight = LoadedConfig['preflights'][number];
 
 /** Reads, interpolates, validates and builds `greenlight.yml` (or `.json`). Throws ConfigError. */
 export async function loadConfig(path: string, options: LoadOptions = {}): Promise<LoadedConfig> {
@@ -80,6 +88,7 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
   const byType = new Map(checkTypes.map((t) => [t.type, t]));
 
   const built = new Map<string, PlannedCheck>();
+  const preflights: Preflight[] = [];
   for (const [name, entry] of Object.entries(config.checks)) {
     const path = formatPath(['checks', name]);
     const checkType = byType.get(entry.type as string)!;
@@ -105,6 +114,11 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
     const planned: PlannedCheck = { check, advisory: entry.advisory };
     if (entry.timeoutMs !== undefined) planned.timeoutMs = entry.timeoutMs;
     built.set(name, planned);
+    const { preflight } = checkType;
+    if (preflight) {
+      const options = optionValues as z.output<typeof checkType.options>;
+      preflights.push({ name, run: (run) => preflight.call(checkType, options, { ...run, name }) });
+    }
   }
 
   for (const [event, names] of Object.entries(config.hooks)) {
@@ -127,6 +141,7 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
     runner: config.runner,
     plan: (event) =>
       ((config.hooks as Record<string, string[] | undefined>)[event] ?? []).map((n) => built.get(n)!),
+    preflights,
   };
 }
 

@@ -22,6 +22,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { awsClientConfig, awsErrorName } from '../lib/aws';
 import { withConnectionHint } from '../lib/connection-hint';
+import { errorMessage } from '../lib/errors';
 import type { Resolver } from './interpolate';
 import { registerSecret } from '../lib/redact';
 
@@ -67,7 +68,7 @@ function why(err: unknown, what: string, service: 'secretsmanager' | 'ssm'): str
   const cause = err instanceof GetParameterError && err.cause ? err.cause : err;
   const name = awsErrorName(cause);
   if (name === 'ResourceNotFoundException' || name === 'ParameterNotFound') return `${what} does not exist`;
-  const message = cause instanceof Error ? cause.message : String(cause);
+  const message = errorMessage(cause, { cause: false });
   return withConnectionHint(name && name !== 'Error' ? `${name}: ${message}` : message, cause, {
     kind: 'aws',
     service,

@@ -10,6 +10,7 @@ import { withConnectionHint } from '../lib/connection-hint';
 import { recordAttemptErrors, withAttemptErrors, type AttemptErrors } from '../lib/aws-attempt-errors';
 import { ReportError, errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
+import { withinDeadline } from '../lib/within-deadline';
 
 import type { CodeDeploySender } from '../lib/codedeploy-client';
 
@@ -88,13 +89,6 @@ export async function reportHookStatus(
       { cause: seen.last },
     );
   };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      abort.abort();
-      reject(spent());
-    }, options.timeoutMs);
-  });
 
   const deliver = async (): Promise<void> => {
     for (let round = 0; ; round++) {
@@ -124,7 +118,13 @@ export async function reportHookStatus(
   };
 
   try {
-    await Promise.race([deliver(), timeout]);
+    await withinDeadline(deliver(), {
+      timeoutMs: options.timeoutMs,
+      timeoutError: () => {
+        abort.abort();
+        return spent();
+      },
+    });
     options.log.info('reported to CodeDeploy', { status });
     return 'reported';
   } catch (err) {
@@ -141,7 +141,6 @@ export async function reportHookStatus(
       ? err
       : new ReportError(`could not report ${status} to CodeDeploy: ${reason}`, { cause: err });
   } finally {
-    clearTimeout(timer);
     abort.abort();
   }
 }

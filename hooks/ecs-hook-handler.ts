@@ -10,6 +10,7 @@ import { ConfigError, EventError, errorMessage } from '../lib/errors';
 import { autoTargetNames } from '../lib/auto-target';
 import { cachedConfig, defaultConfigPath, logCheckResults } from './hook-config';
 import { createLogger, type Logger } from '../lib/log';
+import { withinDeadline } from '../lib/within-deadline';
 
 // The config machinery, the secret resolvers and the ECS client load on first use, so that a cold
 // start pays only for what the invocation needs.
@@ -91,15 +92,8 @@ function defaultEcsClient(): Promise<EcsSender> {
   return defaultEcs;
 }
 
-/** Rejects when `signal` fires: nothing the hook waits for may outlive the Lambda's time. */
-function untilAborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    const fail = () =>
-      reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
-    if (signal.aborted) fail();
-    else signal.addEventListener('abort', fail, { once: true });
-  });
-}
+/** A stop signal's reason as the error to throw: nothing the hook waits for may outlive the Lambda's time. */
+const asError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)));
 
 function positiveNumber(value: string | undefined): number | undefined {
   const n = value === undefined || value === '' ? NaN : Number(value);
@@ -259,13 +253,13 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
         });
       }
 
-      const config = await Promise.race([
+      const config = await withinDeadline(
         cachedConfig(options.configPath ?? defaultConfigPath(), {
           ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
           ...(options.resolvers ? { resolvers: options.resolvers } : {}),
         }),
-        untilAborted(guard.signal),
-      ]);
+        { signal: guard.signal, abortError: asError },
+      );
       const planned = config.plan(stage);
       if (planned.length === 0) {
         const hookStatus = config.runner.noChecks === 'succeed' ? 'SUCCEEDED' : 'FAILED';

@@ -55,19 +55,6 @@ export const awsSecretResolvers = {
   ssm: lazyResolver('ssm'),
 };
 
-/** Rejects with `message` if `promise` has not settled within `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** One structured line per check, with its evidence; anything but `passed` at WARN. */
 export function logCheckResults(verdict: Verdict, log: Logger): void {
   for (const result of verdict.checks) {

@@ -9,9 +9,10 @@ import { autoTargetNames } from '../lib/auto-target';
 import type { LoadOptions } from '../config/config';
 import type { DiscoveryClients } from '../checks/discovery/deployment';
 import { ConfigError, EventError, errorMessage } from '../lib/errors';
-import { cachedConfig, defaultConfigPath, logCheckResults, withTimeout } from './hook-config';
+import { cachedConfig, defaultConfigPath, logCheckResults } from './hook-config';
 import { parseHookEvent } from './hook-event';
 import { createLogger, type Logger } from '../lib/log';
+import { withinDeadline } from '../lib/within-deadline';
 import { DEFAULT_REPORT_RESERVE_MS } from '../lib/report-reserve';
 
 /** Used when the Lambda context gives no remaining time (e.g. a local invoke): Lambda's 15-minute maximum. */
@@ -88,13 +89,18 @@ export function createHookHandler(
     try {
       // The config's own reserve is not known yet: loading may use all but what a report needs.
       const loadBudgetMs = remaining() - MIN_REPORT_MS;
-      const config = await withTimeout(
+      const config = await withinDeadline(
         cachedConfig(options.configPath ?? defaultConfigPath(), {
           ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
           ...(options.resolvers ? { resolvers: options.resolvers } : {}),
         }),
-        loadBudgetMs,
-        `loading the config took longer than the ${Math.max(0, loadBudgetMs)} ms the Lambda had left`,
+        {
+          timeoutMs: loadBudgetMs,
+          timeoutError: () =>
+            new Error(
+              `loading the config took longer than the ${Math.max(0, loadBudgetMs)} ms the Lambda had left`,
+            ),
+        },
       );
       reserveMs = config.runner.reportReserveMs;
       const planned = config.plan(lifecycleEvent);

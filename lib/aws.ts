@@ -28,3 +28,17 @@ export function awsErrorName(err: unknown): string | undefined {
     ? err.name
     : undefined;
 }
+
+/** Environment variables from which the SDK's default chain can take credentials without a file lookup of its own. */
+export const CREDENTIAL_VARIABLES = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_PROFILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+] as const;
+
+/** Whether the SDK will find credentials in this environment (a variable, a profile, web identity or the container endpoint). */
+export function hasAwsCredentials(env: NodeJS.ProcessEnv): boolean {
+  return CREDENTIAL_VARIABLES.some((name) => !!env[name]);
+}

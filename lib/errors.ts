@@ -22,12 +22,24 @@ export class ReportError extends Error {
   }
 }
 
-/** A readable one-liner for any thrown value, following `cause` chains once. */
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) {
-    const own = err.message || err.name;
-    const cause = err.cause instanceof Error ? err.cause.message : undefined;
-    return cause && !own.includes(cause) ? `${own}: ${cause}` : own;
-  }
-  return String(err);
+/**
+ * A readable one-liner for any thrown value, following `cause` once (unless `cause: false`).
+ * Errors from another realm (Node internals seen from a VM context fail `instanceof Error`) and
+ * other objects with a `message` read the same as errors.
+ */
+export function errorMessage(err: unknown, options: { cause?: boolean } = {}): string {
+  if (!isErrorLike(err)) return String(err);
+  const own = String(err.message ?? '') || String(err.name ?? 'error');
+  if (options.cause === false) return own;
+  const cause = isErrorLike(err.cause) ? String(err.cause.message ?? '') : undefined;
+  return cause && !own.includes(cause) ? `${own}: ${cause}` : own;
+}
+
+/** Why `signal` fired, in words: its reason's message, else `fallback` (an abort without one). */
+export function abortReasonText(signal: AbortSignal, fallback: string): string {
+  return isErrorLike(signal.reason) ? String(signal.reason.message) : fallback;
+}
+
+function isErrorLike(value: unknown): value is { message?: unknown; name?: unknown; cause?: unknown } {
+  return value !== null && typeof value === 'object' && 'message' in value;
 }

@@ -7,6 +7,7 @@ import { parseDocument } from 'yaml';
 import type { CheckResult, LifecycleEvent } from '../checks/types';
 import { loadConfig } from '../config/config';
 import { ConfigError, errorMessage } from '../lib/errors';
+import { withinDeadline } from '../lib/within-deadline';
 import { createHookHandler } from '../hooks/hook-handler';
 import { CodeDeployStandIn } from './codedeploy-stand-in';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
@@ -288,15 +289,11 @@ export async function rehearseScenario(
       ).catch((err: unknown) => {
         verdictReason = `the hook failed: ${errorMessage(err)}`;
       });
-      let timer: NodeJS.Timeout | undefined;
-      const report = await Promise.race([
-        execution.reported,
-        new Promise<undefined>(
-          (resolve) => (timer = setTimeout(() => resolve(undefined), pace.reportWaitMs)),
-        ),
-      ]);
-      clearTimeout(timer);
-      await Promise.race([invocation, sleep(1_000)]);
+      // The stand-in's report never rejects: a rejection here is the wait running out.
+      const report = await withinDeadline(execution.reported, { timeoutMs: pace.reportWaitMs }).catch(
+        () => undefined,
+      );
+      await withinDeadline(invocation, { timeoutMs: 1_000 }).catch(() => {});
       if (!report) {
         const why = `no report within ${pace.reportWaitMs} ms (CodeDeploy waits an hour): ${verdictReason}`;
         emit({

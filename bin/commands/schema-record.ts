@@ -1,14 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  connectionSchema,
-  describeConnection,
-  describeError,
-  resolveConnection,
-} from '../../checks/schema/connection';
+import { connectionSchema, describeConnection, resolveConnection } from '../../checks/schema/connection';
 import { openSession } from '../../checks/schema/open-session';
 import { DEFAULT_OBSERVED_TOP, recordStatements } from '../../checks/schema/observed-statements';
+import { errorMessage } from '../../lib/errors';
 import { redactText } from '../../lib/redact';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';
 
@@ -51,7 +47,7 @@ export const schemaRecordCommand: Command = {
         allowPositionals: false,
       }));
     } catch (err) {
-      return fail(describeError(err), EXIT_USAGE);
+      return fail(errorMessage(err), EXIT_USAGE);
     }
     if (!values.db) return fail('--db URL is required', EXIT_USAGE);
     const top = values.top === undefined ? DEFAULT_OBSERVED_TOP : Number(values.top);
@@ -90,7 +86,7 @@ export const schemaRecordCommand: Command = {
         await session.close();
       }
     } catch (err) {
-      return fail(describeError(err), EXIT_FAILED);
+      return fail(errorMessage(err), EXIT_FAILED);
     }
   },
 };

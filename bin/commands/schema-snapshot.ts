@@ -2,14 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MIGRATION_TOOLS, contractJsonSchema, type MigrationTool } from '../../checks/schema/contract';
-import {
-  connectionSchema,
-  describeConnection,
-  describeError,
-  resolveConnection,
-} from '../../checks/schema/connection';
+import { connectionSchema, describeConnection, resolveConnection } from '../../checks/schema/connection';
 import { openSession } from '../../checks/schema/open-session';
 import { snapshotContract } from '../../checks/schema/snapshot';
+import { errorMessage } from '../../lib/errors';
 import { redactText } from '../../lib/redact';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';
 import { schemaRecordCommand } from './schema-record';
@@ -66,7 +62,7 @@ export const schemaSnapshotCommand: Command = {
         allowPositionals: false,
       }));
     } catch (err) {
-      io.stderr.write(`greenlight schema snapshot: ${describeError(err)}\n`);
+      io.stderr.write(`greenlight schema snapshot: ${errorMessage(err)}\n`);
       return EXIT_USAGE;
     }
     if (!values.db) {
@@ -113,7 +109,7 @@ export const schemaSnapshotCommand: Command = {
         await session.close();
       }
     } catch (err) {
-      io.stderr.write(`greenlight schema snapshot: ${redactText(describeError(err))}\n`);
+      io.stderr.write(`greenlight schema snapshot: ${redactText(errorMessage(err))}\n`);
       return EXIT_FAILED;
     }
   },

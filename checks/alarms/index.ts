@@ -1,41 +1,18 @@
-import type { DescribeAlarmsInput } from '@aws-sdk/client-cloudwatch';
 import { z } from 'zod';
 import type { CodeDeploySender } from '../../lib/codedeploy-client';
 import { defineCheckType } from '../check-type';
-import {
-  AwsCallError,
-  cloudWatchSdk,
-  defaultCloudWatchClient,
-  failureMessage,
-  sendWithin,
-  type CloudWatchProvider,
-  type CloudWatchSender,
-} from '../cloudwatch/client';
+import { defaultCloudWatchClient, failureMessage, type CloudWatchProvider } from '../cloudwatch/client';
 import { deploymentStartTime } from '../cloudwatch/deployment-start';
 import type { Assertion, CheckContext, CheckReport, Outcome } from '../types';
 import { worstOutcome } from '../verdict';
+import { alarmsByName, describeAll, type AlarmState } from './describe-alarms';
+import { alarmsPreflight } from './preflight';
 
-/** DescribeAlarms accepts at most 100 names per call. */
-const NAMES_PER_CALL = 100;
-/** 100 pages of 100 alarms: far beyond any real prefix, and a stop for a server that pages forever. */
-const MAX_PAGES = 100;
 const MAX_REASON_CHARS = 300;
 
 const alarmName = z.string().min(1).max(255, { error: 'expected an alarm name of at most 255 characters' });
 
 const POLICY = ['inconclusive', 'pass', 'fail'] as const;
-
-/** One alarm as the check judges it. */
-export interface AlarmState {
-  name: string;
-  type: 'metric' | 'composite';
-  state: string;
-  reason: string;
-  /** When it last changed state (StateTransitionedTimestamp, else StateUpdatedTimestamp). */
-  since?: Date;
-  /** In ALARM since before the deployment started. */
-  preExisting?: boolean;
-}
 
 /** Seams for tests and callers that already hold clients. */
 export interface AlarmsDependencies {
@@ -72,6 +49,7 @@ export function alarmsCheckTypeWith(deps: AlarmsDependencies = {}) {
           'block (default): any alarm in ALARM fails the check. report: an alarm in ALARM since before the deployment started is reported but does not block (needs codedeploy:GetDeployment).',
         ),
     }),
+    preflight: (options, ctx) => alarmsPreflight(options, ctx, deps.cloudWatch ?? defaultCloudWatchClient),
     create(options, factory) {
       const names = options.names ?? [];
       const prefixes = options.prefixes ?? [];
@@ -113,14 +91,8 @@ async function judgeAlarms(
   const emptyPrefixes: string[] = [];
   try {
     const client = await (deps.cloudWatch ?? defaultCloudWatchClient)();
-    for (let i = 0; i < options.names.length; i += NAMES_PER_CALL) {
-      for (const alarm of await describeAll(
-        client,
-        { AlarmNames: options.names.slice(i, i + NAMES_PER_CALL) },
-        ctx,
-      ))
-        found.set(alarm.name, alarm);
-    }
+    for (const alarm of (await alarmsByName(client, options.names, () => ctx)).found.values())
+      found.set(alarm.name, alarm);
     for (const prefix of options.prefixes) {
       const alarms = await describeAll(client, { AlarmNamePrefix: prefix }, ctx);
       if (alarms.length === 0) emptyPrefixes.push(prefix);
@@ -257,71 +229,6 @@ async function judgeAlarms(
   if (missing.length) details.missing = missing;
   if (startTime) details.deploymentStartTime = iso(startTime);
   return { outcome, message, assertions, details };
-}
-
-/**
- * Every metric and composite alarm DescribeAlarms returns for `input`, following NextToken up to
- * a bound, each call under the caller's signal and deadline. Also used by `greenlight validate`.
- */
-export async function describeAll(
-  client: CloudWatchSender,
-  input: DescribeAlarmsInput,
-  ctx: Pick<CheckContext, 'signal' | 'deadline'>,
-): Promise<AlarmState[]> {
-  const { DescribeAlarmsCommand } = await cloudWatchSdk();
-  const out: AlarmState[] = [];
-  let nextToken: string | undefined;
-  const seen = new Set<string>();
-  let pages = 0;
-  do {
-    if (++pages > MAX_PAGES)
-      throw new AwsCallError(`DescribeAlarms still had more pages after ${MAX_PAGES}; use a narrower prefix`);
-    const token = nextToken;
-    const page = await sendWithin(
-      { service: 'cloudwatch', operation: 'DescribeAlarms' },
-      ctx,
-      (abortSignal) =>
-        client.send(
-          new DescribeAlarmsCommand({
-            ...input,
-            AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
-            MaxRecords: 100,
-            ...(token ? { NextToken: token } : {}),
-          }),
-          { abortSignal },
-        ),
-    );
-    for (const a of page.MetricAlarms ?? []) out.push(toState(a, 'metric'));
-    for (const a of page.CompositeAlarms ?? []) out.push(toState(a, 'composite'));
-    nextToken = page.NextToken || undefined;
-    if (nextToken) {
-      if (seen.has(nextToken))
-        throw new AwsCallError('DescribeAlarms returned a NextToken it had already returned; stopped paging');
-      seen.add(nextToken);
-    }
-  } while (nextToken);
-  return out;
-}
-
-function toState(
-  alarm: {
-    AlarmName?: string;
-    StateValue?: string;
-    StateReason?: string;
-    StateTransitionedTimestamp?: Date;
-    StateUpdatedTimestamp?: Date;
-  },
-  type: AlarmState['type'],
-): AlarmState {
-  const state: AlarmState = {
-    name: alarm.AlarmName ?? '(unnamed)',
-    type,
-    state: alarm.StateValue ?? 'UNKNOWN',
-    reason: alarm.StateReason ?? '',
-  };
-  const since = alarm.StateTransitionedTimestamp ?? alarm.StateUpdatedTimestamp;
-  if (since) state.since = since;
-  return state;
 }
 
 function severity(outcome: Outcome): number {

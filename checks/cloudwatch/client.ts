@@ -2,7 +2,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { awsClientConfig, awsErrorName } from '../../lib/aws';
 import { recordAttemptErrors, withAttemptErrors } from '../../lib/aws-attempt-errors';
 import { withConnectionHint } from '../../lib/connection-hint';
-import { errorMessage } from '../../lib/errors';
+import { abortReasonText, errorMessage } from '../../lib/errors';
 import type { CheckContext } from '../types';
 
 /** The narrow seam the CloudWatch checks talk through: anything with the client's `send`. */
@@ -72,7 +72,7 @@ export async function sendWithin<T>(
   const remainingMs = ctx.deadline - Date.now() - DEADLINE_MARGIN_MS;
   if (ctx.signal.aborted || remainingMs <= 0) {
     throw new AwsCallError(
-      `${call.operation} not sent: ${ctx.signal.aborted ? stopReason(ctx.signal) : 'the check deadline has passed'}`,
+      `${call.operation} not sent: ${ctx.signal.aborted ? abortReasonText(ctx.signal, 'the check was stopped') : 'the check deadline has passed'}`,
     );
   }
   const deadline = AbortSignal.timeout(remainingMs);
@@ -85,9 +85,13 @@ export async function sendWithin<T>(
       ? `; ${seen.count} attempt${seen.count === 1 ? '' : 's'} failed, the last with ${oneLine(seen.last)}`
       : '';
     if (ctx.signal.aborted)
-      throw new AwsCallError(`${call.operation} stopped: ${stopReason(ctx.signal)}${failed}`, name, {
-        cause: err,
-      });
+      throw new AwsCallError(
+        `${call.operation} stopped: ${abortReasonText(ctx.signal, 'the check was stopped')}${failed}`,
+        name,
+        {
+          cause: err,
+        },
+      );
     const endpoint = { kind: 'aws' as const, service: call.service };
     if (deadline.aborted)
       throw new AwsCallError(
@@ -132,11 +136,4 @@ function oneLine(err: unknown, withName = true): string {
   const message = errorMessage(err).split('\n')[0]!.trim();
   const name = awsErrorName(err);
   return withName && name && !message.startsWith(name) ? `${name}: ${message}` : message;
-}
-
-function stopReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  if (reason && typeof reason === 'object' && 'message' in reason && typeof reason.message === 'string')
-    return reason.message;
-  return 'the check was stopped';
 }

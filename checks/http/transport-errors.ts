@@ -1,3 +1,4 @@
+import { errorMessage } from '../../lib/errors';
 import { errors as undiciErrors } from './undici-parts';
 
 export type TransportErrorKind =
@@ -57,7 +58,7 @@ export function describeTransportError(
     return { kind: 'timeout', transient: true, message: `timed out after ${reason.ms} ms (${progress})` };
   }
   if (stopped !== undefined) {
-    const why = reason instanceof Error ? reason.message : String(reason ?? 'aborted');
+    const why = errorMessage(reason ?? 'aborted', { cause: false });
     return { kind: 'aborted', transient: false, message: `stopped while ${progress}: ${why}` };
   }
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };

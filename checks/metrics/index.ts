@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { abortReasonText } from '../../lib/errors';
 import { defineCheckType } from '../check-type';
 import {
   defaultCloudWatchClient,
@@ -195,7 +196,7 @@ async function runMetrics(
       } catch {
         return {
           outcome: 'error',
-          message: `stopped after ${i} of ${count} measurements: ${reasonOf(ctx.signal)}`,
+          message: `stopped after ${i} of ${count} measurements: ${abortReasonText(ctx.signal, 'the check was stopped')}`,
           assertions,
           details: { measurements: summary(measurements) },
         };
@@ -324,11 +325,4 @@ function summary(measurements: Measurement[]) {
     datapoints: m.datapoints,
     message: m.message,
   }));
-}
-
-function reasonOf(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  return reason && typeof reason === 'object' && 'message' in reason
-    ? String(reason.message)
-    : 'the check was stopped';
 }

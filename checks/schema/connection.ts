@@ -227,7 +227,7 @@ export async function tlsConnectOptions(
     try {
       options.ca = await readFile(tls.caFile, 'utf8');
     } catch (err) {
-      throw new SessionError(`cannot read tls.caFile ${tls.caFile}: ${describeError(err)}`, { cause: err });
+      throw new SessionError(`cannot read tls.caFile ${tls.caFile}: ${errorMessage(err)}`, { cause: err });
     }
   } else if (tls.ca) {
     options.ca = tls.ca;
@@ -296,50 +296,9 @@ export interface DbSession {
   close(): Promise<void>;
 }
 
-/**
- * A thrown value's message, also for errors from another realm (Node internals seen from a
- * VM context fail `instanceof Error`), following one `cause`.
- */
-export function describeError(err: unknown): string {
-  if (err instanceof Error) return errorMessage(err);
-  if (err && typeof err === 'object' && 'message' in err) {
-    const own =
-      String((err as { message: unknown }).message) || String((err as { name?: unknown }).name ?? 'error');
-    const cause = (err as { cause?: { message?: unknown } }).cause?.message;
-    return cause && !own.includes(String(cause)) ? `${own}: ${String(cause)}` : own;
-  }
-  return String(err);
-}
-
 /** The driver error's most useful words: its code and message, without the password. */
 export function driverMessage(err: unknown): string {
   const code = (err as { code?: unknown })?.code;
-  const message = describeError(err) || String(code ?? 'unknown error');
+  const message = errorMessage(err) || String(code ?? 'unknown error');
   return redactText(typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message);
-}
-
-/** Rejects when `signal` fires (or at once if it already has), running `onAbort` to drop the connection. */
-export function abortable<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
-  if (signal.aborted) {
-    onAbort();
-    work.catch(() => {});
-    return Promise.reject(signal.reason ?? new Error('aborted'));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      onAbort();
-      reject(signal.reason ?? new Error('aborted'));
-    };
-    signal.addEventListener('abort', abort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (err) => {
-        signal.removeEventListener('abort', abort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -2,10 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { httpUrl } from '../../lib/http-url';
-import { ConfigError } from '../../lib/errors';
+import { ConfigError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { redactText } from '../../lib/redact';
-import { describeError } from './connection';
 import { parseContract, schemaContract, type SchemaContract } from './contract';
 
 export const DEFAULT_CONTRACT_PATH = '/.well-known/greenlight/contract.json';
@@ -114,7 +113,7 @@ export async function loadContract(
     try {
       text = await readFile(resolve(source.file), { encoding: 'utf8', signal: options.signal });
     } catch (err) {
-      throw new ContractUnavailableError(`cannot read contract ${from}: ${describeError(err)}`, {
+      throw new ContractUnavailableError(`cannot read contract ${from}: ${errorMessage(err)}`, {
         cause: err,
       });
     }
@@ -131,7 +130,7 @@ function parseJson(text: string, from: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`contract ${from} is not valid JSON: ${describeError(err)}`, { cause: err });
+    throw new ConfigError(`contract ${from} is not valid JSON: ${errorMessage(err)}`, { cause: err });
   }
 }
 

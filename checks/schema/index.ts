@@ -1,17 +1,17 @@
 import { z } from 'zod';
-import { ConfigError } from '../../lib/errors';
+import { ConfigError, errorMessage } from '../../lib/errors';
 import { redactText } from '../../lib/redact';
 import { defineCheckType } from '../check-type';
 import {
   connectionOptions,
   describeConnection,
-  describeError,
   resolveConnection,
   SessionError,
   type ConnectionSettings,
   type DbSession,
 } from './connection';
 import { openSession } from './open-session';
+import { schemaPreflight } from './preflight';
 import { schemasNamedIn, type ContractMigrations } from './contract';
 import {
   ContractUnavailableError,
@@ -113,6 +113,7 @@ export const schemaCheckType = defineCheckType({
   summary:
     'Checks that the live database (PostgreSQL or MySQL/MariaDB) still serves both blue and green, from their schema contracts.',
   options: schemaOptions,
+  preflight: schemaPreflight,
   create(options, ctx) {
     const resolved = resolveConnection(options);
     if ('field' in resolved) throw ctx.fail(resolved.field, resolved.message);
@@ -181,10 +182,10 @@ async function loadVersion(
     return { version, loaded };
   } catch (err) {
     if (source.optional && (err as { statusCode?: number }).statusCode === 404) {
-      return { version, skipped: `${version} not checked: ${describeError(err)}` };
+      return { version, skipped: `${version} not checked: ${errorMessage(err)}` };
     }
     if (err instanceof ConfigError) throw new ConfigError(`${version}'s ${err.message}`, { cause: err });
-    throw new ContractUnavailableError(`${version}'s contract: ${describeError(err)}`, { cause: err });
+    throw new ContractUnavailableError(`${version}'s contract: ${errorMessage(err)}`, { cause: err });
   }
 }
 
@@ -204,7 +205,7 @@ async function runSchemaCheck(
     const invalid = err instanceof ConfigError;
     return {
       outcome: 'error',
-      message: redactText(invalid ? `invalid contract: ${describeError(err)}` : describeError(err)),
+      message: redactText(invalid ? `invalid contract: ${errorMessage(err)}` : errorMessage(err)),
       details: { reason: invalid ? 'invalid-contract' : 'contract-unavailable' },
     };
   }
@@ -285,11 +286,11 @@ async function runSchemaCheck(
       ms: Math.round(performance.now() - started),
     });
   } catch (err) {
-    const message = err instanceof SessionError ? err.message : `${target}: ${describeError(err)}`;
+    const message = err instanceof SessionError ? err.message : `${target}: ${errorMessage(err)}`;
     return {
       outcome: 'error',
       message: redactText(
-        ctx.signal.aborted ? `${target}: stopped (${describeError(ctx.signal.reason)})` : message,
+        ctx.signal.aborted ? `${target}: stopped (${errorMessage(ctx.signal.reason)})` : message,
       ),
       assertions,
     };

@@ -1,6 +1,6 @@
 import type { Connection, ConnectionOptions } from 'mysql2';
+import { withinDeadline } from '../../lib/within-deadline';
 import {
-  abortable,
   connectError,
   driverMessage,
   SessionError,
@@ -19,6 +19,8 @@ import {
 } from './model';
 
 const CLIENT_TIMEOUT_SLACK_MS = 1_000;
+/** How long close() waits for a polite goodbye before dropping the socket. */
+const CLOSE_WAIT_MS = 1_000;
 
 function dropConnection(connection: Connection): void {
   try {
@@ -64,10 +66,9 @@ export async function openMysql(settings: ConnectionSettings, signal: AbortSigna
   connection.on('error', () => {}); // surfaces through the pending call instead
   const connectSignal = AbortSignal.any([signal, AbortSignal.timeout(settings.connectTimeoutMs)]);
   try {
-    await abortable(
+    await withinDeadline(
       new Promise<void>((resolve, reject) => connection.connect((err) => (err ? reject(err) : resolve()))),
-      connectSignal,
-      () => dropConnection(connection),
+      { signal: connectSignal, onAbort: () => dropConnection(connection) },
     );
   } catch (err) {
     dropConnection(connection);
@@ -91,7 +92,7 @@ export async function openMysql(settings: ConnectionSettings, signal: AbortSigna
       ),
     );
     try {
-      return await abortable(work, signal, () => dropConnection(connection));
+      return await withinDeadline(work, { signal, onAbort: () => dropConnection(connection) });
     } catch (err) {
       if (signal.aborted) throw new SessionError(`MySQL at ${where}: stopped`, { cause: err });
       throw Object.assign(new SessionError(`MySQL at ${where}: ${driverMessage(err)}`, { cause: err }), {
@@ -138,10 +139,8 @@ export async function openMysql(settings: ConnectionSettings, signal: AbortSigna
       },
       query,
       async close() {
-        await Promise.race([
-          new Promise<void>((resolve) => connection.end(() => resolve())),
-          new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
-        ]);
+        const ended = new Promise<void>((resolve) => connection.end(() => resolve()));
+        await withinDeadline(ended, { timeoutMs: CLOSE_WAIT_MS, unref: true }).catch(() => {});
         dropConnection(connection);
       },
     };

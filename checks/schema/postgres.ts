@@ -1,6 +1,6 @@
 import type { Client, ClientConfig } from 'pg';
+import { withinDeadline } from '../../lib/within-deadline';
 import {
-  abortable,
   connectError,
   driverMessage,
   SessionError,
@@ -22,6 +22,8 @@ import {
 
 /** Slack the client-side query timer gives the server's statement_timeout to answer first. */
 const CLIENT_TIMEOUT_SLACK_MS = 1_000;
+/** How long close() waits for a polite goodbye before dropping the socket. */
+const CLOSE_WAIT_MS = 1_000;
 
 function dropConnection(client: Client): void {
   // end() waits for the server; a hung or unwanted connection is cut at the socket.
@@ -55,7 +57,7 @@ export async function openPostgres(settings: ConnectionSettings, signal: AbortSi
   const started = performance.now();
   const connectSignal = AbortSignal.any([signal, AbortSignal.timeout(settings.connectTimeoutMs)]);
   try {
-    await abortable(client.connect(), connectSignal, () => dropConnection(client));
+    await withinDeadline(client.connect(), { signal: connectSignal, onAbort: () => dropConnection(client) });
   } catch (err) {
     dropConnection(client);
     throw connectError(settings, err, {
@@ -69,7 +71,10 @@ export async function openPostgres(settings: ConnectionSettings, signal: AbortSi
   const query = async <T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> => {
     roundTrips++;
     try {
-      const result = await abortable(client.query(sql, params), signal, () => dropConnection(client));
+      const result = await withinDeadline(client.query(sql, params), {
+        signal,
+        onAbort: () => dropConnection(client),
+      });
       return (Array.isArray(result) ? result[result.length - 1].rows : result.rows) as T[];
     } catch (err) {
       if (signal.aborted) throw new SessionError(`PostgreSQL at ${where}: stopped`, { cause: err });
@@ -108,10 +113,7 @@ export async function openPostgres(settings: ConnectionSettings, signal: AbortSi
     },
     query,
     async close() {
-      await Promise.race([
-        client.end().catch(() => {}),
-        new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
-      ]);
+      await withinDeadline(client.end(), { timeoutMs: CLOSE_WAIT_MS, unref: true }).catch(() => {});
       dropConnection(client);
     },
   };

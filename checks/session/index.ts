@@ -14,6 +14,7 @@ import { openSessionStore } from './open-store';
 import { canarySchema, evictionSchema, sampleSchema, sessionOptionsSchema } from './options';
 import { ms, report, type Part } from './part';
 import { samplePart } from './sample';
+import { sessionPreflight } from './preflight';
 import { StoreError, storeLabel, type SessionStore } from './store';
 
 /**
@@ -28,6 +29,7 @@ export const sessionCheckType = defineCheckType({
   summary:
     'Session-store compatibility between blue and green: store, canary, eviction, contracts and a live sample.',
   options: sessionOptionsSchema,
+  preflight: sessionPreflight,
   create(options, ctx) {
     const label = storeLabel(options.store);
     let sample = options.sample === undefined ? undefined : options.sample || undefined;

@@ -4,6 +4,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 import { withConnectionHint } from '../../lib/connection-hint';
 import { errorMessage } from '../../lib/errors';
+import { withinDeadline } from '../../lib/within-deadline';
 
 const tlsSchema = z.union([
   z.boolean(),
@@ -147,19 +148,12 @@ export async function bounded<T>(
   signal: AbortSignal,
 ): Promise<T> {
   signal.throwIfAborted();
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const stop = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
-    onAbort = () => reject(new Error(`${what} stopped: ${errorMessage(signal.reason)}`));
-    signal.addEventListener('abort', onAbort, { once: true });
+  return withinDeadline(work(), {
+    signal,
+    timeoutMs,
+    timeoutError: () => new Error(`${what} timed out after ${timeoutMs} ms`),
+    abortError: (reason) => new Error(`${what} stopped: ${errorMessage(reason)}`),
   });
-  try {
-    return await Promise.race([work(), stop]);
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort!);
-  }
 }
 
 /** Node TLS options with verification on; undefined when TLS is off. */

@@ -247,6 +247,15 @@ describe('greenlight validate: contracts', () => {
       'skip contract blue of schema check db: GET http://127.0.0.1:<port>/.well-known/greenlight/contract.json returned 404, expected 200 (<duration>); the source is optional, so blue is not checked\n',
     );
   });
+  it('looks for no contract in a schema check that compares recorded statements instead', async () => {
+    const { io, stdout } = cliIO();
+    const check = { ...SCHEMA_DB, statements: 'observed' };
+
+    const code = await builtin.run(['--config', config({ db: check })], io);
+
+    expect(code).toBe(EXIT_OK);
+    expect(stdout()).not.toContain('contract');
+  });
 });
 
 describe('greenlight validate: alarms', () => {
