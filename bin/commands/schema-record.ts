@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../command-args';
 import { connectionSchema, describeConnection, resolveConnection } from '../../checks/schema/connection';
 import { openSession } from '../../checks/schema/open-session';
 import { DEFAULT_OBSERVED_TOP, recordStatements } from '../../checks/schema/observed-statements';
@@ -32,20 +32,15 @@ export const schemaRecordCommand: Command = {
       io.stderr.write(`greenlight schema record: ${redactText(message)}\n`);
       return code;
     };
-    let values: { db?: string; out?: string; role?: string[]; top?: string; 'ca-file'?: string };
+    let values;
     try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          db: { type: 'string' },
-          out: { type: 'string' },
-          role: { type: 'string', multiple: true },
-          top: { type: 'string' },
-          'ca-file': { type: 'string' },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
+      values = parseCommandArgs(args, {
+        db: { type: 'string' },
+        out: { type: 'string' },
+        role: { type: 'string', multiple: true },
+        top: { type: 'string' },
+        'ca-file': { type: 'string' },
+      });
     } catch (err) {
       return fail(errorMessage(err), EXIT_USAGE);
     }

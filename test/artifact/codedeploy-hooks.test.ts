@@ -15,6 +15,7 @@ import {
   secret,
   type BlueGreenWorld,
 } from '../support/aws-world';
+import { ecsHookEvent } from '../support/ecs-hook-events';
 import { invoke, packageStack, verdicts, type InvokeResult, type PackagedStack } from './artifact-kit';
 
 // The CodeDeploy hooks as a user deploys them: one `serverless package` of a config that uses
@@ -360,24 +361,10 @@ describe('packaged CodeDeploy hooks, unzipped and run as Lambda runs them', () =
   });
 
   describe('the ECS built-in hook, with the SDK it bundles', () => {
-    const SERVICE_DEPLOYMENT = `arn:aws:ecs:eu-west-1:123456789012:service-deployment/web-cluster/web/${run}`;
-    const GREEN_REV = 'arn:aws:ecs:eu-west-1:123456789012:service-revision/web-cluster/web/2222';
-    const BLUE_REV = 'arn:aws:ecs:eu-west-1:123456789012:service-revision/web-cluster/web/1111';
     const decide = (stage: string, executionId: string) =>
       invoke(
         stack.functions.get('ecsLifecycleHook')!,
-        [
-          {
-            executionId,
-            lifecycleStage: stage,
-            resourceArn: SERVICE_DEPLOYMENT,
-            executionDetails: {
-              testTrafficWeights: { [GREEN_REV]: 100, [BLUE_REV]: 0 },
-              productionTrafficWeights: { [BLUE_REV]: 90, [GREEN_REV]: 10 },
-              targetServiceRevisionArn: GREEN_REV,
-            },
-          },
-        ],
+        [ecsHookEvent({ stage, executionId, deploymentId: run, greenPercent: 10 })],
         { timeoutS: 60, env: { AWS_ENDPOINT_URL: moto.url, AWS_ENDPOINT_URL_ECS: ecs.url } },
       );
 

@@ -7,6 +7,7 @@ import { MotoServer } from '../support/moto-server';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { serverless } from '../deploy/serverless-support';
 import { alarm } from '../support/aws-world';
+import { ecsHookEvent, serviceDeploymentArn } from '../support/ecs-hook-events';
 import { invoke, packageStack, unpack, verdicts, type PackagedStack } from './artifact-kit';
 
 // The hooks packaged with `--param=awsSdk=runtime`: the zips carry no AWS SDK and load the copy
@@ -29,24 +30,9 @@ let green: TestServer;
 const app = { greenHealth: 200 };
 const alarmName = `art-${run}-latency`;
 
-const SERVICE = 'arn:aws:ecs:eu-west-1:123456789012:service/web-cluster/web';
-const BLUE_REV = 'arn:aws:ecs:eu-west-1:123456789012:service-revision/web-cluster/web/1111';
-const GREEN_REV = 'arn:aws:ecs:eu-west-1:123456789012:service-revision/web-cluster/web/2222';
-const DEPLOYMENT = `arn:aws:ecs:eu-west-1:123456789012:service-deployment/web-cluster/web/${run}`;
-
-function ecsEvent(stage: string, executionId: string) {
-  return {
-    executionId,
-    lifecycleStage: stage,
-    resourceArn: DEPLOYMENT,
-    executionDetails: {
-      testTrafficWeights: { [GREEN_REV]: 100, [BLUE_REV]: 0 },
-      productionTrafficWeights: { [BLUE_REV]: 100, [GREEN_REV]: 0 },
-      serviceArn: SERVICE,
-      targetServiceRevisionArn: GREEN_REV,
-    },
-  };
-}
+const DEPLOYMENT = serviceDeploymentArn(run);
+const ecsEvent = (stage: string, executionId: string) =>
+  ecsHookEvent({ stage, executionId, deploymentId: run });
 
 const serviceDeploymentStatus = { value: 'IN_PROGRESS' };
 
