@@ -4,6 +4,8 @@ import type { Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
 import { toCodeDeployStatus, worstOutcome, decidesFailure, type CodeDeployStatus } from './verdict';
 import type { Check, CheckContext, CheckReport, CheckResult, DeploymentInfo, Outcome } from './types';
+import { OUTCOMES } from './types';
+import { outcomeAssertion } from './evidence';
 
 /** A check as a hook runs it: the check itself plus how it counts. */
 export interface PlannedCheck {
@@ -102,6 +104,7 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
         assertions: [],
         cancelled: true,
       };
+      withEvidence(results[index]);
       return;
     }
 
@@ -165,7 +168,7 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
       clearTimeout(checkTimer);
       all.signal.removeEventListener('abort', forward);
     }
-    results[index] = result;
+    results[index] = withEvidence(result);
     options.onResult?.(result);
     if (failFast && !decisive && !result.cancelled && decidesFailure(result)) {
       decisive = result;
@@ -203,10 +206,7 @@ function fromReport(
   report: CheckReport,
   durationMs: number,
 ): CheckResult {
-  const valid =
-    report &&
-    typeof report === 'object' &&
-    ['passed', 'failed', 'error', 'inconclusive'].includes(report.outcome);
+  const valid = report && typeof report === 'object' && OUTCOMES.includes(report.outcome);
   if (!valid) {
     return { ...base, outcome: 'error', message: 'returned no valid outcome', durationMs, assertions: [] };
   }
@@ -218,6 +218,18 @@ function fromReport(
     assertions: report.assertions ?? [],
   };
   if (report.details) result.details = report.details;
+  return result;
+}
+
+/**
+ * Every result that did not pass carries at least one failing assertion, so the verdict, the
+ * CLI table and notifications always show evidence. A check that threw, timed out or reported a
+ * bare `error` gets one that says what was expected (a finished check that passed) and what
+ * happened instead.
+ */
+function withEvidence(result: CheckResult): CheckResult {
+  if (result.outcome === 'passed' || result.assertions.some((a) => !a.ok)) return result;
+  result.assertions = [...result.assertions, outcomeAssertion(result)];
   return result;
 }
 

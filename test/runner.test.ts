@@ -236,4 +236,38 @@ describe('runner', () => {
     expect(seenCtx?.targets.test?.href).toBe('http://127.0.0.1:8080/');
     expect(seenCtx?.deployment.lifecycleEvent).toBe('AfterAllowTestTraffic');
   });
+
+  it('gives every result that did not pass a failing assertion, and leaves evidence a check gave alone', async () => {
+    const verdict = await run(
+      [
+        { check: check('threw', async () => Promise.reject(new Error('database exploded'))) },
+        { check: check('bare', () => ({ outcome: 'inconclusive', message: 'no datapoints' })) },
+        {
+          check: check('evident', () => ({
+            outcome: 'failed',
+            message: 'status 503',
+            assertions: [{ what: 'status', expected: 200, actual: 503, ok: false }],
+          })),
+        },
+        { check: returning('fine', 'passed') },
+        { check: check('stuck', () => new Promise<CheckReport>(() => {})), timeoutMs: 30 },
+      ],
+      { failFast: false },
+    );
+    const byName = Object.fromEntries(verdict.checks.map((c) => [c.name, c.assertions]));
+    expect(byName.threw).toEqual([
+      {
+        what: 'outcome',
+        expected: 'passed',
+        actual: 'error: threw: database exploded',
+        ok: false,
+      },
+    ]);
+    expect(byName.bare).toEqual([
+      { what: 'outcome', expected: 'passed', actual: 'inconclusive: no datapoints', ok: false },
+    ]);
+    expect(byName.evident).toEqual([{ what: 'status', expected: 200, actual: 503, ok: false }]);
+    expect(byName.fine).toEqual([]);
+    expect(byName.stuck?.[0]?.actual).toBe('error: did not finish within its 30 ms timeout');
+  });
 });

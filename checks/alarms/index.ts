@@ -4,7 +4,7 @@ import { defineCheckType } from '../check-type';
 import { defaultCloudWatchClient, failureMessage, type CloudWatchProvider } from '../cloudwatch/client';
 import { deploymentStartTime } from '../cloudwatch/deployment-start';
 import type { Assertion, CheckContext, CheckReport, Outcome } from '../types';
-import { worstOutcome } from '../verdict';
+import { notPassed, worstOutcome } from '../verdict';
 import { alarmsByName, describeAll, type AlarmState } from './describe-alarms';
 import { alarmsPreflight } from './preflight';
 
@@ -177,7 +177,7 @@ async function judgeAlarms(
   }
 
   const outcome = worstOutcome(findings.map((f) => f.outcome));
-  const ordered = [...findings].sort((a, b) => severity(b.outcome) - severity(a.outcome));
+  const ordered = notPassed(findings);
   let message: string;
   if (outcome === 'passed') {
     const ok = alarms.filter((a) => a.state === 'OK').length;
@@ -229,10 +229,6 @@ async function judgeAlarms(
   if (missing.length) details.missing = missing;
   if (startTime) details.deploymentStartTime = iso(startTime);
   return { outcome, message, assertions, details };
-}
-
-function severity(outcome: Outcome): number {
-  return ['passed', 'inconclusive', 'error', 'failed'].indexOf(outcome);
 }
 
 function iso(date: Date): string {
