@@ -3,7 +3,7 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { Agent, buildConnector } from './undici-parts';
 import { version } from '../../package.json';
-import { registerObservedSecret } from '../../lib/redact';
+import { isSecretField, registerObservedSecret, type SecretNames } from '../../lib/redact';
 import { Hop } from './hop';
 import { CaFileError, Timeout, describeTransportError, type TransportError } from './transport-errors';
 import type { CookieJar } from './cookie-jar';
@@ -28,6 +28,11 @@ export interface PreparedRequest {
   scan?: readonly string[];
   /** 0: redirects are answers like any other. */
   maxRedirects: number;
+  /**
+   * Headers never sent to another origin when a redirect leaves this one: the secret-looking
+   * names (lib/redact.ts) and the check's `secretHeaders`. Default: the secret-looking names.
+   */
+  secretHeaders?: SecretNames;
   /**
    * Past maxBodyBytes, keep reading (and dropping) until the body ends, so that a body that
    * never ends is a timeout rather than a truncated answer. Otherwise the exchange stops at the cap.
@@ -67,7 +72,6 @@ export type SendResult =
   | { response: HttpResponse; error?: undefined }
   | { error: TransportError; response?: undefined; durationMs: number };
 
-const SECRET_ON_CROSS_ORIGIN = /^(authorization|proxy-authorization|cookie|x-api-key|x-auth-token)$/i;
 const DAY_MS = 86_400_000;
 
 /**
@@ -159,7 +163,7 @@ export class HttpClient {
           if (headers === request.headers) headers = { ...headers };
           if (next.origin !== url.origin) {
             for (const name of Object.keys(headers))
-              if (SECRET_ON_CROSS_ORIGIN.test(name)) delete headers[name];
+              if (request.secretHeaders?.has(name) ?? isSecretField(name)) delete headers[name];
           }
           if (
             answer.status === 303 ||

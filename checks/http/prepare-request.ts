@@ -89,6 +89,7 @@ export function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequ
     timeoutMs: step.timeoutMs ?? client.requestTimeoutMs,
     maxBodyBytes: client.maxBodyBytes,
     maxRedirects: follow === true ? DEFAULT_MAX_REDIRECTS : follow === false ? 0 : follow,
+    secretHeaders: sc.secretHeaders,
   };
   if (body !== undefined) request.body = body;
   if (sc.options.readToEnd) request.readToEnd = true;

@@ -163,3 +163,42 @@ it('keeps the values of secret-looking JSON fields out of body excerpts and capt
     await app.close();
   }
 });
+
+it('sends no secret header to another origin when a redirect leaves the first one', async () => {
+  const seen: Array<Record<string, unknown>> = [];
+  const elsewhere = await startHttpServer((req, res) => {
+    seen.push({ ...req.headers });
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('ok');
+  });
+  const origin = await startHttpServer((req, res) => {
+    res.writeHead(302, { location: `${elsewhere.url}/landing` });
+    res.end();
+  });
+  try {
+    const report = await check(
+      {
+        secretHeaders: ['x-tenant'],
+        requests: [
+          {
+            path: '/go',
+            followRedirects: true,
+            headers: {
+              authorization: 'Bearer abc-123-def',
+              'x-api-key': 'k-123456789',
+              'x-tenant': 'acme-secret-tenant',
+              'x-trace': 'trace-1',
+            },
+          },
+        ],
+      },
+      { test: origin.url },
+    );
+    expect(report.outcome).toBe('passed');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ 'x-trace': 'trace-1' });
+    for (const name of ['authorization', 'x-api-key', 'x-tenant']) expect(seen[0]).not.toHaveProperty(name);
+  } finally {
+    await Promise.all([origin.close(), elsewhere.close()]);
+  }
+});
