@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { Agent, buildConnector } from './undici-parts';
 import { version } from '../../package.json';
 import { isSecretField, registerObservedSecret, type SecretNames } from '../../lib/redact';
 import { Hop } from './hop';
-import { CaFileError, Timeout, describeTransportError, type TransportError } from './transport-errors';
+import { Timeout, describeTransportError, type TransportError } from './transport-errors';
+import { readCaFile, trustedCa } from '../../lib/tls';
 import type { CookieJar } from './cookie-jar';
 import type { TlsOptions } from './step';
 
@@ -249,22 +249,15 @@ export class HttpClient {
     const key = agentKey(tls);
     const existing = this.agents.get(key);
     if (existing) return existing;
-    let ca = tls.ca;
-    if (tls.caFile) {
-      let pending = this.caFiles.get(tls.caFile);
+    const ca = await trustedCa(tls, (path) => {
+      let pending = this.caFiles.get(path);
       if (!pending) {
-        pending = readFile(tls.caFile, 'utf8');
-        this.caFiles.set(tls.caFile, pending);
+        pending = readCaFile(path);
+        this.caFiles.set(path, pending);
+        pending.catch(() => this.caFiles.delete(path));
       }
-      try {
-        ca = (ca ? `${ca}\n` : '') + (await pending);
-      } catch (err) {
-        this.caFiles.delete(tls.caFile);
-        throw new CaFileError(
-          `cannot read CA bundle ${tls.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-        );
-      }
-    }
+      return pending;
+    });
     const again = this.agents.get(key);
     if (again) return again;
     const base = buildConnector({ ...(ca ? { ca } : {}), rejectUnauthorized: tls.insecure !== true });

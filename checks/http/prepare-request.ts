@@ -80,6 +80,8 @@ export function prepareRequest(step: RequestStep, sc: StepContext): PreparedRequ
 
   const follow = step.followRedirects ?? client.followRedirects;
   let tls: TlsOptions = step.tls ? { ...client.tls, ...step.tls } : (client.tls ?? NO_TLS);
+  if (tls.servername !== undefined && tls.serverName === undefined)
+    tls = { ...tls, serverName: tls.servername };
   if (tls.serverName?.includes('${')) tls = { ...tls, serverName: substitute(tls.serverName, variables) };
   const request: PreparedRequest = {
     method: step.method,

@@ -1,5 +1,6 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import { z } from 'zod';
+import { tlsOptionsSchema } from '../../lib/tls';
 
 /**
  * The options schema of one HTTP request step and of the client settings around it. The `http`
@@ -175,13 +176,7 @@ export const captureSchema = z
     error: 'expected exactly one of header, cookie, json, regex',
   });
 
-export const tlsSchema = z.strictObject({
-  ca: z.string().optional().describe('PEM CA bundle to trust instead of the system roots.'),
-  caFile: z.string().optional().describe('Path of a PEM CA bundle to trust instead of the system roots.'),
-  serverName: z
-    .string()
-    .optional()
-    .describe('TLS server name (SNI) to send and verify, e.g. the production host name.'),
+export const tlsSchema = tlsOptionsSchema({
   insecure: z.boolean().optional().describe('Skip certificate verification; the result says so.'),
 });
 

@@ -1,5 +1,6 @@
 import { errorMessage } from '../../lib/errors';
 import { errors as undiciErrors } from './undici-parts';
+import { CaFileError } from '../../lib/tls';
 
 export type TransportErrorKind =
   'timeout' | 'connect' | 'reset' | 'tls' | 'redirects' | 'aborted' | 'dns' | 'other';
@@ -18,14 +19,6 @@ export class Timeout extends Error {
   constructor(readonly ms: number) {
     super(`timed out after ${ms} ms`);
     this.name = 'Timeout';
-  }
-}
-
-/** A `tls.caFile` that cannot be read: a configuration problem found at run time. */
-export class CaFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CaFileError';
   }
 }
 

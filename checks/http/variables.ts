@@ -62,6 +62,7 @@ export function flowVariableProblems(
     for (const field of ['path', 'url', 'headers', 'query', 'body', 'json', 'form'] as const)
       visit(step[field], `${where}.${field}`);
     visit(step.tls?.serverName, `${where}.tls.serverName`);
+    visit(step.tls?.servername, `${where}.tls.servername`);
     if (!independent) for (const name of Object.keys(step.captures ?? {})) known.add(name);
   });
   return problems;

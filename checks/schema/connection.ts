@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { withConnectionHint } from '../../lib/connection-hint';
 import { errorMessage } from '../../lib/errors';
 import { redactText, registerSecret } from '../../lib/redact';
+import { tlsOptionsSchema, trustedCa } from '../../lib/tls';
 import { ENGINE_NAMES, type Engine } from './model';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -18,31 +18,16 @@ const SCHEMES: Record<string, Engine> = {
 
 export type TlsMode = 'disable' | 'verify-ca' | 'verify-full';
 
-export const tlsOptions = z
-  .strictObject({
-    mode: z
-      .enum(['disable', 'verify-ca', 'verify-full'], {
-        error: 'expected "verify-full" (default), "verify-ca" or "disable"; unverified TLS is not offered',
-      })
-      .default('verify-full')
-      .describe(
-        '`verify-full` checks the CA and the host name; `verify-ca` the CA only; `disable` sends in clear text.',
-      ),
-    caFile: z
-      .string()
-      .min(1)
-      .optional()
-      .describe(
-        'PEM bundle to trust instead of the system CAs, e.g. the RDS bundle `global-bundle.pem` shipped with the function.',
-      ),
-    ca: z.string().min(1).optional().describe('PEM text to trust (alternative to caFile).'),
-    servername: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Host name to verify, when connecting through an IP address or a tunnel.'),
-  })
-  .describe('TLS to the database; verification is on unless `mode: disable`.');
+export const tlsOptions = tlsOptionsSchema({
+  mode: z
+    .enum(['disable', 'verify-ca', 'verify-full'], {
+      error: 'expected "verify-full" (default), "verify-ca" or "disable"; unverified TLS is not offered',
+    })
+    .default('verify-full')
+    .describe(
+      '`verify-full` checks the CA and the host name; `verify-ca` the CA only; `disable` sends in clear text.',
+    ),
+}).describe('TLS to the database; verification is on unless `mode: disable`.');
 
 /** The connection options of the schema check (and of `greenlight schema snapshot`). */
 export const connectionOptions = {
@@ -97,7 +82,7 @@ export interface ConnectionSettings {
   user: string;
   password?: string;
   database: string;
-  tls: { mode: TlsMode; caFile?: string; ca?: string; servername?: string };
+  tls: { mode: TlsMode; caFile?: string; ca?: string; serverName?: string };
   connectTimeoutMs: number;
   statementTimeoutMs: number;
   lockTimeoutMs: number;
@@ -189,7 +174,8 @@ export function resolveConnection(
   const tls: ConnectionSettings['tls'] = { mode };
   if (options.tls.caFile) tls.caFile = options.tls.caFile;
   if (options.tls.ca) tls.ca = options.tls.ca;
-  if (options.tls.servername) tls.servername = options.tls.servername;
+  const serverName = options.tls.serverName ?? options.tls.servername;
+  if (serverName) tls.serverName = serverName;
   const settings: ConnectionSettings = {
     engine,
     host,
@@ -221,17 +207,15 @@ export async function tlsConnectOptions(
   if (tls.mode === 'disable') return undefined;
   const options: Record<string, unknown> = {
     rejectUnauthorized: true,
-    servername: tls.servername ?? settings.host,
+    servername: tls.serverName ?? settings.host,
   };
-  if (tls.caFile) {
-    try {
-      options.ca = await readFile(tls.caFile, 'utf8');
-    } catch (err) {
-      throw new SessionError(`cannot read tls.caFile ${tls.caFile}: ${errorMessage(err)}`, { cause: err });
-    }
-  } else if (tls.ca) {
-    options.ca = tls.ca;
+  let ca: string | undefined;
+  try {
+    ca = await trustedCa(tls);
+  } catch (err) {
+    throw new SessionError(errorMessage(err), { cause: err });
   }
+  if (ca) options.ca = ca;
   // verify-ca trusts the chain but not the name (a tunnel, an IP address).
   if (tls.mode === 'verify-ca') options.checkServerIdentity = () => undefined;
   return options;

@@ -117,9 +117,9 @@ export const schemaCheckType = defineCheckType({
   create(options, ctx) {
     const resolved = resolveConnection(options);
     if ('field' in resolved) throw ctx.fail(resolved.field, resolved.message);
-    if (resolved.engine === 'mysql' && options.tls.servername) {
+    if (resolved.engine === 'mysql' && (options.tls.serverName ?? options.tls.servername)) {
       throw ctx.fail(
-        'tls.servername',
+        options.tls.serverName ? 'tls.serverName' : 'tls.servername',
         'is supported for PostgreSQL only; MySQL verifies the host it connects to',
       );
     }

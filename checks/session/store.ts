@@ -1,22 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 import { withConnectionHint } from '../../lib/connection-hint';
 import { errorMessage } from '../../lib/errors';
 import { withinDeadline } from '../../lib/within-deadline';
+import { tlsOptionsSchema, trustedCa, verifiedServerName } from '../../lib/tls';
 
-const tlsSchema = z.union([
-  z.boolean(),
-  z.strictObject({
-    ca: z
-      .string()
-      .optional()
-      .describe('PEM of the CA that signed the server certificate (else the system CAs).'),
-    caFile: z.string().optional().describe('Path to that PEM.'),
-    servername: z.string().optional().describe('Name to verify the certificate against (default: host).'),
-  }),
-]);
+const tlsSchema = z.union([z.boolean(), tlsOptionsSchema({})]);
 
 const commonStoreFields = {
   host: z.string().min(1).describe('Endpoint host (ElastiCache primary or configuration endpoint).'),
@@ -160,16 +149,9 @@ export async function bounded<T>(
 export async function tlsOptionsFor(options: StoreOptions): Promise<ConnectionOptions | undefined> {
   if (options.tls === false) return undefined;
   const settings = options.tls === true ? {} : options.tls;
-  let ca = settings.ca;
-  if (settings.caFile) {
-    try {
-      ca = await readFile(settings.caFile, 'utf8');
-    } catch (err) {
-      throw new Error(`cannot read tls.caFile ${settings.caFile}: ${errorMessage(err)}`, { cause: err });
-    }
-  }
+  const ca = await trustedCa(settings);
   // SNI carries names only; an IP host is verified against the certificate's IP entries.
-  const servername = settings.servername ?? (isIP(options.host) ? undefined : options.host);
+  const servername = verifiedServerName(settings, options.host);
   return {
     rejectUnauthorized: true,
     ...(servername ? { servername } : {}),

@@ -81,7 +81,7 @@ describe('certificate verification', () => {
       { test: vhosts.url },
     );
     expect(report.outcome).toBe('error');
-    expect(report.message).toContain('cannot read CA bundle /nonexistent/ca.pem: ENOENT');
+    expect(report.message).toContain('cannot read tls.caFile /nonexistent/ca.pem: ENOENT');
   });
 
   it('skips verification only when insecure: true, and the result says so', async () => {
