@@ -79,9 +79,14 @@ export interface SampleLimits {
   maxKeysScanned: number;
 }
 
+/** A stored value as the store holds it: bytes for a string, fields for a hash (Spring Session). */
+export type StoredValue =
+  { kind: 'bytes'; bytes: Buffer } | { kind: 'hash'; fields: ReadonlyMap<string, Buffer> };
+
 export interface SampledValue {
-  /** undefined when the key vanished between SCAN and GET. */
-  value?: string;
+  key: string;
+  /** undefined when the key vanished between SCAN and the read. */
+  value?: StoredValue;
   /** A store error for this key (e.g. WRONGTYPE), never the value. */
   error?: string;
 }
