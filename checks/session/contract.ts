@@ -129,7 +129,11 @@ const compiled = new WeakMap<object, ValidateFunction>();
 /** Compiles a reader schema once per contract object. Throws when the schema itself is invalid. */
 export function readerValidator(contract: SessionContract, version: Version): ValidateFunction | undefined {
   const schema = contract.readerSchema;
-  if (!schema) return undefined;
+  return schema ? compileReaderSchema(schema, version) : undefined;
+}
+
+/** Compiles a version's reader schema once per schema object. Throws when the schema itself is invalid. */
+export function compileReaderSchema(schema: Record<string, unknown>, version: Version): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
     try {
