@@ -13,6 +13,7 @@ import {
 } from './contract';
 import { cookieFrameworks } from './frameworks';
 import { frameworkOf, validateCookies } from './cookie-options';
+import { contractKeysPart } from './contract-keys';
 import { openSessionStore } from './open-store';
 import { canarySchema, evictionSchema, sampleSchema, sessionOptionsSchema } from './options';
 import { ms, report, type Part } from './part';
@@ -160,6 +161,8 @@ async function runSessionCheck(
       try {
         contracts = await contractsPromise;
         parts.push(contractPart(contracts));
+        const keysPart = options.cookies?.keys && contractKeysPart(contracts, options.cookies.keys);
+        if (keysPart) parts.push(keysPart);
       } catch (err) {
         parts.push({
           outcome: 'error',

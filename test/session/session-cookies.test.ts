@@ -156,3 +156,64 @@ describe.each(FRAMEWORKS)('session cookies of $name', (framework) => {
     );
   });
 });
+
+describe('Spring Session cookies', () => {
+  // DefaultCookieSerializer's header for a session id (Base64 by default), as Spring Session 3.2 writes it.
+  const id = 'a1b2c3d4-0000-4000-8000-000000000001';
+  const header = `SESSION=${Buffer.from(id).toString('base64')}; Path=/; HttpOnly; SameSite=Lax`;
+
+  it('reads the Base64 session id from each version; nothing is signed, so no keys are compared', async () => {
+    const blue = await cookieListener([header]);
+    const green = await cookieListener([`SESSION=${id}; Path=/; HttpOnly; SameSite=Lax`]);
+    open.push(blue, green);
+    const report = await runSessionCheck(
+      { store: REDIS, canary: false, eviction: false, cookies: { framework: 'spring' } },
+      { targets: { prod: blue.url, test: green.url } },
+    );
+    expect(report.outcome).toBe('passed');
+    expect(report.message).toMatch(/blue's SESSION cookie carries a session id \(spring, unsigned/);
+    expect(report.message).toMatch(/green's SESSION cookie carries a session id/);
+  });
+
+  it('is inconclusive when a version sets no session cookie, saying what to configure', async () => {
+    const blue = await cookieListener([header]);
+    const green = await cookieListener(['other=1; Path=/']);
+    open.push(blue, green);
+    const report = await runSessionCheck(
+      { store: REDIS, canary: false, eviction: false, cookies: { framework: 'spring' } },
+      { targets: { prod: blue.url, test: green.url } },
+    );
+    expect(report.outcome).toBe('inconclusive');
+    expect(report.message).toMatch(
+      /green's cookie: http:\/\/127.0.0.1:\d+\/ set no SESSION cookie \(set: other\); set cookies.sample.requests/,
+    );
+  });
+});
+
+describe('cookie-only sessions with reader schemas', () => {
+  it('decodes the session in blue’s Flask cookie and fails when green’s reader schema rejects it', async () => {
+    const blue = await fromScript('flask', { secretKey: A });
+    const green = await fromScript('flask', { secretKey: A });
+    open.push(blue, green);
+    const cookies = {
+      framework: 'flask',
+      keys: { blue: [A], green: [A] },
+      readerSchemas: {
+        green: { type: 'object', required: ['user'], properties: { user: { required: ['email'] } } },
+        blue: { type: 'object', required: ['user'] },
+      },
+    };
+    const report = await runSessionCheck({ cookies }, { targets: { prod: blue.url, test: green.url } });
+    expect(report.outcome).toBe('failed');
+    expect(broken(report)).toEqual(['blue→green']);
+    expect(report.message).toMatch(
+      /blue→green: green's reader schema rejects the session in the session cookie \(\/user must have required property 'email'\)/,
+    );
+    expect(report.assertions).toContainEqual({
+      what: "green→blue: the session cookie's session against blue's reader schema",
+      expected: 'accepted',
+      actual: 'accepted',
+      ok: true,
+    });
+  });
+});
