@@ -32,6 +32,13 @@ export const cookiesSchema = z.strictObject({
     .strictObject({ blue: keyListSchema, green: keyListSchema })
     .optional()
     .describe('Each version’s keys, signing key first, then the ones it still accepts.'),
+  storeKeyPrefix: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Prefix of a session’s key in the store, followed by the cookie’s session id: each sampled cookie must name a stored session (default for spring: `spring:session:sessions:`).',
+    ),
   salt: z.string().min(1).optional().describe('Django’s or Flask’s salt, when the app changed it.'),
   keyDigest: z
     .enum(['sha1', 'sha256'])
@@ -61,6 +68,11 @@ export function cookieNameOf(options: CookiesOptions): string {
   return options.cookieName ?? frameworkOf(options).defaultCookieName ?? 'session';
 }
 
+/** The store key prefix of a framework's sessions, when known: the configured one, else Spring's. */
+export function storeKeyPrefixOf(options: CookiesOptions): string | undefined {
+  return options.storeKeyPrefix ?? (options.framework === 'spring' ? 'spring:session:sessions:' : undefined);
+}
+
 /** What sampling one version's cookie gave: its cookies by name, or why there are none. */
 export type SampledCookies =
   | { ok: true; cookie: (name: string) => string | undefined; where: string }
@@ -86,6 +98,11 @@ export function validateCookies(
     throw fail('cookies.salt', 'only django and flask have a salt');
   if (cookies.keyDigest !== undefined && framework.name !== 'rails')
     throw fail('cookies.keyDigest', 'only rails derives its keys with a digest');
+  if (cookies.storeKeyPrefix !== undefined && framework.cookieOnly)
+    throw fail(
+      'cookies.storeKeyPrefix',
+      `${framework.name} keeps the session in the cookie: remove storeKeyPrefix`,
+    );
   if (cookies.readerSchemas && !framework.cookieOnly)
     throw fail(
       'cookies.readerSchemas',

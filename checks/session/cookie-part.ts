@@ -2,10 +2,17 @@ import type { ValidateFunction } from 'ajv';
 import { errorMessage } from '../../lib/errors';
 import type { Assertion, CheckContext } from '../types';
 import { schemaFailure, type Direction, type Version } from './contract';
-import { cookieNameOf, frameworkOf, type CookiesOptions, type SampledCookies } from './cookie-options';
+import {
+  cookieNameOf,
+  frameworkOf,
+  storeKeyPrefixOf,
+  type CookiesOptions,
+  type SampledCookies,
+} from './cookie-options';
 import type { CookieFramework, Verified } from './frameworks/framework';
 import { crossKeys, describeKey, toSigningKeys, type SigningKey } from './keys';
 import type { Part } from './part';
+import type { SessionStore } from './store';
 
 const OTHER: Record<Version, Version> = { blue: 'green', green: 'blue' };
 const DIRECTION: Record<Version, Direction> = { blue: 'blue→green', green: 'green→blue' };
@@ -24,6 +31,7 @@ export async function cookieParts(
   options: CookiesOptions,
   ctx: CheckContext,
   compileSchema: (schema: Record<string, unknown>, version: Version) => ValidateFunction,
+  store?: SessionStore,
 ): Promise<Part[]> {
   const framework = frameworkOf(options);
   const keys = options.keys
@@ -43,8 +51,11 @@ export async function cookieParts(
     } catch (err) {
       return [...parts, { outcome: 'error', summary: errorMessage(err), assertions: [] }];
     }
+    const prefix = storeKeyPrefixOf(options);
+    const lookup =
+      store && prefix ? { prefix, exists: (id: string) => store.exists(`${prefix}${id}`) } : undefined;
     for (const version of ['blue', 'green'] as const) {
-      parts.push(samplePart(options, framework, version, sampled[version], keys, schemas));
+      parts.push(await samplePart(options, framework, version, sampled[version], keys, schemas, lookup));
     }
   }
   return parts;
@@ -76,14 +87,21 @@ function keyPart(framework: CookieFramework, keys: Record<Version, SigningKey[]>
   return { outcome: 'passed', summary: `${framework.name} keys: ${notes.join('; ')}`, assertions };
 }
 
-function samplePart(
+/** Where the session a cookie names is kept: the store key prefix and a way to ask the store. */
+interface StoreLookup {
+  prefix: string;
+  exists(id: string): Promise<boolean>;
+}
+
+async function samplePart(
   options: CookiesOptions,
   framework: CookieFramework,
   writer: Version,
   sampled: SampledCookies,
   keys: Record<Version, SigningKey[]> | undefined,
   schemas: Partial<Record<Version, ValidateFunction>>,
-): Part {
+  lookup: StoreLookup | undefined,
+): Promise<Part> {
   const reader = OTHER[writer];
   const name = cookieNameOf(options);
   const settings = {
@@ -116,10 +134,14 @@ function samplePart(
       assertions,
     };
   }
+  if (own.sessionId !== undefined && lookup) {
+    const stored = await storedSession(own.sessionId, lookup, writer, name, assertions);
+    if (stored) return { ...stored, summary: `${stored.summary}: ${CONSEQUENCE[writer]}` };
+  }
   if (!framework.signed) {
     return {
       outcome: 'passed',
-      summary: `${writer}'s ${name} cookie carries a session id (${framework.name}, unsigned: nothing to share but the store)`,
+      summary: `${writer}'s ${name} cookie ${lookup ? `names a session stored under ${lookup.prefix}` : 'carries a session id'} (${framework.name}, unsigned: nothing to share but the store)`,
       assertions,
     };
   }
@@ -146,6 +168,35 @@ function samplePart(
   return {
     outcome: 'passed',
     summary: `${direction}: ${reader} verifies the ${name} cookie ${writer} sets${fallbackNote(crossed, keys?.[reader])}${payloadNote.text ? `; ${payloadNote.text}` : ''}`,
+    assertions,
+  };
+}
+
+/** Whether the session a cookie names is in the store; a Part only when it is not (or the store failed). */
+async function storedSession(
+  id: string,
+  lookup: StoreLookup,
+  writer: Version,
+  name: string,
+  assertions: Assertion[],
+): Promise<Part | undefined> {
+  const what = `${writer}'s ${name} cookie names a session stored under ${lookup.prefix}`;
+  let found: boolean;
+  try {
+    found = await lookup.exists(id);
+  } catch (err) {
+    assertions.push({ what, expected: 'present', actual: errorMessage(err), ok: false });
+    return {
+      outcome: 'error',
+      summary: `could not look up ${writer}'s session: ${errorMessage(err)}`,
+      assertions,
+    };
+  }
+  assertions.push({ what, expected: 'present', actual: found ? 'present' : 'missing', ok: found });
+  if (found) return undefined;
+  return {
+    outcome: 'failed',
+    summary: `${DIRECTION[writer]}: the session ${writer}'s ${name} cookie names is not in the store under ${lookup.prefix}, so ${OTHER[writer]} cannot find it`,
     assertions,
   };
 }

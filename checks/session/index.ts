@@ -153,7 +153,7 @@ async function runSessionCheck(
       parts.push(await evictionPart(store, options.eviction, options.store.engine));
     if (options.cookies) {
       const { cookieParts } = await import('./cookie-part');
-      parts.push(...(await cookieParts(options.cookies, ctx, compileReaderSchema)));
+      parts.push(...(await cookieParts(options.cookies, ctx, compileReaderSchema, store)));
     }
 
     let contracts: Record<Version, SessionContract> | undefined;

@@ -119,6 +119,7 @@ export async function openRedisStore(options: RedisStoreOptions, signal: AbortSi
     setWithTtl: (key, value, ttlSeconds) =>
       run('SET', async () => void (await client.set(key, value, 'EX', ttlSeconds))),
     get: (key) => run('GET', async () => (await client.get(key)) ?? undefined),
+    exists: (key) => run('EXISTS', async () => (await client.exists(key)) > 0),
     ttlMs: (key) => run('PTTL', () => client.pttl(key)),
     delete: (key) => run('DEL', async () => void (await client.del(key))),
     async evictionStats(): Promise<EvictionStats> {

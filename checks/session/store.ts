@@ -109,6 +109,8 @@ export interface SessionStore {
   ping(): Promise<void>;
   setWithTtl(key: string, value: string, ttlSeconds: number): Promise<void>;
   get(key: string): Promise<string | undefined>;
+  /** Whether a key exists, whatever its type (a Spring Session hash included). */
+  exists(key: string): Promise<boolean>;
   /** Remaining time to live, or undefined where the engine cannot tell (Memcached). */
   ttlMs(key: string): Promise<number | undefined>;
   delete(key: string): Promise<void>;

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type { CheckReport } from '../../checks/types';
 import {
   cookieListener,
@@ -6,7 +7,7 @@ import {
   runFramework,
   type Listener,
 } from './support/frameworks';
-import { runSessionCheck } from './support/run-check';
+import { runSessionCheck, uniquePrefix } from './support/run-check';
 
 const A = 'old-secret-0f3a9c2e71d84b5a';
 const B = 'new-secret-7b1e44d09ac2f3e8';
@@ -159,30 +160,66 @@ describe.each(FRAMEWORKS)('session cookies of $name', (framework) => {
 
 describe('Spring Session cookies', () => {
   // DefaultCookieSerializer's header for a session id (Base64 by default), as Spring Session 3.2 writes it.
-  const id = 'a1b2c3d4-0000-4000-8000-000000000001';
-  const header = `SESSION=${Buffer.from(id).toString('base64')}; Path=/; HttpOnly; SameSite=Lax`;
+  const blueId = 'a1b2c3d4-0000-4000-8000-000000000001';
+  const greenId = 'a1b2c3d4-0000-4000-8000-000000000002';
+  const header = (id: string) =>
+    `SESSION=${Buffer.from(id).toString('base64')}; Path=/; HttpOnly; SameSite=Lax`;
+  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+  let prefix: string;
+  beforeAll(() => redis.connect());
+  beforeEach(async () => {
+    prefix = `${uniquePrefix('session-spring')}spring:session:sessions:`;
+    await redis.hset(`${prefix}${blueId}`, {
+      creationTime: '1',
+      lastAccessedTime: '1',
+      maxInactiveInterval: '1800',
+    });
+    await redis.expire(`${prefix}${blueId}`, 60);
+  });
+  afterEach(() => redis.del(`${prefix}${blueId}`, `${prefix}${greenId}`));
+  afterAll(() => redis.quit());
 
-  it('reads the Base64 session id from each version; nothing is signed, so no keys are compared', async () => {
-    const blue = await cookieListener([header]);
-    const green = await cookieListener([`SESSION=${id}; Path=/; HttpOnly; SameSite=Lax`]);
+  async function spring(blueHeaders: string[], greenHeaders: string[]) {
+    const blue = await cookieListener(blueHeaders);
+    const green = await cookieListener(greenHeaders);
     open.push(blue, green);
-    const report = await runSessionCheck(
-      { store: REDIS, canary: false, eviction: false, cookies: { framework: 'spring' } },
+    return runSessionCheck(
+      {
+        store: REDIS,
+        canary: false,
+        eviction: false,
+        cookies: { framework: 'spring', storeKeyPrefix: prefix },
+      },
       { targets: { prod: blue.url, test: green.url } },
     );
+  }
+
+  it('finds the session each version’s cookie names (Base64 or plain id) in the store; no keys to compare', async () => {
+    await redis.hset(`${prefix}${greenId}`, {
+      creationTime: '1',
+      lastAccessedTime: '1',
+      maxInactiveInterval: '1800',
+    });
+    await redis.expire(`${prefix}${greenId}`, 60);
+    const report = await spring([header(blueId)], [`SESSION=${greenId}; Path=/; HttpOnly`]);
     expect(report.outcome).toBe('passed');
-    expect(report.message).toMatch(/blue's SESSION cookie carries a session id \(spring, unsigned/);
-    expect(report.message).toMatch(/green's SESSION cookie carries a session id/);
+    expect(report.message).toMatch(
+      /blue's SESSION cookie names a session stored under \S+ \(spring, unsigned/,
+    );
+    expect(report.message).toMatch(/green's SESSION cookie names a session stored under/);
+  });
+
+  it('fails the direction whose cookie names a session missing from the store', async () => {
+    const report = await spring([header(blueId)], [header(greenId)]);
+    expect(report.outcome).toBe('failed');
+    expect(report.message).toMatch(
+      /green→blue: the session green's SESSION cookie names is not in the store under \S+, so blue cannot find it/,
+    );
+    expect(report.message).not.toContain(greenId);
   });
 
   it('is inconclusive when a version sets no session cookie, saying what to configure', async () => {
-    const blue = await cookieListener([header]);
-    const green = await cookieListener(['other=1; Path=/']);
-    open.push(blue, green);
-    const report = await runSessionCheck(
-      { store: REDIS, canary: false, eviction: false, cookies: { framework: 'spring' } },
-      { targets: { prod: blue.url, test: green.url } },
-    );
+    const report = await spring([header(blueId)], ['other=1; Path=/']);
     expect(report.outcome).toBe('inconclusive');
     expect(report.message).toMatch(
       /green's cookie: http:\/\/127.0.0.1:\d+\/ set no SESSION cookie \(set: other\); set cookies.sample.requests/,
