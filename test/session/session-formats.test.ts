@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { decodePhpHandler } from '../../checks/session/formats/php';
 import { runFramework } from './support/frameworks';
 import { runSessionCheck, uniquePrefix } from './support/run-check';
 
@@ -59,6 +60,40 @@ describe('PHP sessions written by php-cli through a Redis save handler', () => {
       expect(bad.message).toMatch(/3 rejected by green's reader schema: \/user\/id must be string/);
     },
   );
+
+  it('reads an object in a PHP session as data with its class name, instantiating nothing', async () => {
+    await runFramework('php', {
+      handler: 'php',
+      prefix: base,
+      redisPort: 6379,
+      payload: PAYLOAD,
+      withObject: true,
+    });
+    const report = await sampleWith('php', {
+      type: 'object',
+      required: ['profile'],
+      properties: {
+        profile: {
+          type: 'object',
+          required: ['__class', 'theme'],
+          properties: { __class: { const: 'stdClass' }, since: { type: 'integer' } },
+        },
+      },
+    });
+    expect(report.outcome).toBe('passed');
+    expect(report.message).toMatch(/sampled 1 sessions .*: 0 \(0%\) not readable by green/);
+  });
+
+  it.each([
+    ['a string longer than the data', 'user|s:999:"Ada";'],
+    ['nesting deeper than 64', `x|${'a:1:{i:0;'.repeat(200)}N;${'}'.repeat(200)}`],
+    ['an unknown type', 'user|Z:1;'],
+    ['a missing terminator', 'user|i:42'],
+  ])('rejects hostile PHP session data (%s) with a reason, never a crash', (_what, data) => {
+    const decoded = decodePhpHandler(Buffer.from(data));
+    expect(decoded.ok).toBe(false);
+    expect(decoded.ok ? '' : decoded.reason).toMatch(/^not PHP session data: .* at byte \d+$/);
+  });
 
   it('fails sessions written with another serialize_handler than green reads', async () => {
     await runFramework('php', { handler: 'php_binary', prefix: base, redisPort: 6379, payload: PAYLOAD });

@@ -3,7 +3,7 @@
 // a PHP app would register, and the serialize_handler given.
 //
 // Reads {"handler": "php"|"php_serialize"|"php_binary", "prefix": ..., "redisPort": ...,
-// "payload": {...}} on stdin; prints {"key": ...} on stdout.
+// "payload": {...}, "withObject": bool} on stdin; prints {"key": ...} on stdout.
 
 final class RedisSessionHandler implements SessionHandlerInterface
 {
@@ -58,6 +58,10 @@ session_set_save_handler(new RedisSessionHandler($args['prefix'], $args['redisPo
 session_start();
 foreach ($args['payload'] as $name => $value) {
     $_SESSION[$name] = $value;
+}
+if (!empty($args['withObject'])) {
+    // An object in the session, as apps keep user models: serialized with its class name.
+    $_SESSION['profile'] = (object) ['theme' => 'dark', 'since' => 2019];
 }
 $id = session_id();
 session_write_close();
