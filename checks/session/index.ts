@@ -19,7 +19,7 @@ import { canarySchema, evictionSchema, sampleSchema, sessionOptionsSchema } from
 import { ms, report, type Part } from './part';
 import { samplePart } from './sample';
 import { sessionPreflight } from './preflight';
-import { StoreError, storeLabel, type SessionStore } from './store';
+import { StoreError, storeLabel, type SessionStore, type StoreOptions } from './store';
 
 /**
  * The `session` check: whether users' sessions survive the move from blue to green and a
@@ -48,6 +48,8 @@ export const sessionCheckType = defineCheckType({
             .join(', ')})`,
         );
       if (options.sample) throw ctx.fail('sample', 'a live sample needs a store: remove `sample`');
+      if (options.maxLatencyMs !== undefined)
+        throw ctx.fail('maxLatencyMs', 'there is no store to PING: remove maxLatencyMs');
     }
     const label = options.store ? storeLabel(options.store) : `${options.cookies!.framework} cookies`;
     let sample = options.sample === undefined ? undefined : options.sample || undefined;
@@ -106,46 +108,11 @@ async function runSessionCheck(
   contractsPromise?.catch(() => {});
 
   let store: SessionStore | undefined;
-  const t0 = performance.now();
-  if (options.store)
-    try {
-      store = await openSessionStore(options.store, ctx.signal);
-      const tPing = performance.now();
-      await store.ping();
-      const latency = performance.now() - tPing;
-      const slow = options.maxLatencyMs !== undefined && latency > options.maxLatencyMs;
-      parts.push({
-        outcome: slow ? 'failed' : 'passed',
-        summary: slow
-          ? `PING took ${ms(latency)}, expected ≤ ${options.maxLatencyMs} ms`
-          : `reachable (connect ${ms(tPing - t0)}, PING ${ms(latency)})`,
-        assertions: [
-          { what: 'store reachable', expected: 'connected', actual: 'connected', ok: true },
-          ...(options.maxLatencyMs !== undefined
-            ? [
-                {
-                  what: 'PING latency ms',
-                  expected: `≤ ${options.maxLatencyMs}`,
-                  actual: Math.round(latency * 10) / 10,
-                  ok: !slow,
-                },
-              ]
-            : []),
-        ],
-        details: { connectMs: round(tPing - t0), pingMs: round(latency) },
-      });
-    } catch (err) {
-      parts.push({
-        outcome: 'error',
-        summary:
-          err instanceof StoreError
-            ? `unreachable: ${err.operation} failed after ${ms(performance.now() - t0)}: ${err.reason}`
-            : `unreachable: ${errorMessage(err)}`,
-        assertions: [
-          { what: 'store reachable', expected: 'connected', actual: errorMessage(err), ok: false },
-        ],
-      });
-    }
+  if (options.store) {
+    const opened = await reachStore(options.store, options.maxLatencyMs, ctx.signal);
+    store = opened.store;
+    parts.push(opened.part);
+  }
 
   try {
     if (store && options.canary) parts.push(await canaryPart(store, options.canary, name, ctx));
@@ -191,6 +158,54 @@ async function runSessionCheck(
   }
 
   return report(label, parts);
+}
+
+/** Connects and PINGs: the store, when it answered, and the reachability part. */
+async function reachStore(
+  storeOptions: StoreOptions,
+  maxLatencyMs: number | undefined,
+  signal: AbortSignal,
+): Promise<{ store: SessionStore | undefined; part: Part }> {
+  let store: SessionStore | undefined;
+  let part: Part;
+  const t0 = performance.now();
+  try {
+    store = await openSessionStore(storeOptions, signal);
+    const tPing = performance.now();
+    await store.ping();
+    const latency = performance.now() - tPing;
+    const slow = maxLatencyMs !== undefined && latency > maxLatencyMs;
+    part = {
+      outcome: slow ? 'failed' : 'passed',
+      summary: slow
+        ? `PING took ${ms(latency)}, expected ≤ ${maxLatencyMs} ms`
+        : `reachable (connect ${ms(tPing - t0)}, PING ${ms(latency)})`,
+      assertions: [
+        { what: 'store reachable', expected: 'connected', actual: 'connected', ok: true },
+        ...(maxLatencyMs !== undefined
+          ? [
+              {
+                what: 'PING latency ms',
+                expected: `≤ ${maxLatencyMs}`,
+                actual: Math.round(latency * 10) / 10,
+                ok: !slow,
+              },
+            ]
+          : []),
+      ],
+      details: { connectMs: round(tPing - t0), pingMs: round(latency) },
+    };
+  } catch (err) {
+    part = {
+      outcome: 'error',
+      summary:
+        err instanceof StoreError
+          ? `unreachable: ${err.operation} failed after ${ms(performance.now() - t0)}: ${err.reason}`
+          : `unreachable: ${errorMessage(err)}`,
+      assertions: [{ what: 'store reachable', expected: 'connected', actual: errorMessage(err), ok: false }],
+    };
+  }
+  return { store, part };
 }
 
 function round(value: number): number {
