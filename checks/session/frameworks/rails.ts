@@ -90,7 +90,7 @@ export const rails: CookieFramework = {
   verify(cookie, name, keys, settings) {
     const raw = cookie(name);
     if (raw === undefined) return { ok: false, reason: `no ${name} cookie` };
-    const parts = percentDecoded(raw.replace(/\+/g, ' ')).replace(/ /g, '+').split('--');
+    const parts = percentDecoded(raw).split('--');
     if (parts.length !== 2 && parts.length !== 3)
       return { ok: false, reason: 'not a Rails encrypted cookie (data--iv--tag or data--digest)' };
     const decrypt = parts.length === 3 ? decryptGcm : decryptCbc;
