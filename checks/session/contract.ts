@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { formatIssue } from '../../lib/config-issues';
 import { errorMessage } from '../../lib/errors';
 import type { Assertion } from '../types';
+import { crossKeys } from './keys';
 
 /**
  * What one app version says about its sessions: where it keeps them, how it names and signs the
@@ -31,6 +32,22 @@ export const sessionContractSchema = z.strictObject({
     .array(z.string().min(1))
     .default([])
     .describe('Ids of the cookie signing secrets in the app’s order: the first signs, all of them verify.'),
+  signingKeys: z
+    .array(
+      z.strictObject({
+        label: z.string().min(1).optional().describe('A name for humans, never compared.'),
+        fingerprint: z
+          .string()
+          .regex(/^[0-9a-f]{16}$/, { error: 'expected 16 lowercase hex digits (see key fingerprints)' })
+          .describe(
+            'The key’s fingerprint: HMAC-SHA256(secret, "greenlight session key fingerprint v1"), first 16 hex digits.',
+          ),
+      }),
+    )
+    .optional()
+    .describe(
+      'The signing keys by fingerprint, in the app’s order; compared instead of signingKeyIds when both versions give them.',
+    ),
   ttlSeconds: z.int().positive().optional(),
   writerSamples: z.array(z.unknown()).default([]).describe('Decoded session payloads the version writes.'),
   readerSchema: z
@@ -129,7 +146,11 @@ const compiled = new WeakMap<object, ValidateFunction>();
 /** Compiles a reader schema once per contract object. Throws when the schema itself is invalid. */
 export function readerValidator(contract: SessionContract, version: Version): ValidateFunction | undefined {
   const schema = contract.readerSchema;
-  if (!schema) return undefined;
+  return schema ? compileReaderSchema(schema, version) : undefined;
+}
+
+/** Compiles a version's reader schema once per schema object. Throws when the schema itself is invalid. */
+export function compileReaderSchema(schema: Record<string, unknown>, version: Version): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
     try {
@@ -206,8 +227,22 @@ export function compareContracts(contracts: Record<Version, SessionContract>): C
       problem: `${crossing.reader} cannot read ${crossing.writer}'s ${writer.codec} sessions (accepts ${accepts.join(', ')}): ${crossing.consequence}`,
     });
 
+    if (writer.signingKeys && reader.signingKeys) {
+      const crossed = crossKeys(writer.signingKeys, reader.signingKeys);
+      findings.push({
+        what: `signing key ${crossing.direction}: ${crossing.reader} verifies ${crossing.writer}'s signing key`,
+        expected: `one of ${crossed.verifies}`,
+        actual: crossed.signing,
+        ok: crossed.ok,
+        breaks: crossed.ok ? [] : [crossing.direction],
+        problem: `${crossing.reader} does not verify ${crossing.writer}'s signing key ${crossed.signing} (verifies ${crossed.verifies})${crossed.relabelled ? `; ${crossed.relabelled}` : ''}: ${crossing.consequence}`,
+      });
+    }
     const signingKey = writer.signingKeyIds[0];
-    if (signingKey !== undefined || reader.signingKeyIds.length > 0) {
+    if (
+      !(writer.signingKeys && reader.signingKeys) &&
+      (signingKey !== undefined || reader.signingKeyIds.length > 0)
+    ) {
       const signOk = signingKey !== undefined && reader.signingKeyIds.includes(signingKey);
       findings.push({
         what: `signing key ${crossing.direction}: ${crossing.reader} verifies ${crossing.writer}'s signing key`,

@@ -5,17 +5,21 @@ import type { Assertion, CheckContext, CheckReport } from '../types';
 import { knownCodec, sessionCodecs } from './codecs';
 import {
   compareContracts,
+  compileReaderSchema,
   loadSessionContract,
   type ContractSource,
   type SessionContract,
   type Version,
 } from './contract';
+import { cookieFrameworks } from './frameworks';
+import { frameworkOf, validateCookies } from './cookie-options';
+import { contractKeysPart } from './contract-keys';
 import { openSessionStore } from './open-store';
 import { canarySchema, evictionSchema, sampleSchema, sessionOptionsSchema } from './options';
 import { ms, report, type Part } from './part';
 import { samplePart } from './sample';
 import { sessionPreflight } from './preflight';
-import { StoreError, storeLabel, type SessionStore } from './store';
+import { StoreError, storeLabel, type SessionStore, type StoreOptions } from './store';
 
 /**
  * The `session` check: whether users' sessions survive the move from blue to green and a
@@ -31,11 +35,27 @@ export const sessionCheckType = defineCheckType({
   options: sessionOptionsSchema,
   preflight: sessionPreflight,
   create(options, ctx) {
-    const label = storeLabel(options.store);
+    if (options.cookies) validateCookies(options.cookies, ctx.targets, ctx.fail);
+    if (!options.store) {
+      if (!options.cookies || !frameworkOf(options.cookies).cookieOnly)
+        throw ctx.fail(
+          'store',
+          `required unless cookies.framework keeps the session in the cookie (${Object.values(
+            cookieFrameworks,
+          )
+            .filter((f) => f.cookieOnly)
+            .map((f) => f.name)
+            .join(', ')})`,
+        );
+      if (options.sample) throw ctx.fail('sample', 'a live sample needs a store: remove `sample`');
+      if (options.maxLatencyMs !== undefined)
+        throw ctx.fail('maxLatencyMs', 'there is no store to PING: remove maxLatencyMs');
+    }
+    const label = options.store ? storeLabel(options.store) : `${options.cookies!.framework} cookies`;
     let sample = options.sample === undefined ? undefined : options.sample || undefined;
-    if (options.sample === undefined && options.store.engine === 'redis' && options.contracts)
+    if (options.sample === undefined && options.store?.engine === 'redis' && options.contracts)
       sample = sampleSchema.parse({});
-    if (options.store.engine === 'memcached' && sample) {
+    if (options.store?.engine === 'memcached' && sample) {
       throw ctx.fail(
         'sample',
         'memcached cannot list its keys, so there is no live sample: remove `sample` or set it to false',
@@ -88,54 +108,28 @@ async function runSessionCheck(
   contractsPromise?.catch(() => {});
 
   let store: SessionStore | undefined;
-  const t0 = performance.now();
-  try {
-    store = await openSessionStore(options.store, ctx.signal);
-    const tPing = performance.now();
-    await store.ping();
-    const latency = performance.now() - tPing;
-    const slow = options.maxLatencyMs !== undefined && latency > options.maxLatencyMs;
-    parts.push({
-      outcome: slow ? 'failed' : 'passed',
-      summary: slow
-        ? `PING took ${ms(latency)}, expected ≤ ${options.maxLatencyMs} ms`
-        : `reachable (connect ${ms(tPing - t0)}, PING ${ms(latency)})`,
-      assertions: [
-        { what: 'store reachable', expected: 'connected', actual: 'connected', ok: true },
-        ...(options.maxLatencyMs !== undefined
-          ? [
-              {
-                what: 'PING latency ms',
-                expected: `≤ ${options.maxLatencyMs}`,
-                actual: Math.round(latency * 10) / 10,
-                ok: !slow,
-              },
-            ]
-          : []),
-      ],
-      details: { connectMs: round(tPing - t0), pingMs: round(latency) },
-    });
-  } catch (err) {
-    parts.push({
-      outcome: 'error',
-      summary:
-        err instanceof StoreError
-          ? `unreachable: ${err.operation} failed after ${ms(performance.now() - t0)}: ${err.reason}`
-          : `unreachable: ${errorMessage(err)}`,
-      assertions: [{ what: 'store reachable', expected: 'connected', actual: errorMessage(err), ok: false }],
-    });
+  if (options.store) {
+    const opened = await reachStore(options.store, options.maxLatencyMs, ctx.signal);
+    store = opened.store;
+    parts.push(opened.part);
   }
 
   try {
     if (store && options.canary) parts.push(await canaryPart(store, options.canary, name, ctx));
-    if (store && options.eviction)
+    if (store && options.eviction && options.store)
       parts.push(await evictionPart(store, options.eviction, options.store.engine));
+    if (options.cookies) {
+      const { cookieParts } = await import('./cookie-part');
+      parts.push(...(await cookieParts(options.cookies, ctx, compileReaderSchema, store)));
+    }
 
     let contracts: Record<Version, SessionContract> | undefined;
     if (contractsPromise) {
       try {
         contracts = await contractsPromise;
         parts.push(contractPart(contracts));
+        const keysPart = options.cookies?.keys && contractKeysPart(contracts, options.cookies.keys);
+        if (keysPart) parts.push(keysPart);
       } catch (err) {
         parts.push({
           outcome: 'error',
@@ -164,6 +158,54 @@ async function runSessionCheck(
   }
 
   return report(label, parts);
+}
+
+/** Connects and PINGs: the store, when it answered, and the reachability part. */
+async function reachStore(
+  storeOptions: StoreOptions,
+  maxLatencyMs: number | undefined,
+  signal: AbortSignal,
+): Promise<{ store: SessionStore | undefined; part: Part }> {
+  let store: SessionStore | undefined;
+  let part: Part;
+  const t0 = performance.now();
+  try {
+    store = await openSessionStore(storeOptions, signal);
+    const tPing = performance.now();
+    await store.ping();
+    const latency = performance.now() - tPing;
+    const slow = maxLatencyMs !== undefined && latency > maxLatencyMs;
+    part = {
+      outcome: slow ? 'failed' : 'passed',
+      summary: slow
+        ? `PING took ${ms(latency)}, expected ≤ ${maxLatencyMs} ms`
+        : `reachable (connect ${ms(tPing - t0)}, PING ${ms(latency)})`,
+      assertions: [
+        { what: 'store reachable', expected: 'connected', actual: 'connected', ok: true },
+        ...(maxLatencyMs !== undefined
+          ? [
+              {
+                what: 'PING latency ms',
+                expected: `≤ ${maxLatencyMs}`,
+                actual: Math.round(latency * 10) / 10,
+                ok: !slow,
+              },
+            ]
+          : []),
+      ],
+      details: { connectMs: round(tPing - t0), pingMs: round(latency) },
+    };
+  } catch (err) {
+    part = {
+      outcome: 'error',
+      summary:
+        err instanceof StoreError
+          ? `unreachable: ${err.operation} failed after ${ms(performance.now() - t0)}: ${err.reason}`
+          : `unreachable: ${errorMessage(err)}`,
+      assertions: [{ what: 'store reachable', expected: 'connected', actual: errorMessage(err), ok: false }],
+    };
+  }
+  return { store, part };
 }
 
 function round(value: number): number {

@@ -75,6 +75,7 @@ export async function openMemcachedStore(
         if (!reply) return undefined;
         return Buffer.isBuffer(reply.value) ? reply.value.toString('utf8') : String(reply.value);
       }),
+    exists: (key) => run('get', async () => Boolean(await client.get<string | Buffer>(key))),
     ttlMs: async () => undefined,
     delete: (key) =>
       run('delete', async () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { sessionCodecs } from './codecs';
 import { sessionContractSchema, type ContractSource } from './contract';
 import { endToEndSchema } from './end-to-end';
+import { cookiesSchema } from './cookie-options';
 import { storeOptionsSchema } from './store';
 
 const DEFAULT_RISKY_POLICIES = ['allkeys-lru', 'allkeys-lfu', 'allkeys-random'];
@@ -103,7 +104,12 @@ export const sampleSchema = z.strictObject({
 
 /** The `session` check's options. */
 export const sessionOptionsSchema = z.strictObject({
-  store: storeOptionsSchema,
+  store: storeOptionsSchema
+    .optional()
+    .describe('Where the sessions live; optional when the framework keeps the session in the cookie.'),
+  cookies: cookiesSchema
+    .optional()
+    .describe('Verify real session cookies with each version’s keys, both ways, without a login.'),
   maxLatencyMs: z.int().min(1).optional().describe('Slowest acceptable PING round trip.'),
   contracts: z
     .strictObject({ blue: contractSourceSchema, green: contractSourceSchema })

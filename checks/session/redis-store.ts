@@ -119,6 +119,7 @@ export async function openRedisStore(options: RedisStoreOptions, signal: AbortSi
     setWithTtl: (key, value, ttlSeconds) =>
       run('SET', async () => void (await client.set(key, value, 'EX', ttlSeconds))),
     get: (key) => run('GET', async () => (await client.get(key)) ?? undefined),
+    exists: (key) => run('EXISTS', async () => (await client.exists(key)) > 0),
     ttlMs: (key) => run('PTTL', () => client.pttl(key)),
     delete: (key) => run('DEL', async () => void (await client.del(key))),
     async evictionStats(): Promise<EvictionStats> {
@@ -154,12 +155,28 @@ export async function openRedisStore(options: RedisStoreOptions, signal: AbortSi
           pending = [];
           if (keys.length === 0) return;
           const pipeline = node.pipeline();
-          for (const key of keys) pipeline.get(key);
+          for (const key of keys) pipeline.getBuffer(key);
           const replies = (await run('GET (sample)', () => pipeline.exec())) ?? [];
-          for (const [err, value] of replies) {
-            if (err) onValue({ error: err.message.split(' ')[0] ?? 'error' });
-            else onValue(typeof value === 'string' ? { value } : {});
+          // Spring Session keeps a session as a hash: GET answers WRONGTYPE, HGETALL reads it.
+          const hashes = keys.filter((_, i) => replies[i]?.[0]?.message.startsWith('WRONGTYPE'));
+          const fields = new Map<string, [Error | null, unknown]>();
+          if (hashes.length) {
+            const hashPipeline = node.pipeline();
+            for (const key of hashes) hashPipeline.hgetallBuffer(key);
+            const hashReplies = (await run('HGETALL (sample)', () => hashPipeline.exec())) ?? [];
+            hashes.forEach((key, i) => fields.set(key, hashReplies[i] ?? [null, undefined]));
           }
+          keys.forEach((key, i) => {
+            const [err, value] = fields.get(key) ?? replies[i] ?? [null, undefined];
+            if (err) onValue({ key, error: err.message.split(' ')[0] ?? 'error' });
+            else if (Buffer.isBuffer(value)) onValue({ key, value: { kind: 'bytes', bytes: value } });
+            else if (value && typeof value === 'object' && Object.keys(value).length > 0)
+              onValue({
+                key,
+                value: { kind: 'hash', fields: new Map(Object.entries(value as Record<string, Buffer>)) },
+              });
+            else onValue({ key });
+          });
         };
         do {
           const [next, keys] = await run('SCAN', () =>

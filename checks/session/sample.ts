@@ -48,13 +48,15 @@ export async function samplePart(
 
   let read = 0;
   let vanished = 0;
+  let skipped = 0;
+  const opaque = new Map<string, number>();
   const reasons = new Map<string, number>();
   const fail = (reason: string) => reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   let stats;
   try {
     stats = await store.sample(
       { prefix, size: sample.size, scanCount: sample.scanCount, maxKeysScanned: sample.maxKeysScanned },
-      ({ value, error }) => {
+      ({ key, value, error }) => {
         if (error) {
           read++;
           return fail(`store error ${error}`);
@@ -63,18 +65,33 @@ export async function samplePart(
           vanished++;
           return;
         }
-        read++;
         let firstFailure: string | undefined;
+        let firstOpaque: string | undefined;
         for (const decode of codecs) {
-          const decoded = decode(value);
+          const decoded = decode(value, key);
           if (!decoded.ok) {
             firstFailure ??= decoded.reason;
+            continue;
+          }
+          if ('notSession' in decoded) {
+            skipped++;
+            return;
+          }
+          if ('opaque' in decoded) {
+            firstOpaque ??= decoded.opaque;
             continue;
           }
           if (validate && !validate(decoded.value)) {
             firstFailure ??= `rejected by green's reader schema: ${schemaFailure(validate)}`;
             continue;
           }
+          read++;
+          return;
+        }
+        read++;
+        // Identified but never deserialized: readable by the framework, not checked by greenlight.
+        if (firstOpaque) {
+          opaque.set(firstOpaque, (opaque.get(firstOpaque) ?? 0) + 1);
           return;
         }
         fail(firstFailure ?? 'not readable');
@@ -96,6 +113,8 @@ export async function samplePart(
       read,
       failed,
       vanished,
+      notSessions: skipped,
+      opaque: Object.fromEntries(opaque),
       failureRate: rate,
       reasons: Object.fromEntries(reasons),
       keysScanned: stats.keysScanned,
@@ -128,6 +147,10 @@ export async function samplePart(
     .slice(0, 3)
     .map(([reason, count]) => `${count} ${reason}`)
     .join(', ');
-  const summary = `sampled ${read} sessions under ${JSON.stringify(prefix)}: ${failed} (${percent(rate)}) not readable by green${why ? ` (${why})` : ''}, max ${percent(sample.maxFailureRate)}`;
+  const opaqueCount = [...opaque.values()].reduce((a, b) => a + b, 0);
+  const opaqueNote = opaqueCount
+    ? `; ${opaqueCount} opaque, not decoded or checked against a reader schema: ${[...opaque.keys()].join(', ')}`
+    : '';
+  const summary = `sampled ${read} sessions under ${JSON.stringify(prefix)}: ${failed} (${percent(rate)}) not readable by green${why ? ` (${why})` : ''}, max ${percent(sample.maxFailureRate)}${opaqueNote}`;
   return { outcome: ok ? 'passed' : 'failed', summary, assertions, details };
 }

@@ -68,9 +68,14 @@ export interface SampleLimits {
   maxKeysScanned: number;
 }
 
+/** A stored value as the store holds it: bytes for a string, fields for a hash (Spring Session). */
+export type StoredValue =
+  { kind: 'bytes'; bytes: Buffer } | { kind: 'hash'; fields: ReadonlyMap<string, Buffer> };
+
 export interface SampledValue {
-  /** undefined when the key vanished between SCAN and GET. */
-  value?: string;
+  key: string;
+  /** undefined when the key vanished between SCAN and the read. */
+  value?: StoredValue;
   /** A store error for this key (e.g. WRONGTYPE), never the value. */
   error?: string;
 }
@@ -93,6 +98,8 @@ export interface SessionStore {
   ping(): Promise<void>;
   setWithTtl(key: string, value: string, ttlSeconds: number): Promise<void>;
   get(key: string): Promise<string | undefined>;
+  /** Whether a key exists, whatever its type (a Spring Session hash included). */
+  exists(key: string): Promise<boolean>;
   /** Remaining time to live, or undefined where the engine cannot tell (Memcached). */
   ttlMs(key: string): Promise<number | undefined>;
   delete(key: string): Promise<void>;

@@ -186,6 +186,26 @@ describe('greenlight validate: contracts', () => {
     expect(out).toContain('ok   contract blue of session check inline loaded from the config\n');
   });
 
+  it('says from the configured keys alone whether each version verifies the other’s session cookies', async () => {
+    const { io, stdout } = cliIO();
+    const keys = {
+      blue: [{ label: 'k1', value: 'blue-cookie-secret-1' }],
+      green: [{ label: 'k1', value: 'green-cookie-secret-2' }],
+    };
+    const code = await builtin.run(
+      [
+        '--config',
+        config({ cookies: { type: 'session', cookies: { framework: 'flask', keys, sample: false } } }),
+      ],
+      io,
+    );
+    expect(code).toBe(EXIT_FAILED);
+    expect(stdout()).toMatch(
+      /^FAIL cookie keys of session check cookies: green does not verify blue's k1 \(fp [0-9a-f]{16}\) \(label k1 names a different secret .*: the secret changed under the same label\); blue does not verify green's k1/m,
+    );
+    expect(stdout()).not.toContain('cookie-secret');
+  });
+
   it.each([
     [
       'a schema contract file that names a column badly',

@@ -226,7 +226,7 @@ describe('live sample', () => {
     expect(sample.complete).toBe(false);
   });
 
-  it('counts undecodable and wrong-type values as failures without quoting them', async () => {
+  it('counts undecodable values and hashes an express-session codec cannot read as failures without quoting them', async () => {
     await redis.set(
       `${base}sess:good`,
       JSON.stringify({ cookie: { expires: null }, user: 'fine' }),
@@ -247,7 +247,7 @@ describe('live sample', () => {
     expect((report.details as { sample: { reasons: unknown } }).sample.reasons).toEqual({
       'not valid JSON': 1,
       'no cookie object (not an express-session session)': 1,
-      'store error WRONGTYPE': 1,
+      'a hash, not a string value': 1,
     });
     expect(JSON.stringify(report)).not.toContain('example.com');
   });
