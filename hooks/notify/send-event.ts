@@ -1,0 +1,58 @@
+import type { NotifySettings } from '../../config/notify-schema';
+import type { Resolver } from '../../config/interpolate';
+import { errorMessage } from '../../lib/errors';
+import type { Logger } from '../../lib/log';
+import { withinDeadline } from '../../lib/within-deadline';
+import { awsSecretResolvers } from '../hook-config';
+import type { DeliveryResult } from './delivery-metrics';
+import { dispatch } from './dispatch';
+import type { GreenlightEvent } from './greenlight-event';
+import { mergedChannels, type NotifyClients } from './notify-channels';
+import { platformNotify } from './platform-notify';
+
+export interface SendOptions {
+  /** The service's `notify:` section (`config.notify`), if it has one. */
+  settings?: NotifySettings | undefined;
+  /** Epoch milliseconds: nothing is waited for past it (the notify timeout may end it sooner). */
+  deadline: number;
+  log: Logger;
+  /** Where delivery metrics go (EMF lines): stdout by default; `false` writes none. */
+  metrics?: ((line: string) => void) | false | undefined;
+  /** Default: the process environment (`GREENLIGHT_NOTIFY`, `AWS_REGION`, ...). */
+  env?: NodeJS.ProcessEnv;
+  /** `${provider:...}` resolvers for the platform defaults (default: `secretsmanager` and `ssm`). */
+  resolvers?: Readonly<Record<string, Resolver>> | undefined;
+  clients?: NotifyClients;
+}
+
+/**
+ * Sends one event through the platform's and the service's channels and returns how each
+ * delivery went. Never throws and never waits past the deadline: an invalid platform default is
+ * logged and left out, a failed delivery is logged and counted.
+ */
+export async function sendEvent(event: GreenlightEvent, options: SendOptions): Promise<DeliveryResult[]> {
+  const env = options.env ?? process.env;
+  let platform: NotifySettings | undefined;
+  try {
+    const pending = platformNotify(env, options.resolvers ?? awsSecretResolvers);
+    if (pending) platform = await withinDeadline(pending, { timeoutMs: options.deadline - Date.now() });
+  } catch (err) {
+    options.log.error(
+      'the platform notification defaults are unusable; sending to the service’s channels only',
+      {
+        reason: errorMessage(err),
+      },
+    );
+  }
+  try {
+    const { channels, timeoutMs } = mergedChannels([platform, options.settings], options.clients);
+    return await dispatch(event, channels, {
+      deadline: Math.min(options.deadline, Date.now() + timeoutMs),
+      log: options.log,
+      ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+    });
+  } catch (err) {
+    options.log.error('notifications could not be sent', { reason: errorMessage(err) });
+    return [];
+  }
+}
