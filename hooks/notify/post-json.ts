@@ -1,7 +1,18 @@
+import type { Dispatcher } from 'undici';
 import { Agent } from '../../checks/http/undici-parts';
 import { redactBodyText } from '../../lib/redact';
 import { errorMessage } from '../../lib/errors';
 import { DeliveryError } from './channel';
+
+/**
+ * undici's `request` on its own: the raw Agent lacks the API methods undici's index adds, and the
+ * index would load fetch and the rest (see checks/http/undici-parts.ts).
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const request = require('undici/lib/api/api-request.js') as (
+  this: Dispatcher,
+  options: Dispatcher.RequestOptions,
+) => Promise<Dispatcher.ResponseData>;
 
 /** Kept open between invocations of a warm container; TLS verification on, redirects not followed. */
 let agent: InstanceType<typeof Agent> | undefined;
@@ -21,7 +32,7 @@ export async function postJson(
   const target = new URL(url);
   let answer;
   try {
-    answer = await agent.request({
+    answer = await request.call(agent, {
       origin: target.origin,
       path: `${target.pathname}${target.search}`,
       method: 'POST',
