@@ -7,6 +7,7 @@ import { deploymentLinks, type DeploymentLinks } from './console-links';
 
 /** The version of the event's shape (greenlight-event.schema.json); a breaking change raises it. */
 export const EVENT_SCHEMA_VERSION = 1;
+export type EventStatus = 'Succeeded' | 'Failed' | 'Pending';
 /** What an event is about: a verdict, or a manual approval waiting for an answer. */
 export type GreenlightEventKind = 'verdict' | 'approval-requested';
 
@@ -55,8 +56,11 @@ export interface GreenlightEvent {
   kind: GreenlightEventKind;
   /** Which `on:` entry the event answers to. */
   trigger: NotifyTrigger;
-  /** What the hook answered: `Succeeded` or `Failed` (a skipped or rolled-back deployment is let through). */
-  status: 'Succeeded' | 'Failed';
+  /**
+   * What the hook answered: `Succeeded` or `Failed` (a skipped or rolled-back deployment is let
+   * through); `Pending` while nothing is decided (an approval request).
+   */
+  status: EventStatus;
   /** One line saying why. */
   reason: string;
   /** The ECS service or application the hook guards (`GREENLIGHT_SERVICE`, else the function's service name). */
@@ -140,7 +144,7 @@ export function serviceName(env: NodeJS.ProcessEnv = process.env): string {
 export interface EventInput {
   kind: GreenlightEventKind;
   trigger: NotifyTrigger;
-  status: 'Succeeded' | 'Failed';
+  status: EventStatus;
   reason: string;
   deployment: EventDeployment;
   checks?: readonly CheckResult[];

@@ -3,7 +3,8 @@ process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
 
 import { notifySchema } from '../../config/notify-schema';
 import { dispatch } from '../../hooks/notify/dispatch';
-import { verdictEvent, type GreenlightEvent } from '../../hooks/notify/greenlight-event';
+import { greenlightEvent, verdictEvent, type GreenlightEvent } from '../../hooks/notify/greenlight-event';
+import { sendGreenlightEvent } from '../../hooks/notify/notify';
 import { sectionChannels } from '../../hooks/notify/notify-channels';
 import { slackMessage } from '../../hooks/notify/slack';
 import { SIGNATURE_HEADER, verifyWebhookSignature, webhookSignature } from '../../hooks/notify/webhook';
@@ -302,5 +303,49 @@ describe('the event', () => {
     expect(big.checks).toHaveLength(50);
     expect(big.checksOmitted).toBe(20);
     expect(Buffer.byteLength(JSON.stringify(big))).toBeLessThan(64 * 1024);
+  });
+});
+
+describe('sendGreenlightEvent', () => {
+  it('sends an approval request through the channels whose default on: includes it, with its details', async () => {
+    const slack = await receiver('ok');
+    const hook = await receiver('ok');
+    const settings = notifySchema.parse({
+      slack: [{ webhookUrl: `${slack.url}/s` }],
+      webhook: [{ url: `${hook.url}/w`, secret: SECRET, on: ['failed'] }],
+    });
+    const request = greenlightEvent(
+      {
+        kind: 'approval-requested',
+        trigger: 'approval-requested',
+        status: 'Pending',
+        reason: 'waiting for a manual approval of BeforeAllowTraffic',
+        deployment: { platform: 'codedeploy', id: 'd-APPROVE1', lifecycleEvent: 'BeforeAllowTraffic' },
+        details: { approveCommand: 'greenlight approve d-APPROVE1', expiresAt: '2026-12-06T05:00:00Z' },
+      },
+      { env },
+    );
+
+    const results = await sendGreenlightEvent(request, {
+      settings,
+      deadline: Date.now() + 5_000,
+      log,
+      metrics: false,
+      env: {},
+    });
+
+    expect(results.map((r) => [r.type, r.outcome])).toEqual([['slack', 'sent']]);
+    expect(hook.requests).toHaveLength(0);
+    expect(schemaErrors(request)).toEqual([]);
+    const message = JSON.parse(slack.requests[0]!.body) as { text: string };
+    expect(message.text).toBe(
+      'greenlight approval requested: web BeforeAllowTraffic (d-APPROVE1): Pending, waiting for a manual approval of BeforeAllowTraffic',
+    );
+  });
+
+  it('sends nothing, and resolves at once, when neither the service nor the platform configures a channel', async () => {
+    await expect(
+      sendGreenlightEvent(event(), { deadline: Date.now() + 5_000, log, metrics: false, env: {} }),
+    ).resolves.toEqual([]);
   });
 });
