@@ -18,6 +18,14 @@ import { createLogger } from '../../lib/log';
 import { verdictEvent, type GreenlightEvent } from '../../hooks/notify/greenlight-event';
 import { dispatch } from '../../hooks/notify/dispatch';
 import { sectionChannels } from '../../hooks/notify/notify-channels';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHookHandler } from '../../hooks/hook-handler';
+import { verifyWebhookSignature } from '../../hooks/notify/webhook';
+import { codeDeployServer } from '../support/aws-json-server';
+import { scriptedCheckType } from '../support/test-check-types';
+import { startReceiver } from './receivers';
 import { startMoto, type Moto } from '../support/moto-server';
 import { REGION } from '../support/aws-world';
 import { schemaErrors } from './event-schema';
@@ -26,14 +34,26 @@ let moto: Moto;
 let clients: { sns: SNSClient; events: EventBridgeClient; sqs: SQSClient };
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
+const codedeploy = codeDeployServer();
+const dir = mkdtempSync(join(tmpdir(), 'greenlight-notify-aws-'));
+
 beforeAll(async () => {
   moto = await startMoto();
+  // The hooks' own clients, created on first use, find moto through these.
+  process.env.AWS_ENDPOINT_URL_SNS = moto.url;
+  process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = moto.url;
+  process.env.AWS_ENDPOINT_URL_CODEDEPLOY = await codedeploy.start();
+  codedeploy.on('PutLifecycleEventHookExecutionStatus', (call) => ({
+    body: { lifecycleEventHookExecutionId: call.body.lifecycleEventHookExecutionId },
+  }));
   const config = { endpoint: moto.url, region: REGION, credentials };
   clients = { sns: new SNSClient(config), events: new EventBridgeClient(config), sqs: new SQSClient(config) };
 }, 60_000);
 afterAll(async () => {
   for (const client of Object.values(clients ?? {})) client.destroy();
   await moto?.stop();
+  await codedeploy.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 async function queue(name: string): Promise<{ url: string; arn: string }> {
@@ -166,5 +186,87 @@ describe('EventBridge channel', () => {
     expect(received[0]).toMatchObject({ source: 'greenlight', 'detail-type': 'greenlight verdict' });
     expect(schemaErrors(received[0]!.detail)).toEqual([]);
     expect(received[0]!.detail).toEqual(event);
+  });
+});
+
+describe('one verdict through every channel', () => {
+  it('reaches the topic, the bus, Slack and the webhook exactly once each, all with the same event', async () => {
+    const { TopicArn } = await clients.sns.send(new CreateTopicCommand({ Name: 'all-channels' }));
+    const topicQueue = await queue('all-channels-topic');
+    await clients.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: topicQueue.arn }));
+    const busQueue = await queue('all-channels-bus');
+    await clients.events.send(
+      new PutRuleCommand({
+        Name: 'all-failures',
+        EventPattern: JSON.stringify({ source: ['greenlight'], detail: { trigger: ['failed'] } }),
+      }),
+    );
+    await clients.events.send(
+      new PutTargetsCommand({ Rule: 'all-failures', Targets: [{ Id: 'queue', Arn: busQueue.arn }] }),
+    );
+    const [slack, webhook] = [await startReceiver('ok'), await startReceiver('ok')];
+    const path = join(dir, 'greenlight.yml');
+    writeFileSync(
+      path,
+      `targets: { test: "http://127.0.0.1:9" }
+checks:
+  smoke: { type: scripted, behaviour: fail }
+hooks:
+  AfterAllowTestTraffic: [smoke]
+notify:
+  sns: [{ topicArn: "${TopicArn}" }]
+  eventbridge: [{}]
+  slack: [{ webhookUrl: "${slack.url}/services/T/B/X" }]
+  webhook: [{ url: "${webhook.url}/w", secret: "aws-test-signing-secret" }]
+`,
+    );
+    const lines: string[] = [];
+    const hook = createHookHandler('AfterAllowTestTraffic', {
+      checkTypes: [scriptedCheckType],
+      configPath: path,
+      metrics: (line) => lines.push(line),
+    });
+
+    try {
+      const outcome = await hook(
+        { DeploymentId: 'd-ALLCHANS1', LifecycleEventHookExecutionId: 'all-1' },
+        { getRemainingTimeInMillis: () => 60_000 },
+      );
+
+      expect(outcome).toMatchObject({ status: 'Failed', delivery: 'reported' });
+      const fromTopic = (await drain(topicQueue.url)).map(
+        (body) => JSON.parse((JSON.parse(body) as { Message: string }).Message) as GreenlightEvent,
+      );
+      const fromBus = (await drain(busQueue.url)).map(
+        (body) => (JSON.parse(body) as { detail: GreenlightEvent }).detail,
+      );
+      const fromWebhook = webhook.requests.map((r) => JSON.parse(r.body) as GreenlightEvent);
+      expect([fromTopic.length, fromBus.length, slack.requests.length, fromWebhook.length]).toEqual([
+        1, 1, 1, 1,
+      ]);
+      expect(fromBus[0]).toEqual(fromTopic[0]);
+      expect(fromWebhook[0]).toEqual(fromTopic[0]);
+      expect(schemaErrors(fromTopic[0])).toEqual([]);
+      expect(fromTopic[0]).toMatchObject({ trigger: 'failed', deployment: { id: 'd-ALLCHANS1' } });
+      expect(
+        verifyWebhookSignature(
+          webhook.requests[0]!.body,
+          String(webhook.requests[0]!.headers['x-greenlight-signature']),
+          'aws-test-signing-secret',
+        ),
+      ).toBeUndefined();
+      const sent = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((d) => 'NotificationSent' in d)
+        .map((d) => [d.channel, d.NotificationSent]);
+      expect(sent).toEqual([
+        ['sns', 1],
+        ['eventbridge', 1],
+        ['slack', 1],
+        ['webhook', 1],
+      ]);
+    } finally {
+      await Promise.all([slack.close(), webhook.close()]);
+    }
   });
 });
