@@ -45,7 +45,11 @@ export function ecsDeployment(invocation: {
 }
 
 function wanted(options: SendOptions): boolean {
-  return !!options.settings || !!(options.env ?? process.env)[PLATFORM_NOTIFY_VARIABLE]?.trim();
+  return (
+    !!options.settings ||
+    !!options.platform ||
+    !!(options.env ?? process.env)[PLATFORM_NOTIFY_VARIABLE]?.trim()
+  );
 }
 
 async function guarded(log: Logger, send: () => Promise<DeliveryResult[]>): Promise<DeliveryResult[]> {

@@ -13,6 +13,8 @@ import { platformNotify } from './platform-notify';
 export interface SendOptions {
   /** The service's `notify:` section (`config.notify`), if it has one. */
   settings?: NotifySettings | undefined;
+  /** The platform's defaults, when its own settings hold them; else `GREENLIGHT_NOTIFY` is read. */
+  platform?: NotifySettings | undefined;
   /** Epoch milliseconds: nothing is waited for past it (the notify timeout may end it sooner). */
   deadline: number;
   log: Logger;
@@ -31,19 +33,7 @@ export interface SendOptions {
  * logged and left out, a failed delivery is logged and counted.
  */
 export async function sendEvent(event: GreenlightEvent, options: SendOptions): Promise<DeliveryResult[]> {
-  const env = options.env ?? process.env;
-  let platform: NotifySettings | undefined;
-  try {
-    const pending = platformNotify(env, options.resolvers ?? awsSecretResolvers);
-    if (pending) platform = await withinDeadline(pending, { timeoutMs: options.deadline - Date.now() });
-  } catch (err) {
-    options.log.error(
-      'the platform notification defaults are unusable; sending to the service’s channels only',
-      {
-        reason: errorMessage(err),
-      },
-    );
-  }
+  const platform = options.platform ?? (await platformDefaults(options));
   try {
     const { channels, timeoutMs } = mergedChannels([platform, options.settings], options.clients);
     return await dispatch(event, channels, {
@@ -54,5 +44,20 @@ export async function sendEvent(event: GreenlightEvent, options: SendOptions): P
   } catch (err) {
     options.log.error('notifications could not be sent', { reason: errorMessage(err) });
     return [];
+  }
+}
+
+/** `GREENLIGHT_NOTIFY`, or nothing when it is unset or unusable (logged: the service's channels still get theirs). */
+async function platformDefaults(options: SendOptions): Promise<NotifySettings | undefined> {
+  try {
+    const pending = platformNotify(options.env ?? process.env, options.resolvers ?? awsSecretResolvers);
+    return pending && (await withinDeadline(pending, { timeoutMs: options.deadline - Date.now() }));
+  } catch (err) {
+    const reason = errorMessage(err);
+    options.log.error(
+      'the platform notification defaults are unusable; only the service’s channels are sent to',
+      { reason },
+    );
+    return undefined;
   }
 }

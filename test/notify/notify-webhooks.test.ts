@@ -343,6 +343,22 @@ describe('sendGreenlightEvent', () => {
     );
   });
 
+  it('takes the platform defaults from the caller when the platform’s own settings hold them', async () => {
+    const hook = await receiver('ok');
+    const platform = notifySchema.parse({ webhook: [{ url: `${hook.url}/p`, secret: SECRET }] });
+
+    const results = await sendGreenlightEvent(event(), {
+      platform,
+      deadline: Date.now() + 5_000,
+      log,
+      metrics: false,
+      env: { GREENLIGHT_NOTIFY: 'not: [valid' },
+    });
+
+    expect(results.map((r) => r.outcome)).toEqual(['sent']);
+    expect(hook.requests).toHaveLength(1);
+  });
+
   it('sends nothing, and resolves at once, when neither the service nor the platform configures a channel', async () => {
     await expect(
       sendGreenlightEvent(event(), { deadline: Date.now() + 5_000, log, metrics: false, env: {} }),
