@@ -10,7 +10,16 @@ export interface EndpointNeed {
 }
 
 /** The order endpoints are listed in: the report first, then the checks, then the config. */
-const SERVICES = ['codedeploy', 'monitoring', 'ecs', 'elasticloadbalancing', 'secretsmanager', 'ssm'];
+const SERVICES = [
+  'codedeploy',
+  'monitoring',
+  'ecs',
+  'elasticloadbalancing',
+  'secretsmanager',
+  'ssm',
+  'sns',
+  'events',
+];
 const CLOUDWATCH_CHECK_TYPES = ['alarms', 'metrics', 'target-groups'];
 const SECRET_REFERENCE = /\$\{(secretsmanager|ssm):/g;
 
@@ -34,7 +43,7 @@ export function parseSubnetIds(value: string | undefined): string[] | undefined 
  * the call to that service hangs until the hook's time runs out. CodeDeploy always (the report);
  * CloudWatch (`monitoring`) for the alarms, metrics and target-groups checks; ECS and Elastic Load
  * Balancing for `auto` targets and `discover: true`; Secrets Manager and SSM for secret
- * references. No KMS: Secrets Manager and SSM decrypt with a customer-managed key on the hook's
+ * references; SNS and EventBridge (`events`) for notifications. No KMS: Secrets Manager and SSM decrypt with a customer-managed key on the hook's
  * behalf (the role's kms:Decrypt is conditioned on kms:ViaService). `text` is the config file as
  * written, where the secret references still stand.
  */
@@ -61,6 +70,11 @@ export function vpcEndpointsNeeded(config: LoadedConfig, text: string): Endpoint
     .join('\n');
   const providers = new Set([...written.matchAll(SECRET_REFERENCE)].map((m) => m[1]!));
   for (const provider of providers) need(provider, `\${${provider}:...} in the config`);
+
+  // Slack and webhooks are outside AWS: they need a NAT gateway, which no endpoint replaces.
+  const notify = config.config.notify;
+  if (notify?.sns.length) need('sns', 'notify.sns');
+  if (notify?.eventbridge.length) need('events', 'notify.eventbridge');
 
   return SERVICES.filter((s) => needs.has(s)).map((service) => ({ service, why: needs.get(service)! }));
 }

@@ -5,6 +5,7 @@ import { AUTO_TARGET, AUTO_TARGET_URL } from '../lib/auto-target';
 import { DEFAULT_REPORT_RESERVE_MS } from '../lib/report-reserve';
 import { ECS_LIFECYCLE_STAGES } from './ecs-lifecycle-stages';
 import { httpUrl, isHttpUrl } from '../lib/http-url';
+import { notifySchema } from './notify-schema';
 
 export const COMMON_CHECK_KEYS = ['type', 'advisory', 'timeoutMs', 'description'] as const;
 
@@ -95,6 +96,7 @@ export function configSchema(checkTypes: readonly CheckType[]) {
       .default({}),
     hooks: z.strictObject(hooks).default({}),
     runner: runnerSettings,
+    notify: notifySchema.optional(),
   });
 }
 

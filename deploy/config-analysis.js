@@ -64,6 +64,7 @@ function analyseConfig(text, source) {
   const schemaEngines = new Set(
     checks.filter(([, c]) => c && c.type === 'schema').flatMap(([, c]) => schemaEnginesOf(c)),
   );
+  const { snsTopics, eventBuses } = notifyDestinations(doc.notify);
   const targets = doc.targets && typeof doc.targets === 'object' ? doc.targets : {};
   const autoTargets = Object.keys(targets).filter((name) => targets[name] === 'auto');
   const reserve =
@@ -78,7 +79,50 @@ function analyseConfig(text, source) {
     discoveringChecks,
     schemaEngines: [...schemaEngines].sort(),
     reportReserveMs: reserve,
+    snsTopics,
+    eventBuses,
   };
+}
+
+/** Each entry of a `notify:` channel list that is a mapping. */
+function entries(section, key) {
+  const list = section && typeof section === 'object' ? section[key] : undefined;
+  return Array.isArray(list) ? list.filter((e) => e && typeof e === 'object') : [];
+}
+
+/**
+ * The SNS topics and event buses a `notify:` section sends to (for sns:Publish and
+ * events:PutEvents); a value given as a `${...}` reference is kept as written.
+ */
+function notifyDestinations(notify) {
+  const snsTopics = new Set(
+    entries(notify, 'sns')
+      .map((e) => e.topicArn)
+      .filter((t) => typeof t === 'string'),
+  );
+  const eventBuses = new Set(
+    entries(notify, 'eventbridge').map((e) =>
+      typeof e.eventBusName === 'string' ? e.eventBusName : 'default',
+    ),
+  );
+  return { snsTopics: [...snsTopics].sort(), eventBuses: [...eventBuses].sort() };
+}
+
+/**
+ * The destinations of the platform's default `notify:` section (`GREENLIGHT_NOTIFY`, JSON or
+ * YAML), to be granted beside the config's own.
+ */
+function analyseNotifyDefaults(text, source) {
+  if (!text || !String(text).trim()) return { snsTopics: [], eventBuses: [] };
+  let doc;
+  try {
+    doc = parse(String(text));
+  } catch (err) {
+    throw new Error(`${source}: invalid JSON or YAML: ${String(err.message).split('\n')[0]}`, { cause: err });
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new Error(`${source}: expected a notify: mapping (sns, eventbridge, slack, webhook)`);
+  return notifyDestinations(doc);
 }
 
 const URL_ENGINES = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql' };
@@ -94,4 +138,4 @@ function schemaEnginesOf(check) {
   return engine ? [engine] : ['postgres', 'mysql'];
 }
 
-module.exports = { analyseConfig, awsSdkSource };
+module.exports = { analyseConfig, analyseNotifyDefaults, awsSdkSource };

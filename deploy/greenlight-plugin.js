@@ -18,7 +18,7 @@
  */
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
-const { analyseConfig, awsSdkSource } = require('./config-analysis');
+const { analyseConfig, analyseNotifyDefaults, awsSdkSource } = require('./config-analysis');
 const { iamStatements, sub } = require('./iam-statements');
 
 const MAX_FUNCTION_NAME = 64;
@@ -271,6 +271,13 @@ class GreenlightPlugin {
     let analysis;
     try {
       analysis = analyseConfig(text, configFile);
+      // The platform's default notify: section (param notifyDefaults) sends to its own topics and buses.
+      const defaults = analyseNotifyDefaults(
+        (service.provider.environment || {}).GREENLIGHT_NOTIFY,
+        'param notifyDefaults (GREENLIGHT_NOTIFY)',
+      );
+      analysis.snsTopics = [...new Set([...analysis.snsTopics, ...defaults.snsTopics])].sort();
+      analysis.eventBuses = [...new Set([...analysis.eventBuses, ...defaults.eventBuses])].sort();
     } catch (err) {
       this.fail(err.message);
     }

@@ -103,6 +103,7 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
       Resource: analysis.parameters.map(parameterArn),
     });
   }
+  statements.push(...notifyStatements(analysis));
   if (kmsKeyArn && (analysis.secrets.length || analysis.parameters.length)) {
     // The key decrypts only what Secrets Manager or SSM hands the hook, not anything it is sent.
     const via = [
@@ -119,6 +120,46 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
     });
   }
   return statements;
+}
+
+/** A value resolved only when the hook runs (`${ssm:...}`, say): its ARN is not known here. */
+const REFERENCE = /\$\{[a-z][a-z0-9-]*:/;
+
+/**
+ * sns:Publish on the topics and events:PutEvents on the buses the `notify:` sections name. A
+ * topic or bus given as a reference can only be granted by pattern: every topic, or every bus,
+ * of the stack's account and region.
+ */
+function notifyStatements(analysis) {
+  const statements = [];
+  const topics = analysis.snsTopics ?? [];
+  const buses = analysis.eventBuses ?? [];
+  if (topics.length) {
+    const resources = topics.map((arn) =>
+      REFERENCE.test(arn) ? sub('arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:*') : arn,
+    );
+    statements.push({ Effect: 'Allow', Action: ['sns:Publish'], Resource: dedupe(resources) });
+  }
+  if (buses.length) {
+    const resources = buses.map((bus) => {
+      if (REFERENCE.test(bus))
+        return sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/*');
+      if (bus.startsWith('arn:')) return bus;
+      return sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${bus}`);
+    });
+    statements.push({ Effect: 'Allow', Action: ['events:PutEvents'], Resource: dedupe(resources) });
+  }
+  return statements;
+}
+
+function dedupe(resources) {
+  const seen = new Set();
+  return resources.filter((r) => {
+    const key = JSON.stringify(r);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 module.exports = { iamStatements, sub };

@@ -11,6 +11,8 @@ import { autoTargetNames } from '../lib/auto-target';
 import { cachedConfig, defaultConfigPath, logCheckResults } from './hook-config';
 import { createLogger, type Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
+import { ecsDeployment, notifyVerdict } from './notify/notify';
+import type { NotifySettings } from '../config/notify-schema';
 
 // The config machinery, the secret resolvers and the ECS client load on first use, so that a cold
 // start pays only for what the invocation needs.
@@ -19,6 +21,8 @@ import { withinDeadline } from '../lib/within-deadline';
 const FALLBACK_REMAINING_MS = 900_000;
 /** Time kept back to return the answer; nothing is reported over the network, so less than CodeDeploy needs. */
 const RETURN_RESERVE_MS = 2_000;
+/** Notifications end this long before the Lambda time does, so the answer still gets back. */
+const NOTIFY_MARGIN_MS = 500;
 export const DEFAULT_CALLBACK_DELAY_SECONDS = 30;
 export const DEFAULT_MAX_WAIT_SECONDS = 600;
 /** Where greenlight keeps its state in hookDetails, beside whatever the hook's configuration passes. */
@@ -222,7 +226,8 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
       attempts: (previous?.attempts ?? 0) + 1,
       ...(invocation.executionId ? { executionId: invocation.executionId } : {}),
     };
-    const decide = (decision: EcsHookDecision): EcsHookDecision => {
+    let notify: NotifySettings | undefined;
+    const decide = async (decision: EcsHookDecision): Promise<EcsHookDecision> => {
       hookLog.info('hook status', {
         hookStatus: decision.response.hookStatus,
         reason: decision.reason,
@@ -230,6 +235,23 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
         outcome: decision.verdict?.outcome,
         rollback: decision.rollback,
       });
+      if (decision.response.hookStatus !== 'IN_PROGRESS') {
+        await notifyVerdict(
+          {
+            status: decision.response.hookStatus === 'SUCCEEDED' ? 'Succeeded' : 'Failed',
+            reason: decision.reason,
+            deployment: ecsDeployment(invocation),
+            ...(decision.verdict ? { verdict: decision.verdict } : {}),
+            ...(decision.rollback ? { rollback: decision.rollback } : {}),
+          },
+          {
+            settings: notify,
+            deadline: Date.now() + Math.max(0, remaining() - NOTIFY_MARGIN_MS),
+            log: hookLog,
+            resolvers: options.resolvers,
+          },
+        );
+      }
       return decision;
     };
 
@@ -246,6 +268,17 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
         guard.signal,
       );
       if (rollback) {
+        // Only for the service's `notify:` section: a config that cannot load changes nothing here.
+        notify = await withinDeadline(
+          cachedConfig(options.configPath ?? defaultConfigPath(), {
+            ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
+            ...(options.resolvers ? { resolvers: options.resolvers } : {}),
+          }),
+          { signal: guard.signal },
+        ).then(
+          (config) => config.config.notify,
+          () => undefined,
+        );
         return decide({
           response: { hookStatus: 'SUCCEEDED' },
           reason: `rollback in progress (${rollback}); checks are not run against a rollback`,
@@ -260,6 +293,7 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
         }),
         { signal: guard.signal, abortError: asError },
       );
+      notify = config.config.notify;
       const planned = config.plan(stage);
       if (planned.length === 0) {
         const hookStatus = config.runner.noChecks === 'succeed' ? 'SUCCEEDED' : 'FAILED';

@@ -14,6 +14,8 @@ import { parseHookEvent } from './hook-event';
 import { createLogger, type Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
 import { DEFAULT_REPORT_RESERVE_MS } from '../lib/report-reserve';
+import { codeDeployDeployment, notifyVerdict } from './notify/notify';
+import type { NotifySettings } from '../config/notify-schema';
 
 /** Used when the Lambda context gives no remaining time (e.g. a local invoke): Lambda's 15-minute maximum. */
 const FALLBACK_REMAINING_MS = 900_000;
@@ -85,6 +87,7 @@ export function createHookHandler(
     let reserveMs = DEFAULT_REPORT_RESERVE_MS;
     let verdict: Verdict | undefined;
     let delivery: Delivery | undefined;
+    let notify: NotifySettings | undefined;
 
     try {
       // The config's own reserve is not known yet: loading may use all but what a report needs.
@@ -103,6 +106,7 @@ export function createHookHandler(
         },
       );
       reserveMs = config.runner.reportReserveMs;
+      notify = config.config.notify;
       const planned = config.plan(lifecycleEvent);
       const budgetMs = remaining() - reserveMs;
       if (planned.length === 0) {
@@ -153,10 +157,30 @@ export function createHookHandler(
         durationMs: Math.round(performance.now() - started),
       });
       const timeoutMs = Math.max(MIN_REPORT_MS, Math.min(reserveMs, remaining() - 250));
-      delivery = await reportHookStatus(options.codedeploy ?? defaultReportClient(), execution, status, {
-        timeoutMs,
-        log: hookLog,
-      });
+      // Notifications go alongside the report, within the same reserve: they never delay it.
+      const notified = notifyVerdict(
+        {
+          status,
+          reason,
+          deployment: codeDeployDeployment(execution, lifecycleEvent),
+          ...(verdict ? { verdict } : {}),
+        },
+        {
+          settings: notify,
+          deadline: Date.now() + timeoutMs,
+          log: hookLog,
+          metrics: options.metrics,
+          resolvers: options.resolvers,
+        },
+      );
+      try {
+        delivery = await reportHookStatus(options.codedeploy ?? defaultReportClient(), execution, status, {
+          timeoutMs,
+          log: hookLog,
+        });
+      } finally {
+        await notified;
+      }
     }
     const outcome: HookOutcome = { status, reason, delivery };
     if (verdict) outcome.verdict = verdict;

@@ -18,7 +18,9 @@ const RUNTIME_SDK_CLIENTS = [
   '@aws-sdk/client-codedeploy',
   '@aws-sdk/client-ecs',
   '@aws-sdk/client-elastic-load-balancing-v2',
+  '@aws-sdk/client-eventbridge',
   '@aws-sdk/client-secrets-manager',
+  '@aws-sdk/client-sns',
   '@aws-sdk/client-ssm',
 ];
 

@@ -445,6 +445,40 @@ describe('greenlight validate: VPC endpoints', () => {
     ]);
   });
 
+  it('names the SNS and EventBridge endpoints that notifications need', async () => {
+    const { io, stdout } = cliIO({ env });
+
+    await command.run(
+      [
+        '--config',
+        file(
+          [
+            'targets: { test: "http://127.0.0.1:9" }',
+            'checks: { smoke: { type: scripted, behaviour: pass } }',
+            'hooks: { AfterAllowTestTraffic: [smoke] }',
+            'notify:',
+            '  sns: [{ topicArn: "arn:aws:sns:eu-west-1:123456789012:deployments" }]',
+            '  eventbridge: [{}]',
+            '  slack: [{ webhookUrl: "https://hooks.slack.com/services/T/B/X" }]',
+          ].join('\n'),
+        ),
+        '--subnet-ids',
+        'subnet-0a1b2c3d',
+      ],
+      io,
+    );
+
+    expect(
+      stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('note com.amazonaws')),
+    ).toEqual([
+      'note com.amazonaws.eu-west-1.codedeploy: the verdict report',
+      'note com.amazonaws.eu-west-1.sns: notify.sns',
+      'note com.amazonaws.eu-west-1.events: notify.eventbridge',
+    ]);
+  });
+
   it.each([
     [
       ['--subnet-ids', 'sg-0a1b2c3d'],

@@ -195,6 +195,8 @@ describe('the packaging plugin', () => {
       discoveringChecks: [],
       schemaEngines: [],
       reportReserveMs: 20_000,
+      snsTopics: [],
+      eventBuses: [],
     });
   });
 
