@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { getS3Text, isS3Url, putS3Text } from '../../lib/s3-object';
 import type { DbSession } from './connection';
 import { findTable, type Engine, type LiveSchema, type LiveTable } from './model';
 import type { Finding } from './rules';
@@ -50,7 +51,9 @@ export const statementsOption = z
           .string()
           .min(1)
           .optional()
-          .describe('A file written by `greenlight schema record` before the migration ran.'),
+          .describe(
+            'A file or `s3://bucket/key` object written by `greenlight schema record` before the migration ran.',
+          ),
       })
       .refine((v) => v.observed !== undefined || v.recorded !== undefined, {
         error: 'expected observed and/or recorded',
@@ -180,16 +183,39 @@ export async function recordStatements(
   };
 }
 
-/** Reads a recorded file (relative to `cwd`), validating it and re-normalising every text. */
+/** Largest recorded document read from S3 (10,000 statements of a few KiB each). */
+const RECORDED_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Writes what `recordStatements` returned to a file (relative to `cwd`) or an `s3://bucket/key` object. */
+export async function saveRecorded(
+  recorded: RecordedStatements,
+  location: string,
+  options: { cwd?: string; signal?: AbortSignal } = {},
+): Promise<void> {
+  const text = JSON.stringify(recorded, null, 2) + '\n';
+  if (isS3Url(location)) {
+    await putS3Text(location, text, options.signal ? { signal: options.signal } : {});
+    return;
+  }
+  await writeFile(isAbsolute(location) ? location : resolve(options.cwd ?? process.cwd(), location), text);
+}
+
+/**
+ * Reads a recorded file (relative to `cwd`) or `s3://bucket/key` object, validating it and
+ * re-normalising every text.
+ */
 export async function loadRecorded(
   file: string,
   engine: Engine,
   cwd = process.cwd(),
+  signal?: AbortSignal,
 ): Promise<{ statements: CheckedStatement[]; skipped: Record<string, number>; recordedAt: string }> {
   const path = isAbsolute(file) ? file : resolve(cwd, file);
   let parsed: RecordedStatements;
   try {
-    const text = await readFile(path, 'utf8');
+    const text = isS3Url(file)
+      ? await getS3Text(file, { maxBytes: RECORDED_MAX_BYTES, ...(signal ? { signal } : {}) })
+      : await readFile(path, 'utf8');
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -231,23 +257,29 @@ export interface CheckStatementsInput {
   /** PostgreSQL: the search_path statements are prepared under (the check's `schemas`). */
   searchPath: readonly string[];
   cwd?: string;
+  signal?: AbortSignal;
+  /** Statements already read (a rehearsal reads them from the live database, prepares them elsewhere). */
+  collected?: CollectedStatements;
 }
 
-/**
- * `statements`: prepares the application's statements (observed now and/or recorded before
- * the migration) against the live schema. A statement that no longer prepares is a failure
- * naming the normalised statement, the server's error and the table or column; an INSERT that
- * leaves out a NOT NULL column without a default is one too. Statements that cannot be checked
- * here (types the server cannot infer for placeholders, syntax the digest mangled) are counted.
- */
-export async function checkStatements(input: CheckStatementsInput): Promise<StatementsResult> {
-  const { session, live } = input;
+/** The application's statements, read (observed and/or recorded) but not yet prepared. */
+export interface CollectedStatements {
+  statements: CheckedStatement[];
+  skipped: Record<string, number>;
+  details: Record<string, unknown>;
+}
+
+/** Reads the statements the option names: the recorded ones first, then those observed now. */
+export async function collectStatements(
+  input: Pick<CheckStatementsInput, 'session' | 'option' | 'cwd' | 'signal'>,
+): Promise<CollectedStatements> {
+  const { session } = input;
   const sources = statementSources(input.option);
   const statements: CheckedStatement[] = [];
   const details: Record<string, unknown> = {};
   const skipped: Record<string, number> = {};
   if (sources.recorded) {
-    const recorded = await loadRecorded(sources.recorded, session.engine, input.cwd);
+    const recorded = await loadRecorded(sources.recorded, session.engine, input.cwd, input.signal);
     statements.push(...recorded.statements);
     for (const [why, n] of Object.entries(recorded.skipped)) skipped[why] = (skipped[why] ?? 0) + n;
     details.recorded = {
@@ -263,6 +295,19 @@ export async function checkStatements(input: CheckStatementsInput): Promise<Stat
     for (const [why, n] of Object.entries(observed.skipped)) skipped[why] = (skipped[why] ?? 0) + n;
     details.observed = { source: observed.source, statements: observed.statements.length };
   }
+  return { statements, skipped, details };
+}
+
+/**
+ * `statements`: prepares the application's statements (observed now and/or recorded before
+ * the migration) against the live schema. A statement that no longer prepares is a failure
+ * naming the normalised statement, the server's error and the table or column; an INSERT that
+ * leaves out a NOT NULL column without a default is one too. Statements that cannot be checked
+ * here (types the server cannot infer for placeholders, syntax the digest mangled) are counted.
+ */
+export async function checkStatements(input: CheckStatementsInput): Promise<StatementsResult> {
+  const { session, live } = input;
+  const { statements, skipped, details } = input.collected ?? (await collectStatements(input));
 
   const reader = await readerFor(session, input.searchPath);
   const outcomes = statements.length ? await reader.prepareAll(statements.map((s) => s.text)) : [];
