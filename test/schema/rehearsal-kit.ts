@@ -37,9 +37,13 @@ export async function createLiveDatabase(prefix = 'rehearse'): Promise<LiveDatab
     query: async <T>(sql: string) => (await client.query(sql)).rows as T[],
     dump: async () =>
       (
-        await run('pg_dump', ['--schema-only', '--restrict-key=greenlight', '-h', '127.0.0.1', '-U', 'postgres', name], {
-          maxBuffer: 64 * 1024 * 1024,
-        })
+        await run(
+          'pg_dump',
+          ['--schema-only', '--restrict-key=greenlight', '-h', '127.0.0.1', '-U', 'postgres', name],
+          {
+            maxBuffer: 64 * 1024 * 1024,
+          },
+        )
       ).stdout,
     drop: async () => {
       await client.end();

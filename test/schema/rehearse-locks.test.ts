@@ -99,7 +99,7 @@ describe('lock rules on tables that are large on the live server', () => {
     expect(result.stdout).toMatch(
       /✗ require-concurrent-index-creation: migration V3__idx\.sql:1 `CREATE UNIQUE INDEX users_token_idx ON public\.users \(api_token\)` on public\.users/,
     );
-    expect(result.stdout).toMatch(/\n    fix: CREATE INDEX CONCURRENTLY/);
+    expect(result.stdout).toMatch(/\n {4}fix: CREATE INDEX CONCURRENTLY/);
   });
 
   it('lets the same statements through when the table is under the threshold', async () => {
