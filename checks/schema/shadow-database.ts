@@ -73,29 +73,44 @@ export function shadowError(err: unknown): ShadowError {
 }
 
 /**
- * Applies the live schema's DDL in the shadow. A statement that fails is tried again once the
- * rest of the pass has run (a view over a later view, a domain over a later domain), until a
- * pass makes no progress; what still fails is a gap, reported, not fatal.
+ * Applies the live schema's DDL in the shadow. Each phase (types, tables, constraints, ...) goes
+ * in as one script in one transaction, which is what makes a large schema quick; a phase that
+ * fails is applied statement by statement instead, and a statement that fails is tried again
+ * once the rest has run (a view over a later view, a domain over a later domain), until a pass
+ * makes no progress. What still fails is a gap, reported, not fatal.
  */
 export async function applyDdl(db: PGlite, statements: readonly DdlStatement[]): Promise<ShadowGap[]> {
   await db.exec('SET check_function_bodies = off');
-  let pending = [...statements];
-  let errors = new Map<DdlStatement, string>();
-  for (;;) {
+  const phases: DdlStatement[][] = [];
+  for (const s of statements) {
+    const last = phases[phases.length - 1];
+    if (last && last[0]!.phase === s.phase) last.push(s);
+    else phases.push([s]);
+  }
+  const errors = new Map<DdlStatement, string>();
+  let pending: DdlStatement[] = [];
+  const one = async (s: DdlStatement) => {
+    try {
+      await db.exec(s.sql);
+      errors.delete(s);
+      return true;
+    } catch (err) {
+      errors.set(s, shadowError(err).message);
+      return false;
+    }
+  };
+  for (const phase of phases) {
+    try {
+      await db.exec(`BEGIN;\n${phase.map((s) => s.sql).join(';\n')};\nCOMMIT`);
+    } catch {
+      await db.exec('ROLLBACK').catch(() => {});
+      for (const s of phase) if (!(await one(s))) pending.push(s);
+    }
+  }
+  while (pending.length) {
     const failed: DdlStatement[] = [];
-    errors = new Map();
-    for (const s of pending) {
-      try {
-        await db.exec(s.sql);
-      } catch (err) {
-        failed.push(s);
-        errors.set(s, shadowError(err).message);
-      }
-    }
-    if (failed.length === 0 || failed.length === pending.length) {
-      pending = failed;
-      break;
-    }
+    for (const s of pending) if (!(await one(s))) failed.push(s);
+    if (failed.length === pending.length) break;
     pending = failed;
   }
   await db.exec('RESET check_function_bodies');

@@ -177,12 +177,12 @@ function columnDdl(c: Column): string {
   return parts.join(' ');
 }
 
-function relationDdl(r: Relation, columns: Column[]): string {
+function relationDdl(r: Relation, columns: Column[], constraints: string[]): string {
   const unlogged = r.persistence === 'u' ? 'UNLOGGED ' : '';
   if (r.is_partition && r.parents) {
     return `CREATE ${unlogged}TABLE ${r.name} PARTITION OF ${r.parents} ${r.bound ?? 'DEFAULT'}${r.partition_key ? ` PARTITION BY ${r.partition_key}` : ''}`;
   }
-  const own = columns.filter((c) => c.local).map(columnDdl);
+  const own = [...columns.filter((c) => c.local).map(columnDdl), ...constraints];
   const inherits = r.parents ? ` INHERITS (${r.parents})` : '';
   const partitioned = r.partition_key ? ` PARTITION BY ${r.partition_key}` : '';
   return `CREATE ${unlogged}TABLE ${r.name} (${own.join(', ')})${inherits}${partitioned}`;
@@ -266,11 +266,25 @@ export async function readLiveDdl(session: DbSession): Promise<LiveDdl> {
     byRelation.set(String(c.rel), list);
   }
   const names = new Map(relations.map((r) => [String(r.oid), r.name]));
-  for (const t of tables)
-    add('table', `table ${t.name}`, relationDdl(t, byRelation.get(String(t.oid)) ?? []));
-
+  // Primary keys, unique, check and exclusion constraints go inside CREATE TABLE (one statement
+  // instead of one ALTER each); foreign keys, and any constraint of a partition, come after.
   const tableOids = tables.map((t) => t.oid);
-  for (const c of await q<{ rel: string; name: string; def: string }>(CONSTRAINTS_SQL, [tableOids]))
+  const partitions = new Set(tables.filter((t) => t.is_partition).map((t) => String(t.oid)));
+  const inline = new Map<string, string[]>();
+  const later: Array<{ rel: string; name: string; def: string }> = [];
+  for (const c of await q<{ rel: string; name: string; kind: string; def: string }>(CONSTRAINTS_SQL, [
+    tableOids,
+  ])) {
+    if (c.kind === 'f' || partitions.has(String(c.rel))) later.push(c);
+    else inline.set(String(c.rel), [...(inline.get(String(c.rel)) ?? []), `CONSTRAINT ${c.name} ${c.def}`]);
+  }
+  for (const t of tables)
+    add(
+      'table',
+      `table ${t.name}`,
+      relationDdl(t, byRelation.get(String(t.oid)) ?? [], inline.get(String(t.oid)) ?? []),
+    );
+  for (const c of later)
     add(
       'constraint',
       `constraint ${c.name} on ${names.get(String(c.rel))}`,

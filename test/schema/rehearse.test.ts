@@ -124,6 +124,28 @@ describe('greenlight schema rehearse', () => {
     }
   });
 
+  it('lists what the shadow could not rebuild, and does not blame the migration for statements on it', async () => {
+    // PGlite starts without extensions: citext, and the table that uses it, cannot be rebuilt.
+    await live.exec('CREATE EXTENSION citext; CREATE TABLE tags (id int PRIMARY KEY, name citext NOT NULL)');
+    try {
+      const statements = recordedFile([...BLUE, 'SELECT id, name FROM tags WHERE name = $1']);
+      const dir = migrationsDir({ 'V3__nullable.sql': 'ALTER TABLE users ADD COLUMN nickname text;\n' });
+
+      const result = await rehearse(['--db', live.url, '--migrations', dir, '--statements', statements]);
+
+      expect(result.stdout).toMatch(
+        /not rebuilt in the shadow: extension citext \(.+\); table public\.tags \(.+\)/,
+      );
+      expect(result.stdout).toMatch(
+        /blue's statements: 6 checked, 6 prepared after the migrations; not checked: 1 fail on the shadow before the migration too/,
+      );
+      expect(result.stdout).toMatch(/^Passed in \d+ ms$/m);
+      expect(result.code).toBe(0);
+    } finally {
+      await live.exec('DROP TABLE tags; DROP EXTENSION citext');
+    }
+  });
+
   it('rejects bad input with a usage error naming the option', async () => {
     expect(await rehearse(['--db', live.url])).toMatchObject({
       code: 2,
