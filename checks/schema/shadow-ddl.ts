@@ -120,7 +120,7 @@ WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum`;
 
 const CONSTRAINTS_SQL = `
-SELECT c.conrelid::int8 AS rel, pg_catalog.quote_ident(c.conname) AS name, c.contype AS kind, pg_catalog.pg_get_constraintdef(c.oid) AS def
+SELECT c.conrelid::int8 AS rel, c.confrelid::int8 AS refers, pg_catalog.quote_ident(c.conname) AS name, c.contype AS kind, pg_catalog.pg_get_constraintdef(c.oid) AS def
 FROM pg_catalog.pg_constraint c
 WHERE c.conrelid = ANY($1::oid[]) AND c.contype IN ('p', 'u', 'c', 'x', 'f') AND c.conislocal AND c.coninhcount = 0
 ORDER BY c.contype = 'f', c.conrelid, c.conname`;
@@ -266,16 +266,21 @@ export async function readLiveDdl(session: DbSession): Promise<LiveDdl> {
     byRelation.set(String(c.rel), list);
   }
   const names = new Map(relations.map((r) => [String(r.oid), r.name]));
-  // Primary keys, unique, check and exclusion constraints go inside CREATE TABLE (one statement
-  // instead of one ALTER each); foreign keys, and any constraint of a partition, come after.
+  // Constraints go inside CREATE TABLE (one statement instead of one ALTER each, several times
+  // quicker in PGlite); a foreign key to a table created later, and any constraint of a
+  // partition, come after the tables.
   const tableOids = tables.map((t) => t.oid);
+  const position = new Map(tables.map((t, i) => [String(t.oid), i]));
   const partitions = new Set(tables.filter((t) => t.is_partition).map((t) => String(t.oid)));
   const inline = new Map<string, string[]>();
   const later: Array<{ rel: string; name: string; def: string }> = [];
-  for (const c of await q<{ rel: string; name: string; kind: string; def: string }>(CONSTRAINTS_SQL, [
-    tableOids,
-  ])) {
-    if (c.kind === 'f' || partitions.has(String(c.rel))) later.push(c);
+  for (const c of await q<{ rel: string; refers: string; name: string; kind: string; def: string }>(
+    CONSTRAINTS_SQL,
+    [tableOids],
+  )) {
+    const referencesLater =
+      c.kind === 'f' && !((position.get(String(c.refers)) ?? Infinity) <= position.get(String(c.rel))!);
+    if (referencesLater || partitions.has(String(c.rel))) later.push(c);
     else inline.set(String(c.rel), [...(inline.get(String(c.rel)) ?? []), `CONSTRAINT ${c.name} ${c.def}`]);
   }
   for (const t of tables)
