@@ -45,6 +45,7 @@ describe('lock rules on tables that are large on the live server', () => {
         'ALTER TABLE orders ALTER COLUMN total TYPE float8;',
         'ALTER TABLE users ADD CONSTRAINT users_email_lower CHECK (email = lower(email));',
         'ALTER TABLE users ADD CONSTRAINT users_named CHECK (firstname IS NOT NULL) NOT VALID;',
+        'ALTER TABLE users ALTER COLUMN email SET NOT NULL;',
       ].join('\n'),
     });
 
@@ -69,6 +70,7 @@ describe('lock rules on tables that are large on the live server', () => {
       // text to varchar(n) checks every value's length by rewriting the table
       ['changing-column-type', 'V3__lookups.sql:6'],
       ['constraint-missing-not-valid', 'V3__lookups.sql:9'],
+      ['setting-not-nullable-field', 'V3__lookups.sql:11'],
     ]);
     for (const f of report.findings) {
       expect(f.kind).toBe('lock');
