@@ -8,6 +8,7 @@ import { rehearsalBench } from './rehearsal';
 import { runnerBench } from './runner';
 import { schemaBench } from './schema';
 import { sessionBench } from './session';
+import { shadowBench } from './shadow';
 import { statementsBench } from './statements';
 import { verdictBench } from './verdict';
 
@@ -19,6 +20,7 @@ const benches: Bench[] = [
   bundleBench,
   schemaBench,
   statementsBench,
+  shadowBench,
   sessionBench,
   cloudWatchBench,
   rehearsalBench,

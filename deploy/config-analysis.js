@@ -65,6 +65,7 @@ function analyseConfig(text, source) {
     checks.filter(([, c]) => c && c.type === 'schema').flatMap(([, c]) => schemaEnginesOf(c)),
   );
   const { snsTopics, eventBuses } = notifyDestinations(doc.notify);
+  const s3Objects = schemaS3Objects(checks);
   const targets = doc.targets && typeof doc.targets === 'object' ? doc.targets : {};
   const autoTargets = Object.keys(targets).filter((name) => targets[name] === 'auto');
   const reserve =
@@ -78,6 +79,7 @@ function analyseConfig(text, source) {
     autoTargets,
     discoveringChecks,
     schemaEngines: [...schemaEngines].sort(),
+    s3Objects,
     reportReserveMs: reserve,
     snsTopics,
     eventBuses,
@@ -136,6 +138,28 @@ function schemaEnginesOf(check) {
   const scheme = typeof check.url === 'string' ? /^([a-z]+):\/\//.exec(check.url)?.[1] : undefined;
   const engine = scheme && URL_ENGINES[scheme];
   return engine ? [engine] : ['postgres', 'mysql'];
+}
+
+/**
+ * The S3 objects schema checks read (`statements.recorded: s3://bucket/key`) and write
+ * (`record: s3://bucket/key`), as `bucket/key` for the IAM resource.
+ */
+function schemaS3Objects(checks) {
+  const reads = new Set();
+  const writes = new Set();
+  const object = (value) =>
+    typeof value === 'string' && value.startsWith('s3://') ? value.slice('s3://'.length) : undefined;
+  for (const [, check] of checks) {
+    if (!check || check.type !== 'schema') continue;
+    const recorded =
+      check.statements && typeof check.statements === 'object'
+        ? object(check.statements.recorded)
+        : undefined;
+    if (recorded) reads.add(recorded);
+    const record = object(check.record);
+    if (record) writes.add(record);
+  }
+  return { read: [...reads].sort(), write: [...writes].sort() };
 }
 
 module.exports = { analyseConfig, analyseNotifyDefaults, awsSdkSource };

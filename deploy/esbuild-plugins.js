@@ -256,6 +256,20 @@ function greenlightBundle(options = {}) {
           pluginData: `no schema check connects to ${drivers.get(driver) === 'mysql' ? 'MySQL or MariaDB' : 'PostgreSQL'}`,
         };
       });
+      // The S3 client, for schema checks that read or record statements in S3 only.
+      const s3Objects = analysis.s3Objects ?? { read: [], write: [] };
+      if (!s3Objects.read.length && !s3Objects.write.length) {
+        build.onResolve({ filter: /^@aws-sdk\/client-s3$/ }, (args) =>
+          // Only the recorded-statements seam: other code that needs S3 keeps its client.
+          /[\\/]lib[\\/]s3-object\.[jt]s$/.test(args.importer)
+            ? {
+                path: args.path,
+                namespace: OMITTED_DRIVER,
+                pluginData: 'no schema check reads or records statements in S3',
+              }
+            : undefined,
+        );
+      }
       build.onLoad({ filter: /.*/, namespace: OMITTED_DRIVER }, (args) => ({
         contents: `throw new Error(${JSON.stringify(
           `the ${args.path} driver is not in this bundle because greenlight.yml was packaged when ${args.pluginData}; package the hooks again`,

@@ -89,6 +89,23 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
     });
   }
 
+  // Recorded statements: the exact objects, never the bucket.
+  const s3Objects = analysis.s3Objects ?? { read: [], write: [] };
+  if (s3Objects.read.length) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['s3:GetObject'],
+      Resource: s3Objects.read.map((o) => sub(`arn:\${AWS::Partition}:s3:::${o}`)),
+    });
+  }
+  if (s3Objects.write.length) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['s3:PutObject'],
+      Resource: s3Objects.write.map((o) => sub(`arn:\${AWS::Partition}:s3:::${o}`)),
+    });
+  }
+
   if (analysis.secrets.length) {
     statements.push({
       Effect: 'Allow',

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
+import { defaultPgliteCacheFile, openPglite } from '../checks/schema/shadow-database';
 
 const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
@@ -24,51 +22,6 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-/** Where the initialised data directory is kept between runs: beside PGlite in node_modules/.cache, not a shared temp dir. */
-function defaultCacheFile(): string | false {
-  try {
-    const entry = require.resolve('@electric-sql/pglite');
-    const packageDir = entry.slice(0, entry.lastIndexOf(join('node_modules', '@electric-sql', 'pglite')));
-    const manifest = join(packageDir, 'node_modules', '@electric-sql', 'pglite', 'package.json');
-    const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
-    return join(packageDir, 'node_modules', '.cache', 'greenlight', `pglite-${version}-datadir.tgz`);
-  } catch {
-    return false; // no cache: every run starts a fresh data directory
-  }
-}
-
-/**
- * PGlite's own initdb is most of its start-up time, so the first run keeps the fresh data
- * directory and later runs start from it. A missing, unreadable or corrupt cache only costs the
- * slower start.
- */
-async function openPglite(cacheFile: string | false): Promise<PGlite> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  if (cacheFile) {
-    const cached = await readFile(cacheFile).catch(() => undefined);
-    if (cached) {
-      try {
-        return await PGlite.create({ loadDataDir: new Blob([cached]) });
-      } catch {
-        // fall through to a fresh data directory, which replaces the bad cache below
-      }
-    }
-  }
-  const db = await PGlite.create();
-  if (cacheFile) {
-    try {
-      const dump = await db.dumpDataDir('gzip');
-      await mkdir(dirname(cacheFile), { recursive: true });
-      const partial = `${cacheFile}.${process.pid}.tmp`;
-      await writeFile(partial, Buffer.from(await dump.arrayBuffer()));
-      await rename(partial, cacheFile);
-    } catch {
-      // a read-only checkout still rehearses, only more slowly
-    }
-  }
-  return db;
-}
-
 function simpleQuery(sql: string): Uint8Array {
   const text = Buffer.from(`${sql}\0`, 'utf8');
   const message = Buffer.alloc(5 + text.length);
@@ -87,7 +40,7 @@ function simpleQuery(sql: string): Uint8Array {
 export async function startEmbeddedPostgres(
   options: { cacheFile?: string | false } = {},
 ): Promise<EmbeddedPostgres> {
-  const db = await openPglite(options.cacheFile === undefined ? defaultCacheFile() : options.cacheFile);
+  const db = await openPglite(options.cacheFile === undefined ? defaultPgliteCacheFile() : options.cacheFile);
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => bridge(db, socket, sockets));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,14 +1,16 @@
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { parseCommandArgs } from '../command-args';
 import { connectionSchema, describeConnection, resolveConnection } from '../../checks/schema/connection';
 import { openSession } from '../../checks/schema/open-session';
-import { DEFAULT_OBSERVED_TOP, recordStatements } from '../../checks/schema/observed-statements';
+import {
+  DEFAULT_OBSERVED_TOP,
+  recordStatements,
+  saveRecorded,
+} from '../../checks/schema/observed-statements';
 import { errorMessage } from '../../lib/errors';
 import { redactText } from '../../lib/redact';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';
 
-export const RECORD_USAGE = `greenlight schema record --db URL [--out FILE] [--role NAME]... [--top N] [--ca-file PEM]
+export const RECORD_USAGE = `greenlight schema record --db URL [--out FILE|s3://bucket/key] [--role NAME]... [--top N] [--ca-file PEM]
 
   Saves the statements the application runs (normalised: placeholders, never values) before a
   migration, for the schema check's \`statements: { recorded: FILE }\` to prepare afterwards,
@@ -17,7 +19,8 @@ export const RECORD_USAGE = `greenlight schema record --db URL [--out FILE] [--r
   --db URL         postgres://user@host:5432/db or mysql://user@host:3306/db; add ?sslmode=disable
                    for a database without TLS (default verify-full). The password may come from
                    GREENLIGHT_DB_PASSWORD instead of the URL.
-  --out FILE       write there instead of stdout
+  --out FILE       write there instead of stdout; s3://bucket/key writes an S3 object
+                   (s3:PutObject on it; credentials and region as the AWS CLI finds them)
   --role NAME      PostgreSQL: the application's role (repeatable; default every role but this login)
   --top N          how many statements, the most executed first (default ${DEFAULT_OBSERVED_TOP})
   --ca-file PEM    CA bundle to verify the server with (e.g. the RDS global bundle)`;
@@ -25,7 +28,8 @@ export const RECORD_USAGE = `greenlight schema record --db URL [--out FILE] [--r
 /** `greenlight schema record`: a file of blue's statements, taken before green's migration runs. */
 export const schemaRecordCommand: Command = {
   name: 'schema record',
-  summary: 'Save the statements the application runs (pg_stat_statements, performance_schema) to a file.',
+  summary:
+    'Save the statements the application runs (pg_stat_statements, performance_schema) to a file or S3 object.',
   usage: RECORD_USAGE,
   async run(args, io) {
     const fail = (message: string, code: number) => {
@@ -72,7 +76,7 @@ export const schemaRecordCommand: Command = {
           io.stdout.write(text);
           return EXIT_OK;
         }
-        await writeFile(resolve(io.cwd, values.out), text);
+        await saveRecorded(recorded, values.out, { cwd: io.cwd });
         io.stderr.write(
           `wrote ${values.out}: ${recorded.statements.length} statements from ${recorded.source} on ${describeConnection(settings)}\n`,
         );

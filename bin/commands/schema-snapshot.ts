@@ -9,14 +9,18 @@ import { errorMessage } from '../../lib/errors';
 import { redactText } from '../../lib/redact';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';
 import { schemaRecordCommand } from './schema-record';
+import { REHEARSE_USAGE, schemaRehearseCommand } from './schema-rehearse';
 
 const USAGE = `greenlight schema snapshot --db URL [--out FILE] [--schema NAME]... [--tool TOOL] [--ca-file PEM]
        greenlight schema record --db URL [--out FILE] [--role NAME]... [--top N] [--ca-file PEM]
+       greenlight schema rehearse --db URL --migrations DIR [--tool TOOL] [--statements FILE]...
        greenlight schema contract-schema
 
   snapshot         write a contract from a live database (read-only session), to start from
   record           save the statements the application runs (normalised, never values), before a
                    migration; --role NAME: PostgreSQL role(s) of the application; --top N (200)
+  rehearse         apply the pending migrations to a copy of the live schema (PGlite) and
+                   prepare blue's statements against the result (options below)
   contract-schema  print the JSON Schema of the contract format
 
   --db URL         postgres://user@host:5432/db or mysql://user@host:3306/db; add ?sslmode=disable
@@ -26,7 +30,9 @@ const USAGE = `greenlight schema snapshot --db URL [--out FILE] [--schema NAME].
   --schema NAME    PostgreSQL schema to read (repeatable; default public)
   --tool TOOL      migration tool, when detection from the history tables is not enough:
                    ${MIGRATION_TOOLS.filter((t) => t !== 'custom').join(', ')}
-  --ca-file PEM    CA bundle to verify the server with (e.g. the RDS global bundle)`;
+  --ca-file PEM    CA bundle to verify the server with (e.g. the RDS global bundle)
+
+${REHEARSE_USAGE}`;
 
 /** `greenlight schema snapshot|contract-schema`: bootstrap and describe schema contracts. */
 export const schemaSnapshotCommand: Command = {
@@ -41,9 +47,10 @@ export const schemaSnapshotCommand: Command = {
       return EXIT_OK;
     }
     if (sub === 'record') return schemaRecordCommand.run(rest, io);
+    if (sub === 'rehearse') return schemaRehearseCommand.run(rest, io);
     if (sub !== 'snapshot') {
       io.stderr.write(
-        `greenlight schema: expected "snapshot", "record" or "contract-schema"${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}\n`,
+        `greenlight schema: expected "snapshot", "record", "rehearse" or "contract-schema"${sub ? `, got "${sub}"` : ''}\nusage: ${USAGE}\n`,
       );
       return EXIT_USAGE;
     }

@@ -36,7 +36,14 @@ import {
   type VersionContract,
 } from './rules';
 import type { Assertion, CheckContext, CheckReport } from '../types';
-import { checkStatements, statementsOption, type StatementsResult } from './observed-statements';
+import {
+  checkStatements,
+  recordStatements,
+  saveRecorded,
+  statementSources,
+  statementsOption,
+  type StatementsResult,
+} from './observed-statements';
 
 const severity = z.enum(['fail', 'warn'], { error: 'expected "fail" or "warn"' });
 
@@ -59,6 +66,13 @@ const schemaOptions = z.strictObject({
     .optional()
     .describe('Where each version’s contract comes from; required unless `statements` is set.'),
   statements: statementsOption.optional(),
+  record: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Also save the observed statements to this file or `s3://bucket/key` (at BeforeInstall: blue’s, before green’s migration), for a later check’s `statements: { recorded }`.',
+    ),
   sqlMode: z
     .string()
     .optional()
@@ -127,6 +141,11 @@ export const schemaCheckType = defineCheckType({
       throw ctx.fail('sqlMode', 'applies to MySQL/MariaDB only');
     if (!options.contracts && !options.statements)
       throw ctx.fail('contracts', 'required unless statements is set (e.g. statements: observed)');
+    if (
+      options.record !== undefined &&
+      !(options.statements && statementSources(options.statements).observed)
+    )
+      throw ctx.fail('record', 'saves the observed statements: set statements: observed as well');
     if (
       resolved.engine === 'mysql' &&
       typeof options.statements === 'object' &&
@@ -272,6 +291,7 @@ async function runSchemaCheck(
       ? await checkStatements({ session, live, option: options.statements, searchPath: live.schemas })
       : undefined;
     if (statements) findings.push(...statements.findings);
+    if (options.record) assertions.push(await recordObserved(session, options, ctx.signal));
 
     return report({
       live,
@@ -297,6 +317,23 @@ async function runSchemaCheck(
   } finally {
     await session?.close();
   }
+}
+
+/** `record`: the statements observed now, saved for a check after the migration. */
+async function recordObserved(
+  session: DbSession,
+  options: SchemaOptions,
+  signal: AbortSignal,
+): Promise<Assertion> {
+  const observed = statementSources(options.statements!).observed!;
+  const recorded = await recordStatements(session, observed);
+  await saveRecorded(recorded, options.record!, { signal });
+  return {
+    what: `record statements to ${options.record}`,
+    expected: 'saved',
+    actual: `${recorded.statements.length} statements saved`,
+    ok: true,
+  };
 }
 
 function unique<T>(values: T[]): T[] {

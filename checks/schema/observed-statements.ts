@@ -1,22 +1,30 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { DbSession } from './connection';
-import { findTable, type Engine, type LiveSchema, type LiveTable } from './model';
+import { findTable, type LiveSchema, type LiveTable } from './model';
 import type { Finding } from './rules';
 import type { Assertion } from '../types';
-import { insertTarget, readOnlyForm, safeStatement, statementTables, updateTarget } from './statement-text';
+import { insertTarget, readOnlyForm, statementTables, updateTarget } from './statement-text';
+import type { PrepareOutcome, StatementReader } from './statement-reader';
 import {
-  StatementsUnavailableError,
-  type PrepareOutcome,
-  type RawStatement,
-  type StatementReader,
-} from './statement-reader';
+  keepSafe,
+  loadRecorded,
+  RECORDED_FORMAT,
+  type CheckedStatement,
+  type RecordedStatements,
+} from './recorded-statements';
+
+export {
+  loadRecorded,
+  RECORDED_FORMAT,
+  recordedStatementsSchema,
+  saveRecorded,
+  type CheckedStatement,
+  type RecordedStatements,
+} from './recorded-statements';
 
 export const DEFAULT_OBSERVED_TOP = 200;
 /** Longest statement text a message shows; the full normalised text is in `details`. */
 const SHOWN_STATEMENT_CHARS = 240;
-export const RECORDED_FORMAT = 'greenlight.statements/1';
 
 const observedOptions = z
   .strictObject({
@@ -50,7 +58,9 @@ export const statementsOption = z
           .string()
           .min(1)
           .optional()
-          .describe('A file written by `greenlight schema record` before the migration ran.'),
+          .describe(
+            'A file or `s3://bucket/key` object written by `greenlight schema record` before the migration ran.',
+          ),
       })
       .refine((v) => v.observed !== undefined || v.recorded !== undefined, {
         error: 'expected observed and/or recorded',
@@ -76,28 +86,6 @@ export function statementSources(option: StatementsOption): {
   if (option.observed) sources.observed = option.observed;
   if (option.recorded) sources.recorded = option.recorded;
   return sources;
-}
-
-/** The file `greenlight schema record` writes and `statements: { recorded }` reads. */
-export const recordedStatementsSchema = z.strictObject({
-  format: z.literal(RECORDED_FORMAT),
-  engine: z.enum(['postgres', 'mysql']),
-  database: z.string(),
-  source: z.enum(['pg_stat_statements', 'performance_schema']),
-  recordedAt: z.string(),
-  statements: z.array(
-    z.strictObject({ text: z.string().min(1), calls: z.number().nonnegative(), role: z.string().optional() }),
-  ),
-});
-export type RecordedStatements = z.output<typeof recordedStatementsSchema>;
-
-/** A statement fit to prepare and to show, and where it came from. */
-export interface CheckedStatement {
-  text: string;
-  kind: string;
-  calls: number;
-  role?: string;
-  from: 'observed' | 'recorded';
 }
 
 async function readerFor(session: DbSession, searchPath: readonly string[]): Promise<StatementReader> {
@@ -129,37 +117,6 @@ export async function observeStatements(
   return { ...keepSafe(statements, session.engine, 'observed', skipped), source: reader.source };
 }
 
-function keepSafe(
-  raw: readonly RawStatement[],
-  engine: Engine,
-  from: CheckedStatement['from'],
-  skipped: Record<string, number>,
-): { statements: CheckedStatement[]; skipped: Record<string, number> } {
-  const seen = new Set<string>();
-  const statements: CheckedStatement[] = [];
-  for (const r of raw) {
-    const safe = safeStatement(r.text, engine);
-    if ('skip' in safe) {
-      skipped[safe.skip] = (skipped[safe.skip] ?? 0) + 1;
-      continue;
-    }
-    if (safe.kind !== 'table' && statementTables(safe.text, engine).length === 0) {
-      skipped['names no table'] = (skipped['names no table'] ?? 0) + 1;
-      continue;
-    }
-    if (seen.has(safe.text)) continue;
-    seen.add(safe.text);
-    statements.push({
-      text: safe.text,
-      kind: safe.kind,
-      calls: r.calls,
-      ...(r.role ? { role: r.role } : {}),
-      from,
-    });
-  }
-  return { statements, skipped };
-}
-
 /** What `greenlight schema record` saves: blue's statements, normalised, before a migration. */
 export async function recordStatements(
   session: DbSession,
@@ -180,41 +137,6 @@ export async function recordStatements(
   };
 }
 
-/** Reads a recorded file (relative to `cwd`), validating it and re-normalising every text. */
-export async function loadRecorded(
-  file: string,
-  engine: Engine,
-  cwd = process.cwd(),
-): Promise<{ statements: CheckedStatement[]; skipped: Record<string, number>; recordedAt: string }> {
-  const path = isAbsolute(file) ? file : resolve(cwd, file);
-  let parsed: RecordedStatements;
-  try {
-    const text = await readFile(path, 'utf8');
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      // Newer engines quote the text around a JSON error; none of it is repeated here.
-      throw new Error('not valid JSON');
-    }
-    const result = recordedStatementsSchema.safeParse(json);
-    if (!result.success) {
-      const issue = result.error.issues[0]!;
-      throw new Error(`${issue.path.join('.') || 'document'}: ${issue.message}`);
-    }
-    parsed = result.data;
-  } catch (err) {
-    throw new StatementsUnavailableError(`recorded statements ${file}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  if (parsed.engine !== engine)
-    throw new StatementsUnavailableError(
-      `recorded statements ${file} are from ${parsed.engine === 'postgres' ? 'PostgreSQL' : 'MySQL'}, but the database is ${engine === 'postgres' ? 'PostgreSQL' : 'MySQL'}`,
-    );
-  return { ...keepSafe(parsed.statements, engine, 'recorded', {}), recordedAt: parsed.recordedAt };
-}
-
 /** What checking the statements found, for the schema check's report. */
 export interface StatementsResult {
   findings: Finding[];
@@ -231,23 +153,29 @@ export interface CheckStatementsInput {
   /** PostgreSQL: the search_path statements are prepared under (the check's `schemas`). */
   searchPath: readonly string[];
   cwd?: string;
+  signal?: AbortSignal;
+  /** Statements already read (a rehearsal reads them from the live database, prepares them elsewhere). */
+  collected?: CollectedStatements;
 }
 
-/**
- * `statements`: prepares the application's statements (observed now and/or recorded before
- * the migration) against the live schema. A statement that no longer prepares is a failure
- * naming the normalised statement, the server's error and the table or column; an INSERT that
- * leaves out a NOT NULL column without a default is one too. Statements that cannot be checked
- * here (types the server cannot infer for placeholders, syntax the digest mangled) are counted.
- */
-export async function checkStatements(input: CheckStatementsInput): Promise<StatementsResult> {
-  const { session, live } = input;
+/** The application's statements, read (observed and/or recorded) but not yet prepared. */
+export interface CollectedStatements {
+  statements: CheckedStatement[];
+  skipped: Record<string, number>;
+  details: Record<string, unknown>;
+}
+
+/** Reads the statements the option names: the recorded ones first, then those observed now. */
+export async function collectStatements(
+  input: Pick<CheckStatementsInput, 'session' | 'option' | 'cwd' | 'signal'>,
+): Promise<CollectedStatements> {
+  const { session } = input;
   const sources = statementSources(input.option);
   const statements: CheckedStatement[] = [];
   const details: Record<string, unknown> = {};
   const skipped: Record<string, number> = {};
   if (sources.recorded) {
-    const recorded = await loadRecorded(sources.recorded, session.engine, input.cwd);
+    const recorded = await loadRecorded(sources.recorded, session.engine, input.cwd, input.signal);
     statements.push(...recorded.statements);
     for (const [why, n] of Object.entries(recorded.skipped)) skipped[why] = (skipped[why] ?? 0) + n;
     details.recorded = {
@@ -263,6 +191,19 @@ export async function checkStatements(input: CheckStatementsInput): Promise<Stat
     for (const [why, n] of Object.entries(observed.skipped)) skipped[why] = (skipped[why] ?? 0) + n;
     details.observed = { source: observed.source, statements: observed.statements.length };
   }
+  return { statements, skipped, details };
+}
+
+/**
+ * `statements`: prepares the application's statements (observed now and/or recorded before
+ * the migration) against the live schema. A statement that no longer prepares is a failure
+ * naming the normalised statement, the server's error and the table or column; an INSERT that
+ * leaves out a NOT NULL column without a default is one too. Statements that cannot be checked
+ * here (types the server cannot infer for placeholders, syntax the digest mangled) are counted.
+ */
+export async function checkStatements(input: CheckStatementsInput): Promise<StatementsResult> {
+  const { session, live } = input;
+  const { statements, skipped, details } = input.collected ?? (await collectStatements(input));
 
   const reader = await readerFor(session, input.searchPath);
   const outcomes = statements.length ? await reader.prepareAll(statements.map((s) => s.text)) : [];

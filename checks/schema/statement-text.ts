@@ -6,9 +6,9 @@ import type { Engine } from './model';
  * `/* , ... *\/`) becomes placeholders, and only a single DML statement is accepted.
  */
 
-type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'param' | 'punct' | 'comment' | 'space';
+export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'param' | 'punct' | 'comment' | 'space';
 
-interface Token {
+export interface Token {
   kind: TokenKind;
   text: string;
 }
@@ -16,7 +16,7 @@ interface Token {
 const DML = new Set(['select', 'insert', 'update', 'delete', 'with', 'values', 'table', 'merge', 'replace']);
 
 /** Splits SQL into tokens, enough to find literals, identifiers and statement boundaries. */
-function tokenize(sql: string, engine: Engine): Token[] {
+export function tokenize(sql: string, engine: Engine): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   const push = (kind: TokenKind, end: number) => {

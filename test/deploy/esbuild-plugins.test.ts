@@ -101,6 +101,18 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     },
   );
 
+  it('leaves the S3 client out unless a schema check reads or records statements in S3', async () => {
+    const schema = (statements: string) =>
+      bundle(
+        `targets: { test: "http://127.0.0.1:9" }\nchecks:\n  db: { type: schema, url: "postgres://app@db:5432/app", statements: ${statements} }\n`,
+      );
+    const omitted = (inputs: string[]) => inputs.some((i) => i.endsWith(':@aws-sdk/client-s3'));
+
+    expect(omitted((await schema('observed')).inputs)).toBe(true);
+    expect(omitted((await schema('{ recorded: blue.json }')).inputs)).toBe(true);
+    expect(omitted((await schema('{ recorded: "s3://art/web/blue.json" }')).inputs)).toBe(false);
+  });
+
   it('leaves discovery out of a target-groups bundle with fixed target groups, and keeps it for discover: true', async () => {
     const fixed = await bundle(
       'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, loadBalancer: app/web/1, green: targetgroup/g/1, blue: targetgroup/b/2 }\n',

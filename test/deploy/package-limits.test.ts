@@ -18,6 +18,7 @@ const plugin = {
     autoTargets: string[];
     discoveringChecks: string[];
     schemaEngines: string[];
+    s3Objects: { read: string[]; write: string[] };
     reportReserveMs: number;
   };
   functionProblems(
@@ -194,10 +195,37 @@ describe('the packaging plugin', () => {
       autoTargets: ['test'],
       discoveringChecks: [],
       schemaEngines: [],
+      s3Objects: { read: [], write: [] },
       reportReserveMs: 20_000,
       snsTopics: [],
       eventBuses: [],
     });
+  });
+
+  it('grants s3:GetObject and s3:PutObject on the exact objects schema checks read and record', () => {
+    const analysis = plugin.analyseConfig(
+      'targets: { test: "http://alb" }\nchecks:\n  r: { type: schema, url: "postgres://a@db/app", statements: { recorded: "s3://art/web/blue.json" } }\n  w: { type: schema, url: "postgres://a@db/app", statements: observed, record: "s3://art/web/next.json" }\n  f: { type: schema, url: "postgres://a@db/app", statements: { recorded: blue.json } }\n',
+      'greenlight.yml',
+    );
+
+    const statements = plugin.iamStatements(analysis, {
+      application: 'app',
+      deploymentGroup: 'dg',
+      ecsHook: false,
+    });
+
+    expect(statements.slice(1)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::art/web/blue.json' }],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject'],
+        Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::art/web/next.json' }],
+      },
+    ]);
   });
 
   it('reads the engines schema checks connect to, from engine or the URL, both when it cannot tell', () => {

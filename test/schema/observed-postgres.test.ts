@@ -287,6 +287,33 @@ describe('greenlight schema record, then statements: { recorded }', () => {
     expect(observedNow.outcome).toBe('inconclusive');
   });
 
+  it('records at BeforeInstall with the check’s record option, for a later check to prepare', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'recorded-')), 'before-install.json');
+    const before = await observed({ record: out });
+    expect(before.outcome).toBe('passed');
+    expect(before.assertions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          what: `record statements to ${out}`,
+          actual: '5 statements saved',
+          ok: true,
+        }),
+      ]),
+    );
+    expect(readFileSync(out, 'utf8')).not.toContain(SECRET);
+
+    await admin('SELECT pg_stat_statements_reset(); ALTER TABLE users DROP COLUMN firstname');
+    const after = await runSchemaCheck({ url: url(), statements: { recorded: out } });
+    expect(after.outcome).toBe('failed');
+    expect(after.message).toContain('column users.firstname is missing');
+  });
+
+  it('refuses a record option without observed statements to save', async () => {
+    await expect(
+      runSchemaCheck({ url: url(), statements: { recorded: 'x.json' }, record: 'y.json' }),
+    ).rejects.toThrow(/record.*set statements: observed as well/);
+  });
+
   it('is an error naming the file when the record is missing, not JSON, or from another engine', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'recorded-'));
     const notJson = join(dir, 'broken.json');

@@ -97,7 +97,7 @@ describe('greenlight schema snapshot', () => {
     {
       args: ['schema', 'frobnicate'],
       code: 2,
-      err: /expected "snapshot", "record" or "contract-schema", got "frobnicate"/,
+      err: /expected "snapshot", "record", "rehearse" or "contract-schema", got "frobnicate"/,
     },
     {
       args: ['schema', 'snapshot', '--db', 'postgres://u:pw-0123456789@127.0.0.1:1/db?sslmode=disable'],
