@@ -36,6 +36,8 @@ export interface HookHandlerOptions {
    * default, which CloudWatch Logs turns into metrics; `false` writes none.
    */
   metrics?: ((line: string) => void) | false;
+  /** Whether a failed http check at AfterInstall/AfterAllowTestTraffic adds green's tasks' diagnosis (default true). */
+  diagnoseGreen?: boolean;
 }
 
 export interface HookOutcome {
@@ -138,6 +140,11 @@ export function createHookHandler(
           if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
           status = verdict.status;
           reason = verdict.reason;
+          if (status === 'Failed' && options.diagnoseGreen !== false) {
+            const green = await import('./green-diagnosis');
+            if (green.wantsGreenDiagnosis(lifecycleEvent, verdict))
+              reason = `${reason}; ${await green.greenDiagnosis(execution.deploymentId, deadline, options.discovery)}`;
+          }
         }
       }
     } catch (err) {

@@ -1,6 +1,6 @@
 import type { DeploymentInfo, LifecycleEvent } from '@aws-sdk/client-codedeploy';
-import type { Service, ServiceDeployment, Task } from '@aws-sdk/client-ecs';
-import type { Listener, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Service, ServiceDeployment } from '@aws-sdk/client-ecs';
+import type { Listener } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type {
   CodeDeployView,
   Evidence,
@@ -9,9 +9,7 @@ import type {
   RevisionView,
   ServiceDeploymentView,
   ServiceView,
-  StoppedTask,
-  TargetView,
-} from './evidence';
+} from '../checks/diagnosis/evidence';
 
 /*
  * The SDK's answers, reduced to what the watch shows and diagnoses. Every field the SDK may leave
@@ -153,32 +151,6 @@ export function lifecycleEventViews(events: LifecycleEvent[]): LifecycleEventVie
     ...optional('errorCode', l.diagnostics?.errorCode),
     ...optional('message', l.diagnostics?.message),
   }));
-}
-
-export function stoppedTaskView(t: Task): StoppedTask {
-  return {
-    taskArn: t.taskArn ?? '',
-    ...optional('taskDefinitionArn', t.taskDefinitionArn),
-    ...optional('stoppedReason', t.stoppedReason),
-    ...optional('stopCode', t.stopCode),
-    ...optional('stoppedAt', ms(t.stoppedAt)),
-    containers: (t.containers ?? []).map((c) => ({
-      name: c.name ?? 'container',
-      ...optional('exitCode', c.exitCode),
-      ...optional('reason', c.reason),
-    })),
-  };
-}
-
-export function targetView(targetGroupArn: string, d: TargetHealthDescription): TargetView {
-  return {
-    targetGroupArn,
-    id: d.Target?.Id ?? '',
-    ...optional('port', d.Target?.Port),
-    state: d.TargetHealth?.State ?? 'unknown',
-    ...optional('reason', d.TargetHealth?.Reason),
-    ...optional('description', d.TargetHealth?.Description),
-  };
 }
 
 /** Where the listener's default action forwards (target groups of weight above zero). */

@@ -31,9 +31,8 @@ import {
   serviceEventViews,
   serviceTargetGroups,
   serviceView,
-  stoppedTaskView,
-  targetView,
 } from './aws-views';
+import { stoppedTaskView, targetView } from '../checks/diagnosis/task-views';
 import { endingOf } from './deployment-ending';
 import {
   emptyEvidence,
@@ -42,7 +41,7 @@ import {
   type Evidence,
   type ListenerView,
   type StoppedTask,
-} from './evidence';
+} from '../checks/diagnosis/evidence';
 
 /** The AWS clients the watch reads through (real SDK clients; only `send` is used). */
 export interface WatchClients {

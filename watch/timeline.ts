@@ -1,4 +1,4 @@
-import type { Evidence, RevisionView, StoppedTask, TargetView } from './evidence';
+import type { Evidence, RevisionView, StoppedTask, TargetView } from '../checks/diagnosis/evidence';
 
 export const TIMELINE_EVENT_TYPES = [
   'watching',

@@ -7,8 +7,8 @@ import {
   type WatchClients,
   type WatchTarget,
 } from './deployment-reader';
-import { diagnose, diagnosisLine, type Diagnosis } from './diagnose';
-import { emptyEvidence, newRevision, type Ending, type Evidence } from './evidence';
+import { diagnose, diagnosisLine, type Diagnosis } from '../checks/diagnosis/diagnose';
+import { emptyEvidence, newRevision, type Ending, type Evidence } from '../checks/diagnosis/evidence';
 import { changes, type TimelineEvent } from './timeline';
 import type { WatchClock } from './watch-clock';
 

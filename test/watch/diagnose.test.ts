@@ -1,6 +1,6 @@
-import { diagnose, diagnosisLine } from '../../watch/diagnose';
-import { emptyEvidence, type Ending, type Evidence } from '../../watch/evidence';
-import { CAUSE_IDS, KNOWN_CAUSES, type CauseId } from '../../watch/known-causes';
+import { diagnose, diagnosisLine } from '../../checks/diagnosis/diagnose';
+import { emptyEvidence, type Ending, type Evidence } from '../../checks/diagnosis/evidence';
+import { CAUSE_IDS, KNOWN_CAUSES, type CauseId } from '../../checks/diagnosis/known-causes';
 
 const TD_NEW = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8';
 const TG_GREEN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/6d0ecf831eec9f09';

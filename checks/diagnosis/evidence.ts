@@ -1,7 +1,8 @@
 /**
- * What `greenlight watch` has read about one deployment, from ECS, Elastic Load Balancing,
- * CloudWatch and CodeDeploy. The diagnosis is a pure function of this (diagnose.ts), so every
- * known cause can be shown by a table of evidence without any AWS at all.
+ * What is known about one deployment, from ECS, Elastic Load Balancing, CloudWatch and CodeDeploy:
+ * `greenlight watch` reads all of it, a hook's failed verdict the part about green's tasks and
+ * targets. The diagnosis is a pure function of this (diagnose.ts), so every known cause can be
+ * shown by a table of evidence without any AWS at all.
  */
 
 /** How the service deploys: a rolling update, ECS's own blue/green/linear/canary, or CodeDeploy. */
