@@ -1,4 +1,5 @@
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { FilterLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import {
   GetDeploymentCommand,
   GetDeploymentGroupCommand,
@@ -34,6 +35,7 @@ import {
 } from './aws-views';
 import { stoppedTaskView, targetView } from '../checks/diagnosis/task-views';
 import { endingOf } from './deployment-ending';
+import { filterTermOf, hookVerdictOf, latestVerdicts, logGroupOf } from './hook-verdicts';
 import {
   emptyEvidence,
   newRevision,
@@ -49,6 +51,8 @@ export interface WatchClients {
   elbv2: Pick<ElasticLoadBalancingV2Client, 'send'>;
   cloudwatch: Pick<CloudWatchClient, 'send'>;
   codedeploy: Pick<CodeDeployClient, 'send'>;
+  /** For the hooks' verdicts (`hookLogGroups`). */
+  logs?: Pick<CloudWatchLogsClient, 'send'>;
 }
 
 /** What to follow: a service (its current deployment) or a CodeDeploy deployment. */
@@ -56,6 +60,8 @@ export interface WatchTarget {
   cluster?: string;
   service?: string;
   deploymentId?: string;
+  /** Log groups (or Lambda function names) of greenlight hooks whose verdicts go on the timeline. */
+  hookLogGroups?: string[];
 }
 
 /** The deployment or service cannot be followed at all (not found, no permission): nothing to wait for. */
@@ -83,6 +89,10 @@ export interface Reading {
 }
 
 const MAX_STOPPED_TASKS = 20;
+/** Hooks may have decided before the watch started: their log is read from this far back. */
+const HOOK_LOG_LOOKBACK_MS = 3_600_000;
+/** Log events per FilterLogEvents call; the next poll goes on from the last one read. */
+const LOG_EVENTS_PER_CALL = 100;
 const MAX_EVENTS = 20;
 /** Ids of tasks and events already shown; well above the 100 a page lists, so none is shown twice. */
 const MAX_REMEMBERED = 1_000;
@@ -131,11 +141,16 @@ export class DeploymentReader {
   private targetGroupTurn = 0;
   private readonly seenTasks = new Set<string>();
   private readonly seenEvents = new Set<string>();
+  private readonly seenLogEvents = new Set<string>();
+  private readonly logCursor = new Map<string, number>();
+  private logGroupTurn = 0;
 
   constructor(
     private readonly clients: WatchClients,
     private readonly pacer: ApiPacer,
     private readonly target: WatchTarget,
+    /** epoch ms the watch started; the hooks' log is read from an hour before. */
+    private readonly startedAt = Date.now(),
   ) {}
 
   /** What the watch follows, for its first line. */
@@ -252,6 +267,7 @@ export class DeploymentReader {
     await this.readTargetHealth(note);
     await this.readAlarms(note);
     await this.readListeners(note);
+    await this.readHookVerdicts(note);
 
     return { evidence: structuredClone(e), ended: endingOf(e), primaryAnswered, errors };
   }
@@ -460,6 +476,40 @@ export class DeploymentReader {
     this.evidence.listeners = (out.Listeners ?? []).map((l) =>
       listenerView(l, this.listenerRoles.get(l.ListenerArn ?? '') ?? 'production'),
     );
+  }
+
+  /**
+   * One hook log group per poll, in turn: FilterLogEvents for the deployment's id from where the
+   * last call stopped, keeping the greenlight verdicts about this deployment.
+   */
+  private async readHookVerdicts(note: <T>(api: string, r: Paced<T>) => T | undefined): Promise<void> {
+    const groups = (this.target.hookLogGroups ?? []).map(logGroupOf);
+    const deployment = this.deploymentId ?? this.serviceDeploymentArn;
+    const logs = this.clients.logs;
+    if (!groups.length || !deployment || !logs) return;
+    const group = groups[this.logGroupTurn % groups.length]!;
+    const startTime = this.logCursor.get(group) ?? this.startedAt - HOOK_LOG_LOOKBACK_MS;
+    const out = note(
+      'logs:FilterLogEvents',
+      await this.pacer.call('logs:FilterLogEvents', () =>
+        logs.send(
+          new FilterLogEventsCommand({
+            logGroupName: group,
+            filterPattern: filterTermOf(deployment),
+            startTime,
+            limit: LOG_EVENTS_PER_CALL,
+          }),
+        ),
+      ),
+    );
+    if (!out) return;
+    this.logGroupTurn++;
+    const fresh = (out.events ?? []).filter((ev) => !ev.eventId || !this.seenLogEvents.has(ev.eventId));
+    for (const ev of fresh) if (ev.eventId) remember(this.seenLogEvents, ev.eventId);
+    const last = Math.max(startTime, ...fresh.map((ev) => ev.timestamp ?? 0));
+    this.logCursor.set(group, last);
+    const verdicts = fresh.map((ev) => hookVerdictOf(ev, deployment)).filter(defined);
+    if (verdicts.length) this.evidence.hookVerdicts = latestVerdicts(this.evidence.hookVerdicts, verdicts);
   }
 }
 

@@ -5,6 +5,7 @@ export const TIMELINE_EVENT_TYPES = [
   'deployment',
   'revision',
   'lifecycle-event',
+  'hook-verdict',
   'task-stopped',
   'target-health',
   'alarm',
@@ -98,6 +99,15 @@ export function changes(prev: Evidence | undefined, next: Evidence): Draft[] {
       type: 'lifecycle-event',
       message: `${l.name}: ${l.status}${l.message ? ` (${l.message})` : ''}`,
       data: { ...l },
+    });
+  }
+  const verdicts = new Map((prev?.hookVerdicts ?? []).map((v) => [v.hook, v.at]));
+  for (const v of next.hookVerdicts) {
+    if (verdicts.get(v.hook) === v.at) continue;
+    out.push({
+      type: 'hook-verdict',
+      message: `hook ${v.hook}: ${v.status}${v.reason ? ` (${v.reason})` : ''}`,
+      data: { ...v, at: new Date(v.at).toISOString() },
     });
   }
   const seen = new Set((prev?.stoppedTasks ?? []).map((t) => t.taskArn));

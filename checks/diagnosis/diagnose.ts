@@ -2,6 +2,7 @@ import {
   newRevision,
   type Ending,
   type Evidence,
+  type HookVerdictView,
   type LifecycleEventView,
   type StoppedTask,
   type TargetView,
@@ -63,16 +64,31 @@ function targetEvidence(targets: TargetView[], extra = ''): string | undefined {
   return `target ${where} ${t.state}: ${t.reason}${t.description ? ` (${t.description})` : ''}${more}${extra}`;
 }
 
+/** The latest verdict a greenlight hook logged for `hook`, if its log was read. */
+function verdictOf(e: Evidence, hook: string): HookVerdictView | undefined {
+  return e.hookVerdicts.find((v) => v.hook === hook);
+}
+
+/** What the hook's own log says about an event CodeDeploy still waits on. */
+function loggedButUnreported(v: HookVerdictView | undefined): string {
+  if (!v || v.status === 'InProgress') return '';
+  return `; the hook logged ${v.status} at ${new Date(v.at).toISOString().slice(11, 19)} UTC but its report never reached CodeDeploy`;
+}
+
 const rules: Record<Exclude<CauseId, 'unknown'>, Rule> = {
   'hook-timed-out': (e, ending) => {
     const failed = hookEvents(e).find(
       (h) => h.status === 'Failed' && (h.errorCode === 'ScriptTimedOut' || TIMED_OUT.test(h.message ?? '')),
     );
-    if (failed) return `${failed.name} Failed: ${failed.errorCode ?? ''} ${failed.message ?? ''}`.trim();
+    if (failed && verdictOf(e, failed.name)?.status !== 'Failed')
+      return (
+        `${failed.name} Failed: ${failed.errorCode ?? ''} ${failed.message ?? ''}`.trim() +
+        loggedButUnreported(verdictOf(e, failed.name))
+      );
     const waiting = hookEvents(e).find((h) => h.status === 'InProgress');
     if (waiting && (ending === 'stalled' || e.codeDeploy?.errorCode === 'TIMEOUT')) {
       const since = e.stalledForMs ? ` for ${Math.round(e.stalledForMs / 60_000)} min` : '';
-      return `${waiting.name} InProgress${since} with no report from its hook${e.codeDeploy?.errorMessage ? `; ${e.codeDeploy.errorMessage}` : ''}`;
+      return `${waiting.name} InProgress${since} with no report from its hook${e.codeDeploy?.errorMessage ? `; ${e.codeDeploy.errorMessage}` : ''}${loggedButUnreported(verdictOf(e, waiting.name))}`;
     }
     const ecs = e.serviceDeployment;
     if (ecs?.statusReason && /hook/i.test(ecs.statusReason) && TIMED_OUT.test(ecs.statusReason))
@@ -81,6 +97,10 @@ const rules: Record<Exclude<CauseId, 'unknown'>, Rule> = {
   },
   'hook-failed': (e) => {
     const failed = hookEvents(e).find((h) => h.status === 'Failed');
+    // The hook's own reason (its log) says more than CodeDeploy's diagnostics for a Lambda hook.
+    const own = failed ? verdictOf(e, failed.name) : e.hookVerdicts.find((v) => v.status === 'Failed');
+    if (own?.status === 'Failed')
+      return `${own.hook} Failed: ${own.reason ?? failed?.message ?? 'no reason given'}`;
     if (failed) return `${failed.name} Failed: ${failed.message ?? failed.errorCode ?? 'no reason given'}`;
     if (e.codeDeploy?.errorCode === 'HOOK_EXECUTION_FAILURE')
       return `${e.codeDeploy.errorCode}: ${e.codeDeploy.errorMessage ?? ''}`;

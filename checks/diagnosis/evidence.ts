@@ -123,6 +123,17 @@ export interface ServiceEventView {
   message: string;
 }
 
+/** A greenlight hook's own verdict, from the JSON line it logs (its log group). */
+export interface HookVerdictView {
+  /** The lifecycle event (CodeDeploy) or stage (ECS built-in hook) it decided. */
+  hook: string;
+  /** Succeeded, Failed, or InProgress (an ECS hook that asked to be called again). */
+  status: string;
+  reason?: string;
+  /** epoch ms, when the hook logged it */
+  at: number;
+}
+
 /** Everything read so far, as of the last poll. */
 export interface Evidence {
   kind: DeploymentKind;
@@ -141,6 +152,8 @@ export interface Evidence {
   listeners: ListenerView[];
   /** ECS service events, newest first (bounded). */
   events: ServiceEventView[];
+  /** The latest verdict each greenlight hook logged for this deployment. */
+  hookVerdicts: HookVerdictView[];
   /** How long nothing has moved, when the watch ends as stalled (ms). */
   stalledForMs?: number;
 }
@@ -155,6 +168,7 @@ export function emptyEvidence(kind: DeploymentKind): Evidence {
     alarms: [],
     listeners: [],
     events: [],
+    hookVerdicts: [],
   };
 }
 
