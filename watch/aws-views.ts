@@ -1,6 +1,6 @@
 import type { DeploymentInfo, LifecycleEvent } from '@aws-sdk/client-codedeploy';
 import type { Service, ServiceDeployment } from '@aws-sdk/client-ecs';
-import type { Listener } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Listener, Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type {
   CodeDeployView,
   Evidence,
@@ -166,5 +166,24 @@ export function listenerView(l: Listener, role: ListenerView['role']): ListenerV
           : [a.TargetGroupArn],
       )
       .filter(defined),
+  };
+}
+
+/** A listener rule (ECS built-in blue/green): its forward action's target groups and weights. */
+export function listenerRuleView(r: Rule, role: ListenerView['role']): ListenerView {
+  const weights = (r.Actions ?? [])
+    .filter((a) => a.Type === 'forward')
+    .flatMap((a) =>
+      a.ForwardConfig?.TargetGroups?.length
+        ? a.ForwardConfig.TargetGroups.map((tg) => ({ arn: tg.TargetGroupArn, weight: tg.Weight ?? 1 }))
+        : [{ arn: a.TargetGroupArn, weight: 1 }],
+    )
+    .filter((w): w is { arn: string; weight: number } => w.arn !== undefined)
+    .map((w) => ({ targetGroupArn: w.arn, weight: w.weight }));
+  return {
+    arn: r.RuleArn ?? '',
+    role,
+    forwardsTo: weights.filter((w) => w.weight > 0).map((w) => w.targetGroupArn),
+    weights,
   };
 }

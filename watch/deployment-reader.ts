@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import {
   DescribeListenersCommand,
+  DescribeRulesCommand,
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -26,6 +27,7 @@ import type { ApiPacer, Paced } from './api-pacer';
 import {
   codeDeployView,
   lifecycleEventViews,
+  listenerRuleView,
   listenerView,
   revisionViews,
   serviceDeploymentView,
@@ -137,6 +139,13 @@ export class DeploymentReader {
   private deploymentId: string | undefined;
   private serviceDeploymentArn: string | undefined;
   private listenerRoles = new Map<string, ListenerView['role']>();
+  /** ECS built-in blue/green: the production and test listener rules the service shifts traffic with. */
+  private ruleRoles = new Map<string, ListenerView['role']>();
+  private listenerViews: ListenerView[] = [];
+  private ruleViews: ListenerView[] = [];
+  /** ECS built-in blue/green: the target group the production rule did not forward to at first. */
+  private ecsGreenTargetGroups: string[] | undefined;
+  private ecsTargetGroupPair: string[] = [];
   private alarmNames = new Set<string>();
   private targetGroupTurn = 0;
   private readonly seenTasks = new Set<string>();
@@ -267,6 +276,7 @@ export class DeploymentReader {
     await this.readTargetHealth(note);
     await this.readAlarms(note);
     await this.readListeners(note);
+    await this.readListenerRules(note);
     await this.readHookVerdicts(note);
 
     return { evidence: structuredClone(e), ended: endingOf(e), primaryAnswered, errors };
@@ -365,7 +375,17 @@ export class DeploymentReader {
       ? (next?.targetGroupArns ?? [])
       : e.kind === 'rolling'
         ? ownTargetGroups
-        : [];
+        : (this.ecsGreenTargetGroups ?? []);
+    if (e.kind === 'ecs-blue-green') {
+      for (const lb of s.loadBalancers ?? []) {
+        const advanced = lb.advancedConfiguration;
+        if (!advanced) continue;
+        if (advanced.productionListenerRule)
+          this.ruleRoles.set(advanced.productionListenerRule, 'production');
+        if (advanced.testListenerRule) this.ruleRoles.set(advanced.testListenerRule, 'test');
+        this.ecsTargetGroupPair = [lb.targetGroupArn, advanced.alternateTargetGroupArn].filter(defined);
+      }
+    }
     // ECS blue/green alternates between the service's target group and its alternate.
     this.targetGroups = [
       ...new Set([
@@ -473,9 +493,38 @@ export class DeploymentReader {
       ),
     );
     if (!out) return;
-    this.evidence.listeners = (out.Listeners ?? []).map((l) =>
+    this.listenerViews = (out.Listeners ?? []).map((l) =>
       listenerView(l, this.listenerRoles.get(l.ListenerArn ?? '') ?? 'production'),
     );
+    this.evidence.listeners = [...this.listenerViews, ...this.ruleViews];
+  }
+
+  /**
+   * ECS built-in blue/green: DescribeRules for the production and test listener rules, whose
+   * weights are the traffic shift. Green is the target group of the pair that the production
+   * rule did not send traffic to when first read before the production traffic shift.
+   */
+  private async readListenerRules(note: <T>(api: string, r: Paced<T>) => T | undefined): Promise<void> {
+    if (!this.ruleRoles.size) return;
+    const arns = [...this.ruleRoles.keys()];
+    const out = note(
+      'elbv2:DescribeRules',
+      await this.pacer.call('elbv2:DescribeRules', () =>
+        this.clients.elbv2.send(new DescribeRulesCommand({ RuleArns: arns })),
+      ),
+    );
+    if (!out) return;
+    this.ruleViews = (out.Rules ?? []).map((r) =>
+      listenerRuleView(r, this.ruleRoles.get(r.RuleArn ?? '') ?? 'production'),
+    );
+    const e = this.evidence;
+    const production = this.ruleViews.find((r) => r.role === 'production');
+    const stage = e.serviceDeployment?.lifecycleStage;
+    if (!this.ecsGreenTargetGroups && production && this.ecsTargetGroupPair.length > 1 && !isShifted(stage)) {
+      this.ecsGreenTargetGroups = this.ecsTargetGroupPair.filter((tg) => !production.forwardsTo.includes(tg));
+      e.replacementTargetGroupArns = this.ecsGreenTargetGroups;
+    }
+    e.listeners = [...this.listenerViews, ...this.ruleViews];
   }
 
   /**
@@ -512,6 +561,15 @@ export class DeploymentReader {
     if (verdicts.length) this.evidence.hookVerdicts = latestVerdicts(this.evidence.hookVerdicts, verdicts);
   }
 }
+
+/** ECS lifecycle stages from the production traffic shift on. */
+const SHIFTED_STAGES = new Set([
+  'PRODUCTION_TRAFFIC_SHIFT',
+  'POST_PRODUCTION_TRAFFIC_SHIFT',
+  'BAKE_TIME',
+  'CLEAN_UP',
+]);
+const isShifted = (stage: string | undefined) => stage !== undefined && SHIFTED_STAGES.has(stage);
 
 /** Whether a setup failure is one that waiting will not cure. */
 export function isSetupError(err: unknown): boolean {

@@ -1,4 +1,10 @@
-import type { Evidence, RevisionView, StoppedTask, TargetView } from '../checks/diagnosis/evidence';
+import type {
+  Evidence,
+  ListenerView,
+  RevisionView,
+  StoppedTask,
+  TargetView,
+} from '../checks/diagnosis/evidence';
 
 export const TIMELINE_EVENT_TYPES = [
   'watching',
@@ -45,6 +51,17 @@ function stoppedLine(t: StoppedTask): string {
     .map((c) => `${c.name} exit ${c.exitCode ?? '-'}${c.reason ? ` (${c.reason})` : ''}`)
     .join('; ');
   return `task ${short(t.taskArn)} stopped: ${t.stoppedReason ?? 'no reason given'}${containers ? `; ${containers}` : ''}`;
+}
+
+/** `production listener rule 9f2c forwards to web-blue 0%, web-green 100%` for a weighted rule. */
+function listenerLine(l: ListenerView): string {
+  if (l.weights) {
+    // ELBv2 weights are relative (0-999): shown as shares of the total.
+    const total = l.weights.reduce((n, w) => n + w.weight, 0);
+    const share = (w: number) => (total ? Math.round((w * 100) / total) : 0);
+    return `${l.role} listener rule ${short(l.arn)} forwards to ${l.weights.map((w) => `${short(w.targetGroupArn)} ${share(w.weight)}%`).join(', ') || 'nothing'}`;
+  }
+  return `${l.role} listener ${short(l.arn)} forwards to ${l.forwardsTo.map(short).join(', ') || 'nothing'}`;
 }
 
 const targetKey = (t: TargetView) => `${t.targetGroupArn} ${t.id}:${t.port ?? ''}`;
@@ -129,14 +146,11 @@ export function changes(prev: Evidence | undefined, next: Evidence): Draft[] {
       data: { ...a },
     });
   }
-  const listeners = new Map((prev?.listeners ?? []).map((l) => [l.arn, l.forwardsTo.join(',')]));
+  const listeners = new Map((prev?.listeners ?? []).map((l) => [l.arn, listenerLine(l)]));
   for (const l of next.listeners) {
-    if (listeners.get(l.arn) === l.forwardsTo.join(',')) continue;
-    out.push({
-      type: 'listener',
-      message: `${l.role} listener ${short(l.arn)} forwards to ${l.forwardsTo.map(short).join(', ') || 'nothing'}`,
-      data: { ...l },
-    });
+    const line = listenerLine(l);
+    if (listeners.get(l.arn) === line) continue;
+    out.push({ type: 'listener', message: line, data: { ...l } });
   }
   return out;
 }

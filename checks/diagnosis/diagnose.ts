@@ -21,6 +21,19 @@ export interface Diagnosis {
 type Rule = (e: Evidence, ending: Ending) => string | undefined;
 
 const TIMED_OUT = /timed?[ -]?out|timeout/i;
+/** ECS built-in blue/green lifecycle stages, in order. */
+const ECS_STAGES = [
+  'RECONCILE_SERVICE',
+  'PRE_SCALE_UP',
+  'SCALE_UP',
+  'POST_SCALE_UP',
+  'TEST_TRAFFIC_SHIFT',
+  'POST_TEST_TRAFFIC_SHIFT',
+  'PRODUCTION_TRAFFIC_SHIFT',
+  'POST_PRODUCTION_TRAFFIC_SHIFT',
+  'BAKE_TIME',
+  'CLEAN_UP',
+];
 const MAX_EVIDENCE_CHARS = 300;
 
 const short = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
@@ -155,12 +168,20 @@ const rules: Record<Exclude<CauseId, 'unknown'>, Rule> = {
     const replacement = new Set(e.replacementTargetGroupArns);
     if (!replacement.size) return undefined;
     const shifted = (name: string) => hookEvents(e).some((h) => h.name === name && h.status === 'Succeeded');
+    const sd = e.serviceDeployment;
     // The test listener carries green from AllowTestTraffic on; production from AllowTraffic on.
+    // ECS built-in blue/green: after its test / production traffic shift stages, unless rolling back.
     const due = (role: 'production' | 'test') =>
-      role === 'test' ? !hookEvents(e).length || shifted('AllowTestTraffic') : shifted('AllowTraffic');
+      sd && !hookEvents(e).length
+        ? !sd.status.startsWith('ROLLBACK') &&
+          ECS_STAGES.indexOf(sd.lifecycleStage ?? '') >=
+            ECS_STAGES.indexOf(role === 'test' ? 'POST_TEST_TRAFFIC_SHIFT' : 'POST_PRODUCTION_TRAFFIC_SHIFT')
+        : role === 'test'
+          ? !hookEvents(e).length || shifted('AllowTestTraffic')
+          : shifted('AllowTraffic');
     const wrong = e.listeners.find((l) => due(l.role) && !l.forwardsTo.some((tg) => replacement.has(tg)));
     if (!wrong) return undefined;
-    return `${wrong.role} listener ${short(wrong.arn)} forwards to ${wrong.forwardsTo.map(short).join(', ') || 'nothing'}, not to ${[...replacement].map(short).join(', ')}`;
+    return `${wrong.role} listener${wrong.weights ? ' rule' : ''} ${short(wrong.arn)} forwards to ${wrong.forwardsTo.map(short).join(', ') || 'nothing'}, not to ${[...replacement].map(short).join(', ')}`;
   },
   'min-healthy-blocking-drain': (e, ending) => {
     const s = e.service;

@@ -110,10 +110,13 @@ export interface CodeDeployView {
 }
 
 export interface ListenerView {
+  /** The listener's ARN, or the listener rule's (ECS built-in blue/green shifts traffic with rules). */
   arn: string;
   role: 'production' | 'test';
-  /** Target groups its default action forwards to (weight above zero). */
+  /** Target groups its default action (or the rule's action) forwards to (weight above zero). */
   forwardsTo: string[];
+  /** Listener rules: every target group of the forward action with its weight. */
+  weights?: { targetGroupArn: string; weight: number }[];
 }
 
 export interface ServiceEventView {
