@@ -10,6 +10,7 @@ import { schemaBench } from './schema';
 import { sessionBench } from './session';
 import { statementsBench } from './statements';
 import { verdictBench } from './verdict';
+import { watchBench } from './watch';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
 const benches: Bench[] = [
@@ -22,6 +23,7 @@ const benches: Bench[] = [
   sessionBench,
   cloudWatchBench,
   rehearsalBench,
+  watchBench,
 ];
 
 async function main(): Promise<void> {
