@@ -217,8 +217,16 @@ function greenlightBundle(options = {}) {
       if (analysis.discoveringChecks.length === 0) {
         leaveOut.set(OPTIONAL_MODULES.targetGroupDiscovery, 'no check discovers');
       }
-      if (analysis.autoTargets.length === 0 && analysis.discoveringChecks.length === 0) {
-        leaveOut.set(OPTIONAL_MODULES.deploymentReads, 'no target is "auto" and no check discovers');
+      // The diagnosis of green's tasks in a failed http verdict reads the deployment too.
+      if (
+        analysis.autoTargets.length === 0 &&
+        analysis.discoveringChecks.length === 0 &&
+        !analysis.greenDiagnosis
+      ) {
+        leaveOut.set(
+          OPTIONAL_MODULES.deploymentReads,
+          'no target is "auto", no check discovers and no http check runs at AfterInstall or AfterAllowTestTraffic',
+        );
       }
       if (analysis.secrets.length === 0 && analysis.parameters.length === 0) {
         leaveOut.set(

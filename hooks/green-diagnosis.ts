@@ -1,4 +1,3 @@
-import type { Verdict } from '../checks/runner';
 import {
   DiscoveryError,
   defaultDiscoveryClients,
@@ -9,21 +8,10 @@ import {
 import { diagnoseGreenTasks } from '../checks/diagnosis/green-evidence';
 import { errorMessage } from '../lib/errors';
 
-/** The lifecycle events at which green's tasks are up but may not be reachable yet. */
-export const GREEN_DIAGNOSIS_EVENTS: readonly string[] = ['AfterInstall', 'AfterAllowTestTraffic'];
 /** The diagnosis never takes longer than this, whatever budget is left. */
 export const MAX_GREEN_DIAGNOSIS_MS = 5_000;
 /** With less than this left before the deadline, the verdict goes out without a diagnosis. */
 const MIN_GREEN_DIAGNOSIS_MS = 500;
-
-/** A failed verdict whose http check could not reach green, at an event where green's tasks run. */
-export function wantsGreenDiagnosis(lifecycleEvent: string, verdict: Verdict): boolean {
-  return (
-    verdict.status === 'Failed' &&
-    GREEN_DIAGNOSIS_EVENTS.includes(lifecycleEvent) &&
-    verdict.checks.some((c) => c.type === 'http' && (c.outcome === 'failed' || c.outcome === 'error'))
-  );
-}
 
 /**
  * One sentence on why green may not answer, for a failed verdict's reason: the replacement task

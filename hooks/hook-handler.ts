@@ -14,6 +14,7 @@ import { parseHookEvent } from './hook-event';
 import { createLogger, type Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
 import { DEFAULT_REPORT_RESERVE_MS } from '../lib/report-reserve';
+import { wantsGreenDiagnosis } from './wants-green-diagnosis';
 
 /** Used when the Lambda context gives no remaining time (e.g. a local invoke): Lambda's 15-minute maximum. */
 const FALLBACK_REMAINING_MS = 900_000;
@@ -140,10 +141,8 @@ export function createHookHandler(
           if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
           status = verdict.status;
           reason = verdict.reason;
-          if (status === 'Failed' && options.diagnoseGreen !== false) {
-            const green = await import('./green-diagnosis');
-            if (green.wantsGreenDiagnosis(lifecycleEvent, verdict))
-              reason = `${reason}; ${await green.greenDiagnosis(execution.deploymentId, deadline, options.discovery)}`;
+          if (options.diagnoseGreen !== false && wantsGreenDiagnosis(lifecycleEvent, verdict)) {
+            reason = `${reason}; ${await diagnoseGreen(execution.deploymentId, deadline, options.discovery)}`;
           }
         }
       }
@@ -196,6 +195,20 @@ async function resolveTargets(
     return { failure: `discovery ${discovery.report.outcome}: ${discovery.report.message}` };
   }
   return { resolved };
+}
+
+/** Green's tasks' diagnosis, loaded only when wanted; a failure to load or run it never changes the verdict. */
+async function diagnoseGreen(
+  deploymentId: string,
+  deadline: number,
+  clients?: DiscoveryClients,
+): Promise<string> {
+  try {
+    const { greenDiagnosis } = await import('./green-diagnosis');
+    return await greenDiagnosis(deploymentId, deadline, clients);
+  } catch (err) {
+    return `diagnosis of green's tasks not available: ${errorMessage(err)}`;
+  }
 }
 
 /** The ECS service (or application) name used as the `service` dimension of result metrics. */

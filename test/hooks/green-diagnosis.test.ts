@@ -9,7 +9,7 @@ import {
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createHookHandler } from '../../hooks/hook-handler';
-import { wantsGreenDiagnosis } from '../../hooks/green-diagnosis';
+import { wantsGreenDiagnosis } from '../../hooks/wants-green-diagnosis';
 import { silentLogger } from '../../lib/log';
 import { forwardCall, type AwsJsonServer } from '../support/aws-json-server';
 import { blueGreenDeployment, REGION, worldClients, type BlueGreenWorld } from '../support/aws-world';
