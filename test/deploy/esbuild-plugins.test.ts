@@ -68,6 +68,7 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
   it('leaves the deployment reads out when no http check runs at AfterInstall or AfterAllowTestTraffic', async () => {
     const { inputs } = await bundle(SMOKE.replace('AfterAllowTestTraffic', 'BeforeAllowTraffic'));
     expect(inputs.some((i) => i.includes('checks/discovery/deployment.ts'))).toBe(false);
+    expect(inputs.some((i) => i.includes('hooks/green-diagnosis.ts'))).toBe(false);
     expect(inputs.some((i) => i.includes('checks/http/index.ts'))).toBe(true);
   });
 
