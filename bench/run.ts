@@ -11,6 +11,7 @@ import { sessionBench } from './session';
 import { shadowBench } from './shadow';
 import { statementsBench } from './statements';
 import { verdictBench } from './verdict';
+import { watchBench } from './watch';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
 const benches: Bench[] = [
@@ -24,6 +25,7 @@ const benches: Bench[] = [
   sessionBench,
   cloudWatchBench,
   rehearsalBench,
+  watchBench,
 ];
 
 async function main(): Promise<void> {

@@ -27,6 +27,8 @@ function awsSdkSource(value = 'bundled') {
   return value;
 }
 
+const GREEN_DIAGNOSIS_EVENTS = ['AfterInstall', 'AfterAllowTestTraffic'];
+
 /** `${secretsmanager:...}` / `${ssm:...}` references and check types used by a greenlight.yml text. */
 function analyseConfig(text, source) {
   let doc;
@@ -66,6 +68,12 @@ function analyseConfig(text, source) {
   );
   const { snsTopics, eventBuses } = notifyDestinations(doc.notify);
   const s3Objects = schemaS3Objects(checks);
+  const hooks = doc.hooks && typeof doc.hooks === 'object' ? doc.hooks : {};
+  // A failed http check at these events adds green's tasks' diagnosis (hooks/green-diagnosis.ts).
+  const httpChecks = new Set(checks.filter(([, c]) => c && c.type === 'http').map(([name]) => name));
+  const greenDiagnosis = GREEN_DIAGNOSIS_EVENTS.some(
+    (event) => Array.isArray(hooks[event]) && hooks[event].some((name) => httpChecks.has(name)),
+  );
   const targets = doc.targets && typeof doc.targets === 'object' ? doc.targets : {};
   const autoTargets = Object.keys(targets).filter((name) => targets[name] === 'auto');
   const reserve =
@@ -78,6 +86,7 @@ function analyseConfig(text, source) {
     checkTypes: [...checkTypes].sort(),
     autoTargets,
     discoveringChecks,
+    greenDiagnosis,
     schemaEngines: [...schemaEngines].sort(),
     s3Objects,
     reportReserveMs: reserve,

@@ -7,7 +7,8 @@
  *   ships neither the database drivers nor the cache clients;
  * - a database driver (pg, mysql2) is left out when no schema check connects to its engine;
  * - deployment discovery (`targets: auto`) and the Secrets Manager / SSM resolvers are left out
- *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference;
+ *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference,
+ *   and the diagnosis of green's tasks when no http check runs at AfterInstall or AfterAllowTestTraffic;
  *   if a left-out module were ever loaded, it throws an error saying so (the hook then reports
  *   Failed with that reason), never a silent pass;
  * - zod keeps its English messages only (its other locales are never used).
@@ -44,6 +45,7 @@ const OPTIONAL_MODULES = {
   listenerDiscovery: 'checks/discovery/listeners',
   targetGroupDiscovery: 'checks/discovery/target-groups',
   secretResolvers: 'config/secret-resolvers',
+  greenDiagnosis: 'hooks/green-diagnosis',
 };
 const REQUIRED = 'greenlight-required';
 const ESM_FACADE = 'greenlight-esm-facade';
@@ -217,8 +219,22 @@ function greenlightBundle(options = {}) {
       if (analysis.discoveringChecks.length === 0) {
         leaveOut.set(OPTIONAL_MODULES.targetGroupDiscovery, 'no check discovers');
       }
-      if (analysis.autoTargets.length === 0 && analysis.discoveringChecks.length === 0) {
-        leaveOut.set(OPTIONAL_MODULES.deploymentReads, 'no target is "auto" and no check discovers');
+      // The diagnosis of green's tasks in a failed http verdict reads the deployment too.
+      if (
+        analysis.autoTargets.length === 0 &&
+        analysis.discoveringChecks.length === 0 &&
+        !analysis.greenDiagnosis
+      ) {
+        leaveOut.set(
+          OPTIONAL_MODULES.deploymentReads,
+          'no target is "auto", no check discovers and no http check runs at AfterInstall or AfterAllowTestTraffic',
+        );
+      }
+      if (!analysis.greenDiagnosis) {
+        leaveOut.set(
+          OPTIONAL_MODULES.greenDiagnosis,
+          'no http check runs at AfterInstall or AfterAllowTestTraffic',
+        );
       }
       if (analysis.secrets.length === 0 && analysis.parameters.length === 0) {
         leaveOut.set(
@@ -227,7 +243,7 @@ function greenlightBundle(options = {}) {
         );
       }
       build.onResolve(
-        { filter: /^\.{1,2}\/(.*\/)?(deployment|listeners|target-groups|secret-resolvers)$/ },
+        { filter: /^\.{1,2}\/(.*\/)?(deployment|listeners|target-groups|secret-resolvers|green-diagnosis)$/ },
         (args) => {
           const name = relative(ROOT, resolve(args.resolveDir, args.path)).split(sep).join('/');
           const why = leaveOut.get(name);

@@ -38,15 +38,20 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
   );
   const codedeployActions = ['codedeploy:PutLifecycleEventHookExecutionStatus', 'codedeploy:GetDeployment'];
   const discovers = analysis.autoTargets.length > 0 || (analysis.discoveringChecks ?? []).length > 0;
-  if (discovers) codedeployActions.push('codedeploy:GetDeploymentGroup');
+  // A failed http check adds green's tasks' diagnosis (hooks/green-diagnosis.ts), which finds them
+  // through the deployment group and the service's task sets.
+  const diagnosesGreen = analysis.greenDiagnosis === true;
+  if (discovers || diagnosesGreen) codedeployActions.push('codedeploy:GetDeploymentGroup');
   const statements = [{ Effect: 'Allow', Action: codedeployActions, Resource: [groupArn] }];
 
-  if (discovers) {
+  if (discovers || diagnosesGreen) {
     statements.push({
       Effect: 'Allow',
       Action: ['ecs:DescribeServices'],
       Resource: [sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*')],
     });
+  }
+  if (discovers) {
     // ELBv2 Describe* actions cannot be scoped to a resource.
     statements.push({
       Effect: 'Allow',
@@ -58,6 +63,21 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
       ],
       Resource: '*',
     });
+  }
+  if (diagnosesGreen) {
+    // ListTasks is authorised against container instances, DescribeTasks against tasks (both carry
+    // the ecs:cluster condition key); DescribeTargetHealth cannot be scoped to a resource.
+    statements.push(
+      {
+        Effect: 'Allow',
+        Action: ['ecs:ListTasks', 'ecs:DescribeTasks'],
+        Resource: [
+          sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:container-instance/*'),
+          sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/*'),
+        ],
+      },
+      { Effect: 'Allow', Action: ['elasticloadbalancing:DescribeTargetHealth'], Resource: '*' },
+    );
   }
   if (ecsHook) {
     // AWS authorises DescribeServiceDeployments against the service and the service deployment both.

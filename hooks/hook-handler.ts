@@ -16,6 +16,7 @@ import { withinDeadline } from '../lib/within-deadline';
 import { DEFAULT_REPORT_RESERVE_MS } from '../lib/report-reserve';
 import { codeDeployDeployment, notifyVerdict } from './notify/notify';
 import type { NotifySettings } from '../config/notify-schema';
+import { wantsGreenDiagnosis } from './wants-green-diagnosis';
 
 /** Used when the Lambda context gives no remaining time (e.g. a local invoke): Lambda's 15-minute maximum. */
 const FALLBACK_REMAINING_MS = 900_000;
@@ -38,6 +39,8 @@ export interface HookHandlerOptions {
    * default, which CloudWatch Logs turns into metrics; `false` writes none.
    */
   metrics?: ((line: string) => void) | false;
+  /** Whether a failed http check at AfterInstall/AfterAllowTestTraffic adds green's tasks' diagnosis (default true). */
+  diagnoseGreen?: boolean;
 }
 
 export interface HookOutcome {
@@ -142,6 +145,9 @@ export function createHookHandler(
           if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
           status = verdict.status;
           reason = verdict.reason;
+          if (options.diagnoseGreen !== false && wantsGreenDiagnosis(lifecycleEvent, verdict)) {
+            reason = `${reason}; ${await diagnoseGreen(execution.deploymentId, deadline, options.discovery)}`;
+          }
         }
       }
     } catch (err) {
@@ -213,6 +219,20 @@ async function resolveTargets(
     return { failure: `discovery ${discovery.report.outcome}: ${discovery.report.message}` };
   }
   return { resolved };
+}
+
+/** Green's tasks' diagnosis, loaded only when wanted; a failure to load or run it never changes the verdict. */
+async function diagnoseGreen(
+  deploymentId: string,
+  deadline: number,
+  clients?: DiscoveryClients,
+): Promise<string> {
+  try {
+    const { greenDiagnosis } = await import('./green-diagnosis');
+    return await greenDiagnosis(deploymentId, deadline, clients);
+  } catch (err) {
+    return `diagnosis of green's tasks not available: ${errorMessage(err)}`;
+  }
 }
 
 /** The ECS service (or application) name used as the `service` dimension of result metrics. */

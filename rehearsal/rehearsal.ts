@@ -13,6 +13,7 @@ import { CodeDeployStandIn } from './codedeploy-stand-in';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { createHookLogRecorder } from './hook-log-recorder';
 import { LocalLoadBalancer, type Color, type ListenerName } from './load-balancer';
+import { installGreen } from './green-install';
 import { newSessionSigning, startSampleApp, type SampleApp } from './sample-app';
 import { BLUE, type Scenario } from './scenarios';
 import { SessionStoreServer } from './session-store-server';
@@ -277,6 +278,8 @@ export async function rehearseScenario(
         log,
         // The timeline is the rehearsal's output: the metric lines a Lambda would log stay out of it.
         metrics: false,
+        // There is no ECS to read green's tasks from: Install shows their diagnosis instead.
+        diagnoseGreen: false,
       });
       const execution = codedeploy.openExecution(deploymentId, hook);
       const lambdaDeadline = Date.now() + pace.hookTimeoutMs;
@@ -348,12 +351,17 @@ export async function rehearseScenario(
       step: 'Install',
       message: `starting green (${scenario.green.version}) task set; it runs its migrations`,
     });
-    green = await startSampleApp(scenario.green, { db: postgres.db, redis, signing });
-    lb.setTarget('green', green.url);
-    const healthyAfter = await waitHealthy(green.url, pace);
+    const install = await installGreen(scenario.green, { db: postgres.db, redis, signing }, pace, (message) =>
+      emit({ kind: 'step', atMs: at(), step: 'Install', message }),
+    );
+    green = install.app;
+    if (green) lb.setTarget('green', green.url);
+    const healthyAfter = install.healthyAfterMs;
     if (healthyAfter === undefined) {
-      reason = `green did not pass its health check (GET /health) within ${pace.installTimeoutMs} ms`;
+      reason = install.reason ?? 'green did not pass its health check';
       emit({ kind: 'step', atMs: at(), step: 'Install', message: reason });
+      if (install.diagnosis && install.diagnosisLine)
+        emit({ kind: 'diagnosis', atMs: at(), cause: install.diagnosis.cause, line: install.diagnosisLine });
       return await finish(rollback('Install'));
     }
     emit({
@@ -433,18 +441,4 @@ export async function rehearseScenario(
     if (reason && status !== 'Succeeded') result.reason = reason;
     return result;
   }
-}
-
-/** Polls the task directly, as a target group health check does. Returns ms until healthy, or undefined. */
-async function waitHealthy(url: URL, pace: RehearsalPace): Promise<number | undefined> {
-  const started = performance.now();
-  let streak = 0;
-  while (performance.now() - started < pace.installTimeoutMs) {
-    const res = await httpCall(new URL('/health', url)).catch(() => undefined);
-    await res?.arrayBuffer().catch(() => undefined);
-    streak = res?.status === 200 ? streak + 1 : 0;
-    if (streak >= pace.healthyThreshold) return Math.round(performance.now() - started);
-    await sleep(pace.healthIntervalMs);
-  }
-  return undefined;
 }

@@ -27,6 +27,21 @@ export interface AppVersionSpec {
   brokenUsersEndpoint?: boolean;
   /** The app answers 503 on /health for this long after it starts (a slow start). */
   readyAfterMs?: number;
+  /** The route the app answers its health check on (default `/health`); others answer 404. */
+  healthPath?: string;
+  /** The app exits at start with this code, logging `log` (a crash loop: every start fails alike). */
+  crashOnStart?: { exitCode: number; log: string };
+}
+
+/** The app's process ended at start, as an essential container that exits. */
+export class AppExitedError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AppExitedError';
+  }
 }
 
 /** Shared by both versions: the signing secret never appears in a contract, only its id. */
@@ -174,6 +189,7 @@ export async function startSampleApp(
   deps: { db: PGlite; redis: Redis; signing: SessionSigning },
 ): Promise<SampleApp> {
   const { db, redis, signing } = deps;
+  if (spec.crashOnStart) throw new AppExitedError(spec.crashOnStart.exitCode, spec.crashOnStart.log);
   await migrate(db, [BASE_MIGRATION, ...spec.migrations]);
   const startedAt = Date.now();
   const ready = () => Date.now() - startedAt >= (spec.readyAfterMs ?? 0);
@@ -186,7 +202,7 @@ export async function startSampleApp(
   const routes = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://app.internal');
     const route = `${req.method} ${url.pathname}`;
-    if (route === 'GET /health') {
+    if (route === `GET ${spec.healthPath ?? '/health'}`) {
       return ready()
         ? send(res, 200, { status: 'ok', version: spec.version })
         : send(res, 503, { status: 'starting', version: spec.version });

@@ -71,6 +71,22 @@ export const SCENARIOS: readonly Scenario[] = [
     expectedEnd: 'Succeeded',
     green: { ...GOOD_GREEN, readyAfterMs: 3_000 },
   },
+  {
+    name: 'crash-loop',
+    summary: 'v2 exits at start with code 1 (a missing setting), every time ECS starts it',
+    expect:
+      'rolled back at Install: green never starts; the diagnosis names the essential container that exits',
+    expectedEnd: { rolledBackAt: 'Install' },
+    green: { ...GOOD_GREEN, crashOnStart: { exitCode: 1, log: 'Error: DATABASE_URL is not set' } },
+  },
+  {
+    name: 'health-check-path',
+    summary: 'v2 moved its health check to /healthz; the target group still asks /health',
+    expect:
+      'rolled back at Install: green answers 404 to the health check; the diagnosis names the health check path',
+    expectedEnd: { rolledBackAt: 'Install' },
+    green: { ...GOOD_GREEN, healthPath: '/healthz' },
+  },
 ];
 
 export function findScenario(name: string): Scenario | undefined {

@@ -25,6 +25,8 @@ export type TimelineEvent = { atMs: number } & (
       reportedBy: string;
     }
   | { kind: 'rollback'; hook: string; reason: string }
+  /** The line `greenlight watch` prints for the same evidence (green's stopped tasks, target health). */
+  | { kind: 'diagnosis'; cause: string; line: string }
   | { kind: 'deployment-ended'; status: 'Succeeded' | 'Stopped'; message: string }
 );
 
@@ -64,6 +66,8 @@ export function formatTimelineEvent(event: TimelineEvent, style: TerminalStyle):
       const status = style.paint(event.status === 'Succeeded' ? 'good' : 'bad', event.status);
       return `${at}  ${step(event.hook)}reported ${status} (${event.reportedBy}): ${event.reason}`;
     }
+    case 'diagnosis':
+      return `${at}  ${step('Diagnosis')}${style.paint('bold', event.line)}`;
     case 'rollback':
       return `${at}  ${step('Rollback')}${style.paint('bad', `rolled back at ${event.hook}`)}: ${event.reason}`;
     case 'deployment-ended': {

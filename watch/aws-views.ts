@@ -1,6 +1,6 @@
 import type { DeploymentInfo, LifecycleEvent } from '@aws-sdk/client-codedeploy';
-import type { Service, ServiceDeployment, Task } from '@aws-sdk/client-ecs';
-import type { Listener, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Service, ServiceDeployment } from '@aws-sdk/client-ecs';
+import type { Listener, Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type {
   CodeDeployView,
   Evidence,
@@ -9,9 +9,7 @@ import type {
   RevisionView,
   ServiceDeploymentView,
   ServiceView,
-  StoppedTask,
-  TargetView,
-} from './evidence';
+} from '../checks/diagnosis/evidence';
 
 /*
  * The SDK's answers, reduced to what the watch shows and diagnoses. Every field the SDK may leave
@@ -155,32 +153,6 @@ export function lifecycleEventViews(events: LifecycleEvent[]): LifecycleEventVie
   }));
 }
 
-export function stoppedTaskView(t: Task): StoppedTask {
-  return {
-    taskArn: t.taskArn ?? '',
-    ...optional('taskDefinitionArn', t.taskDefinitionArn),
-    ...optional('stoppedReason', t.stoppedReason),
-    ...optional('stopCode', t.stopCode),
-    ...optional('stoppedAt', ms(t.stoppedAt)),
-    containers: (t.containers ?? []).map((c) => ({
-      name: c.name ?? 'container',
-      ...optional('exitCode', c.exitCode),
-      ...optional('reason', c.reason),
-    })),
-  };
-}
-
-export function targetView(targetGroupArn: string, d: TargetHealthDescription): TargetView {
-  return {
-    targetGroupArn,
-    id: d.Target?.Id ?? '',
-    ...optional('port', d.Target?.Port),
-    state: d.TargetHealth?.State ?? 'unknown',
-    ...optional('reason', d.TargetHealth?.Reason),
-    ...optional('description', d.TargetHealth?.Description),
-  };
-}
-
 /** Where the listener's default action forwards (target groups of weight above zero). */
 export function listenerView(l: Listener, role: ListenerView['role']): ListenerView {
   return {
@@ -194,5 +166,24 @@ export function listenerView(l: Listener, role: ListenerView['role']): ListenerV
           : [a.TargetGroupArn],
       )
       .filter(defined),
+  };
+}
+
+/** A listener rule (ECS built-in blue/green): its forward action's target groups and weights. */
+export function listenerRuleView(r: Rule, role: ListenerView['role']): ListenerView {
+  const weights = (r.Actions ?? [])
+    .filter((a) => a.Type === 'forward')
+    .flatMap((a) =>
+      a.ForwardConfig?.TargetGroups?.length
+        ? a.ForwardConfig.TargetGroups.map((tg) => ({ arn: tg.TargetGroupArn, weight: tg.Weight ?? 1 }))
+        : [{ arn: a.TargetGroupArn, weight: 1 }],
+    )
+    .filter((w): w is { arn: string; weight: number } => w.arn !== undefined)
+    .map((w) => ({ targetGroupArn: w.arn, weight: w.weight }));
+  return {
+    arn: r.RuleArn ?? '',
+    role,
+    forwardsTo: weights.filter((w) => w.weight > 0).map((w) => w.targetGroupArn),
+    weights,
   };
 }

@@ -1,4 +1,4 @@
-import { newRevision, type Ending, type Evidence } from './evidence';
+import { newRevision, type Ending, type Evidence } from '../checks/diagnosis/evidence';
 
 const FINAL_CODEDEPLOY: Record<string, Exclude<Ending, 'stalled'> | undefined> = {
   Succeeded: 'completed',

@@ -1,4 +1,5 @@
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { FilterLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import {
   GetDeploymentCommand,
   GetDeploymentGroupCommand,
@@ -17,6 +18,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import {
   DescribeListenersCommand,
+  DescribeRulesCommand,
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -25,16 +27,17 @@ import type { ApiPacer, Paced } from './api-pacer';
 import {
   codeDeployView,
   lifecycleEventViews,
+  listenerRuleView,
   listenerView,
   revisionViews,
   serviceDeploymentView,
   serviceEventViews,
   serviceTargetGroups,
   serviceView,
-  stoppedTaskView,
-  targetView,
 } from './aws-views';
+import { stoppedTaskView, targetView } from '../checks/diagnosis/task-views';
 import { endingOf } from './deployment-ending';
+import { filterTermOf, hookVerdictOf, latestVerdicts, logGroupOf } from './hook-verdicts';
 import {
   emptyEvidence,
   newRevision,
@@ -42,7 +45,7 @@ import {
   type Evidence,
   type ListenerView,
   type StoppedTask,
-} from './evidence';
+} from '../checks/diagnosis/evidence';
 
 /** The AWS clients the watch reads through (real SDK clients; only `send` is used). */
 export interface WatchClients {
@@ -50,6 +53,8 @@ export interface WatchClients {
   elbv2: Pick<ElasticLoadBalancingV2Client, 'send'>;
   cloudwatch: Pick<CloudWatchClient, 'send'>;
   codedeploy: Pick<CodeDeployClient, 'send'>;
+  /** For the hooks' verdicts (`hookLogGroups`). */
+  logs?: Pick<CloudWatchLogsClient, 'send'>;
 }
 
 /** What to follow: a service (its current deployment) or a CodeDeploy deployment. */
@@ -57,6 +62,8 @@ export interface WatchTarget {
   cluster?: string;
   service?: string;
   deploymentId?: string;
+  /** Log groups (or Lambda function names) of greenlight hooks whose verdicts go on the timeline. */
+  hookLogGroups?: string[];
 }
 
 /** The deployment or service cannot be followed at all (not found, no permission): nothing to wait for. */
@@ -84,6 +91,10 @@ export interface Reading {
 }
 
 const MAX_STOPPED_TASKS = 20;
+/** Hooks may have decided before the watch started: their log is read from this far back. */
+const HOOK_LOG_LOOKBACK_MS = 3_600_000;
+/** Log events per FilterLogEvents call; the next poll goes on from the last one read. */
+const LOG_EVENTS_PER_CALL = 100;
 const MAX_EVENTS = 20;
 /** Ids of tasks and events already shown; well above the 100 a page lists, so none is shown twice. */
 const MAX_REMEMBERED = 1_000;
@@ -128,15 +139,27 @@ export class DeploymentReader {
   private deploymentId: string | undefined;
   private serviceDeploymentArn: string | undefined;
   private listenerRoles = new Map<string, ListenerView['role']>();
+  /** ECS built-in blue/green: the production and test listener rules the service shifts traffic with. */
+  private ruleRoles = new Map<string, ListenerView['role']>();
+  private listenerViews: ListenerView[] = [];
+  private ruleViews: ListenerView[] = [];
+  /** ECS built-in blue/green: the target group the production rule did not forward to at first. */
+  private ecsGreenTargetGroups: string[] | undefined;
+  private ecsTargetGroupPair: string[] = [];
   private alarmNames = new Set<string>();
   private targetGroupTurn = 0;
   private readonly seenTasks = new Set<string>();
   private readonly seenEvents = new Set<string>();
+  private readonly seenLogEvents = new Set<string>();
+  private readonly logCursor = new Map<string, number>();
+  private logGroupTurn = 0;
 
   constructor(
     private readonly clients: WatchClients,
     private readonly pacer: ApiPacer,
     private readonly target: WatchTarget,
+    /** epoch ms the watch started; the hooks' log is read from an hour before. */
+    private readonly startedAt = Date.now(),
   ) {}
 
   /** What the watch follows, for its first line. */
@@ -253,6 +276,8 @@ export class DeploymentReader {
     await this.readTargetHealth(note);
     await this.readAlarms(note);
     await this.readListeners(note);
+    await this.readListenerRules(note);
+    await this.readHookVerdicts(note);
 
     return { evidence: structuredClone(e), ended: endingOf(e), primaryAnswered, errors };
   }
@@ -350,7 +375,17 @@ export class DeploymentReader {
       ? (next?.targetGroupArns ?? [])
       : e.kind === 'rolling'
         ? ownTargetGroups
-        : [];
+        : (this.ecsGreenTargetGroups ?? []);
+    if (e.kind === 'ecs-blue-green') {
+      for (const lb of s.loadBalancers ?? []) {
+        const advanced = lb.advancedConfiguration;
+        if (!advanced) continue;
+        if (advanced.productionListenerRule)
+          this.ruleRoles.set(advanced.productionListenerRule, 'production');
+        if (advanced.testListenerRule) this.ruleRoles.set(advanced.testListenerRule, 'test');
+        this.ecsTargetGroupPair = [lb.targetGroupArn, advanced.alternateTargetGroupArn].filter(defined);
+      }
+    }
     // ECS blue/green alternates between the service's target group and its alternate.
     this.targetGroups = [
       ...new Set([
@@ -458,11 +493,83 @@ export class DeploymentReader {
       ),
     );
     if (!out) return;
-    this.evidence.listeners = (out.Listeners ?? []).map((l) =>
+    this.listenerViews = (out.Listeners ?? []).map((l) =>
       listenerView(l, this.listenerRoles.get(l.ListenerArn ?? '') ?? 'production'),
     );
+    this.evidence.listeners = [...this.listenerViews, ...this.ruleViews];
+  }
+
+  /**
+   * ECS built-in blue/green: DescribeRules for the production and test listener rules, whose
+   * weights are the traffic shift. Green is the target group of the pair that the production
+   * rule did not send traffic to when first read before the production traffic shift.
+   */
+  private async readListenerRules(note: <T>(api: string, r: Paced<T>) => T | undefined): Promise<void> {
+    if (!this.ruleRoles.size) return;
+    const arns = [...this.ruleRoles.keys()];
+    const out = note(
+      'elbv2:DescribeRules',
+      await this.pacer.call('elbv2:DescribeRules', () =>
+        this.clients.elbv2.send(new DescribeRulesCommand({ RuleArns: arns })),
+      ),
+    );
+    if (!out) return;
+    this.ruleViews = (out.Rules ?? []).map((r) =>
+      listenerRuleView(r, this.ruleRoles.get(r.RuleArn ?? '') ?? 'production'),
+    );
+    const e = this.evidence;
+    const production = this.ruleViews.find((r) => r.role === 'production');
+    const stage = e.serviceDeployment?.lifecycleStage;
+    if (!this.ecsGreenTargetGroups && production && this.ecsTargetGroupPair.length > 1 && !isShifted(stage)) {
+      this.ecsGreenTargetGroups = this.ecsTargetGroupPair.filter((tg) => !production.forwardsTo.includes(tg));
+      e.replacementTargetGroupArns = this.ecsGreenTargetGroups;
+    }
+    e.listeners = [...this.listenerViews, ...this.ruleViews];
+  }
+
+  /**
+   * One hook log group per poll, in turn: FilterLogEvents for the deployment's id from where the
+   * last call stopped, keeping the greenlight verdicts about this deployment.
+   */
+  private async readHookVerdicts(note: <T>(api: string, r: Paced<T>) => T | undefined): Promise<void> {
+    const groups = (this.target.hookLogGroups ?? []).map(logGroupOf);
+    const deployment = this.deploymentId ?? this.serviceDeploymentArn;
+    const logs = this.clients.logs;
+    if (!groups.length || !deployment || !logs) return;
+    const group = groups[this.logGroupTurn % groups.length]!;
+    const startTime = this.logCursor.get(group) ?? this.startedAt - HOOK_LOG_LOOKBACK_MS;
+    const out = note(
+      'logs:FilterLogEvents',
+      await this.pacer.call('logs:FilterLogEvents', () =>
+        logs.send(
+          new FilterLogEventsCommand({
+            logGroupName: group,
+            filterPattern: filterTermOf(deployment),
+            startTime,
+            limit: LOG_EVENTS_PER_CALL,
+          }),
+        ),
+      ),
+    );
+    if (!out) return;
+    this.logGroupTurn++;
+    const fresh = (out.events ?? []).filter((ev) => !ev.eventId || !this.seenLogEvents.has(ev.eventId));
+    for (const ev of fresh) if (ev.eventId) remember(this.seenLogEvents, ev.eventId);
+    const last = Math.max(startTime, ...fresh.map((ev) => ev.timestamp ?? 0));
+    this.logCursor.set(group, last);
+    const verdicts = fresh.map((ev) => hookVerdictOf(ev, deployment)).filter(defined);
+    if (verdicts.length) this.evidence.hookVerdicts = latestVerdicts(this.evidence.hookVerdicts, verdicts);
   }
 }
+
+/** ECS lifecycle stages from the production traffic shift on. */
+const SHIFTED_STAGES = new Set([
+  'PRODUCTION_TRAFFIC_SHIFT',
+  'POST_PRODUCTION_TRAFFIC_SHIFT',
+  'BAKE_TIME',
+  'CLEAN_UP',
+]);
+const isShifted = (stage: string | undefined) => stage !== undefined && SHIFTED_STAGES.has(stage);
 
 /** Whether a setup failure is one that waiting will not cure. */
 export function isSetupError(err: unknown): boolean {

@@ -1,5 +1,5 @@
 import { redact, redactText } from '../lib/redact';
-import { CAUSE_IDS } from './known-causes';
+import { CAUSE_IDS } from '../checks/diagnosis/known-causes';
 import { TIMELINE_EVENT_TYPES, type TimelineEvent } from './timeline';
 
 /** One `--json` line: the event with its time as ISO 8601. */

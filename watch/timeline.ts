@@ -1,10 +1,17 @@
-import type { Evidence, RevisionView, StoppedTask, TargetView } from './evidence';
+import type {
+  Evidence,
+  ListenerView,
+  RevisionView,
+  StoppedTask,
+  TargetView,
+} from '../checks/diagnosis/evidence';
 
 export const TIMELINE_EVENT_TYPES = [
   'watching',
   'deployment',
   'revision',
   'lifecycle-event',
+  'hook-verdict',
   'task-stopped',
   'target-health',
   'alarm',
@@ -44,6 +51,17 @@ function stoppedLine(t: StoppedTask): string {
     .map((c) => `${c.name} exit ${c.exitCode ?? '-'}${c.reason ? ` (${c.reason})` : ''}`)
     .join('; ');
   return `task ${short(t.taskArn)} stopped: ${t.stoppedReason ?? 'no reason given'}${containers ? `; ${containers}` : ''}`;
+}
+
+/** `production listener rule 9f2c forwards to web-blue 0%, web-green 100%` for a weighted rule. */
+function listenerLine(l: ListenerView): string {
+  if (l.weights) {
+    // ELBv2 weights are relative (0-999): shown as shares of the total.
+    const total = l.weights.reduce((n, w) => n + w.weight, 0);
+    const share = (w: number) => (total ? Math.round((w * 100) / total) : 0);
+    return `${l.role} listener rule ${short(l.arn)} forwards to ${l.weights.map((w) => `${short(w.targetGroupArn)} ${share(w.weight)}%`).join(', ') || 'nothing'}`;
+  }
+  return `${l.role} listener ${short(l.arn)} forwards to ${l.forwardsTo.map(short).join(', ') || 'nothing'}`;
 }
 
 const targetKey = (t: TargetView) => `${t.targetGroupArn} ${t.id}:${t.port ?? ''}`;
@@ -100,6 +118,15 @@ export function changes(prev: Evidence | undefined, next: Evidence): Draft[] {
       data: { ...l },
     });
   }
+  const verdicts = new Map((prev?.hookVerdicts ?? []).map((v) => [v.hook, v.at]));
+  for (const v of next.hookVerdicts) {
+    if (verdicts.get(v.hook) === v.at) continue;
+    out.push({
+      type: 'hook-verdict',
+      message: `hook ${v.hook}: ${v.status}${v.reason ? ` (${v.reason})` : ''}`,
+      data: { ...v, at: new Date(v.at).toISOString() },
+    });
+  }
   const seen = new Set((prev?.stoppedTasks ?? []).map((t) => t.taskArn));
   for (const t of [...next.stoppedTasks].reverse()) {
     if (!seen.has(t.taskArn)) out.push({ type: 'task-stopped', message: stoppedLine(t), data: { ...t } });
@@ -119,14 +146,11 @@ export function changes(prev: Evidence | undefined, next: Evidence): Draft[] {
       data: { ...a },
     });
   }
-  const listeners = new Map((prev?.listeners ?? []).map((l) => [l.arn, l.forwardsTo.join(',')]));
+  const listeners = new Map((prev?.listeners ?? []).map((l) => [l.arn, listenerLine(l)]));
   for (const l of next.listeners) {
-    if (listeners.get(l.arn) === l.forwardsTo.join(',')) continue;
-    out.push({
-      type: 'listener',
-      message: `${l.role} listener ${short(l.arn)} forwards to ${l.forwardsTo.map(short).join(', ') || 'nothing'}`,
-      data: { ...l },
-    });
+    const line = listenerLine(l);
+    if (listeners.get(l.arn) === line) continue;
+    out.push({ type: 'listener', message: line, data: { ...l } });
   }
   return out;
 }

@@ -7,8 +7,8 @@ import {
   type WatchClients,
   type WatchTarget,
 } from './deployment-reader';
-import { diagnose, diagnosisLine, type Diagnosis } from './diagnose';
-import { emptyEvidence, newRevision, type Ending, type Evidence } from './evidence';
+import { diagnose, diagnosisLine, type Diagnosis } from '../checks/diagnosis/diagnose';
+import { emptyEvidence, newRevision, type Ending, type Evidence } from '../checks/diagnosis/evidence';
 import { changes, type TimelineEvent } from './timeline';
 import type { WatchClock } from './watch-clock';
 
@@ -53,6 +53,7 @@ function progressMarks(e: Evidence): { states: string; counts: Record<string, nu
       e.serviceDeployment?.status,
       e.serviceDeployment?.lifecycleStage,
       next?.rolloutState,
+      e.hookVerdicts.map((v) => `${v.hook}:${v.status}:${v.at}`),
     ]),
     counts: {
       newRunning: next?.running ?? 0,
@@ -77,8 +78,8 @@ export async function watchDeployment(options: WatchOptions): Promise<WatchOutco
   const stallAfterMs = options.stallAfterMs ?? DEFAULT_STALL_AFTER_MS;
   const emit = (e: Omit<TimelineEvent, 'at'>) => onEvent({ at: clock.now(), ...e });
   const pacer = new ApiPacer(clock, intervalMs);
-  const reader = new DeploymentReader(options.clients, pacer, options.target);
   const startedAt = clock.now();
+  const reader = new DeploymentReader(options.clients, pacer, options.target, startedAt);
   let evidence = emptyEvidence('rolling');
   const end = (ending: WatchEnding, message: string, diagnosis?: Diagnosis): WatchOutcome => {
     emit({ type: 'outcome', message, data: { ending } });

@@ -1,4 +1,5 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -39,6 +40,7 @@ const OPTIONS = {
   'deployment-id': { type: 'string' },
   interval: { type: 'string' },
   'stall-after': { type: 'string' },
+  'hook-log-group': { type: 'string', multiple: true },
   json: { type: 'boolean' },
 } as const;
 
@@ -88,6 +90,7 @@ export function defaultWatchClients(): WatchClients {
     elbv2: new ElasticLoadBalancingV2Client(config),
     cloudwatch: new CloudWatchClient(config),
     codedeploy: new CodeDeployClient(config),
+    logs: new CloudWatchLogsClient(config),
   };
 }
 
@@ -105,7 +108,7 @@ function tone(event: TimelineEvent): 'good' | 'bad' | 'warn' | 'dim' | 'bold' | 
   if (event.type === 'target-health')
     return /: healthy/.test(event.message) ? 'good' : /unhealthy/.test(event.message) ? 'bad' : undefined;
   if (event.type === 'alarm') return /: ALARM/.test(event.message) ? 'bad' : undefined;
-  if (event.type === 'lifecycle-event')
+  if (event.type === 'lifecycle-event' || event.type === 'hook-verdict')
     return /: Failed/.test(event.message) ? 'bad' : /: Succeeded/.test(event.message) ? 'good' : undefined;
   return TONE[event.type];
 }
@@ -158,11 +161,12 @@ export function createWatchCommand(options: WatchCommandOptions = {}): Command {
     name: 'watch',
     summary: 'Follow an ECS deployment live until it completes, fails or stalls, and say why it failed.',
     usage:
-      'greenlight watch (--cluster C --service S | --deployment-id d-...) [--interval 10s] [--stall-after 10m] [--json]\n\n' +
+      'greenlight watch (--cluster C --service S | --deployment-id d-...) [--interval 10s] [--stall-after 10m] [--hook-log-group G]... [--json]\n\n' +
       '  --cluster C, --service S  the ECS service whose current deployment is followed\n' +
       '  --deployment-id ID        a CodeDeploy deployment (its service comes from the deployment group)\n' +
       `  --interval DURATION       time between polls; each AWS API is called at most once per interval (default ${DEFAULT_INTERVAL_MS / 1_000}s, at least 1s)\n` +
       `  --stall-after DURATION    no progress for this long ends the watch as stalled (default ${DEFAULT_STALL_AFTER_MS / 60_000}m)\n` +
+      "  --hook-log-group G        a greenlight hook's log group or Lambda function name (repeatable): its verdicts go on the timeline\n" +
       '  --json                    one JSON object per event line (schema in the README)\n\n' +
       'exit codes: 0 completed, 1 failed or rolled back, 2 usage error or nothing to follow, 3 stalled or AWS unreachable',
     async run(args, io) {
@@ -177,6 +181,11 @@ export function createWatchCommand(options: WatchCommandOptions = {}): Command {
           service: values.service as string | undefined,
           deploymentId: values['deployment-id'] as string | undefined,
         });
+        const hookLogGroups = (values['hook-log-group'] as string[] | undefined) ?? [];
+        const blank = hookLogGroups.find((g) => !g.trim());
+        if (blank !== undefined)
+          throw new UsageError('--hook-log-group: expected a log group or Lambda function name, got ""');
+        if (hookLogGroups.length) target.hookLogGroups = hookLogGroups.map((g) => g.trim());
         if (values.interval !== undefined)
           intervalMs = parseDuration('--interval', values.interval as string);
         if (intervalMs < MIN_INTERVAL_MS)

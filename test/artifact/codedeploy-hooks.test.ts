@@ -312,6 +312,10 @@ describe('packaged CodeDeploy hooks, unzipped and run as Lambda runs them', () =
         });
         expect(checks.smoke?.message).toMatch(/503/);
         expect(checks['redis-sessions']?.message).toMatch(/cookie renamed from "sid" to "green.sid"/);
+        // The failed http check brings the diagnosis of green's tasks (read from moto) into the reason.
+        expect(verdicts(result)[0]?.reason).toMatch(
+          /; green's tasks: no stopped task with a known cause \(0 stopped\); targets: no targets registered$/,
+        );
       } finally {
         app.greenHealth = 200;
         app.greenCookie = 'sid';

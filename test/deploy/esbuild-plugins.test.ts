@@ -53,7 +53,6 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       'checks/schema/index.ts',
       'checks/session/index.ts',
       'checks/alarms/index.ts',
-      'checks/discovery/deployment.ts',
       'checks/discovery/listeners.ts',
       'checks/discovery/target-groups.ts',
       'config/secret-resolvers.ts',
@@ -62,6 +61,15 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       expect([absent, has(absent)]).toEqual([absent, false]);
     }
     expect(has('zod/v4/locales/en.js')).toBe(true);
+    // A failed smoke test at AfterAllowTestTraffic reads green's tasks from the deployment.
+    expect(has('checks/discovery/deployment.ts')).toBe(true);
+  });
+
+  it('leaves the deployment reads out when no http check runs at AfterInstall or AfterAllowTestTraffic', async () => {
+    const { inputs } = await bundle(SMOKE.replace('AfterAllowTestTraffic', 'BeforeAllowTraffic'));
+    expect(inputs.some((i) => i.includes('checks/discovery/deployment.ts'))).toBe(false);
+    expect(inputs.some((i) => i.includes('hooks/green-diagnosis.ts'))).toBe(false);
+    expect(inputs.some((i) => i.includes('checks/http/index.ts'))).toBe(true);
   });
 
   it('keeps discovery, the secret resolvers and each named check type when the config uses them', async () => {

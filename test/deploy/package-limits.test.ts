@@ -194,6 +194,7 @@ describe('the packaging plugin', () => {
       checkTypes: ['alarms', 'http'],
       autoTargets: ['test'],
       discoveringChecks: [],
+      greenDiagnosis: false,
       schemaEngines: [],
       s3Objects: { read: [], write: [] },
       reportReserveMs: 20_000,
@@ -255,6 +256,33 @@ describe('the packaging plugin', () => {
     expect(statements.map((s) => s.Action)).toEqual([
       ['codedeploy:PutLifecycleEventHookExecutionStatus', 'codedeploy:GetDeployment'],
     ]);
+  });
+
+  it('grants the diagnosis of green’s tasks only when an http check runs at AfterInstall or AfterAllowTestTraffic', () => {
+    const statementsFor = (hooks: string) =>
+      plugin.iamStatements(
+        plugin.analyseConfig(
+          `targets: { test: "http://alb:8080" }\nchecks:\n  smoke: { type: http }\n  a: { type: alarms }\nhooks: ${hooks}\n`,
+          'greenlight.yml',
+        ),
+        { application: 'app', deploymentGroup: 'dg', ecsHook: false },
+      );
+
+    const diagnosing = statementsFor('{ AfterAllowTestTraffic: [smoke] }');
+    const notDiagnosing = statementsFor('{ BeforeAllowTraffic: [smoke], AfterInstall: [a] }');
+
+    expect(diagnosing.map((s) => s.Action)).toEqual([
+      [
+        'codedeploy:PutLifecycleEventHookExecutionStatus',
+        'codedeploy:GetDeployment',
+        'codedeploy:GetDeploymentGroup',
+      ],
+      ['ecs:DescribeServices'],
+      ['ecs:ListTasks', 'ecs:DescribeTasks'],
+      ['elasticloadbalancing:DescribeTargetHealth'],
+      ['cloudwatch:DescribeAlarms'],
+    ]);
+    expect(notDiagnosing.flatMap((s) => s.Action)).not.toContain('ecs:ListTasks');
   });
 
   it.each([

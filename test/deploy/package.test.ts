@@ -51,6 +51,7 @@ const UNSCOPABLE = new Set([
   'elasticloadbalancing:DescribeListeners',
   'elasticloadbalancing:DescribeLoadBalancers',
   'elasticloadbalancing:DescribeRules',
+  'elasticloadbalancing:DescribeTargetHealth',
 ]);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation properties are free-form JSON
@@ -191,9 +192,12 @@ describe('serverless package, offline and without AWS credentials', () => {
         'cloudwatch:GetMetricData',
         'ecs:DescribeServiceDeployments',
         'ecs:DescribeServices',
+        'ecs:DescribeTasks',
+        'ecs:ListTasks',
         'elasticloadbalancing:DescribeListeners',
         'elasticloadbalancing:DescribeLoadBalancers',
         'elasticloadbalancing:DescribeRules',
+        'elasticloadbalancing:DescribeTargetHealth',
         'kms:Decrypt',
         'logs:CreateLogGroup',
         'logs:CreateLogStream',
@@ -213,6 +217,12 @@ describe('serverless package, offline and without AWS credentials', () => {
     expect(granted('ecs:DescribeServices')?.resource).toEqual([
       sub(`arn:\${AWS::Partition}:ecs:${region}:service/*`),
     ]);
+    // The diagnosis of green's tasks: ListTasks on container instances, DescribeTasks on tasks.
+    expect(granted('ecs:ListTasks')?.resource).toEqual([
+      sub(`arn:\${AWS::Partition}:ecs:${region}:container-instance/*`),
+      sub(`arn:\${AWS::Partition}:ecs:${region}:task/*`),
+    ]);
+    expect(granted('elasticloadbalancing:DescribeTargetHealth')?.resource).toBe('*');
     // cloudwatch: composite alarms are returned only to a grant on "*".
     expect(granted('cloudwatch:DescribeAlarms')?.resource).toBe('*');
     expect(granted('cloudwatch:GetMetricData')?.resource).toBe('*');

@@ -27,6 +27,8 @@ const JOBS = [
   { scenario: 'dropped-column' },
   { scenario: 'session-format-change' },
   { scenario: 'slow-start' },
+  { scenario: 'crash-loop' },
+  { scenario: 'health-check-path' },
   { scenario: 'dropped-column', configPath: SMOKE_ONLY },
   { scenario: 'good', configPath: UNKNOWN_REF },
 ];
@@ -172,5 +174,40 @@ describe('rehearsal with a user config', () => {
     await expect(rehearse('good', UNKNOWN_REF)).rejects.toThrow(
       /unknown\.yml: unknown reference \$\{rehearsal:green-url\}; the rehearsal provides \$\{rehearsal:test-url\}/,
     );
+  });
+});
+
+describe('rehearsal scenarios that never get past Install, with the diagnosis greenlight watch prints', () => {
+  const diagnosisOf = (result: RehearsalResult) =>
+    result.events.find((e): e is Extract<TimelineEvent, { kind: 'diagnosis' }> => e.kind === 'diagnosis');
+
+  it('crash-loop: ECS starts green three times, each exits 1, and the diagnosis names the essential container', async () => {
+    const result = await rehearse('crash-loop');
+    expect(result.status).toBe('Stopped');
+    expect(result.rolledBackAt).toBe('Install');
+    expect(result.weights.prod).toEqual({ blue: 100, green: 0 });
+    expect(reports(result)).toEqual([]);
+    const stops = result.events.filter(
+      (e) => e.kind === 'step' && /stopped: Essential container/.test(e.message),
+    );
+    expect(stops).toHaveLength(3);
+    expect(diagnosisOf(result)).toMatchObject({
+      cause: 'essential-container-exited',
+      line: expect.stringMatching(
+        /^diagnosis: essential container exited: task green-3: essential container web exited with code 1 \(3 stopped tasks alike\) \(fix: /,
+      ),
+    });
+  });
+
+  it('health-check-path: green answers 404 on /health, and the diagnosis names the health check path', async () => {
+    const result = await rehearse('health-check-path');
+    expect(result.rolledBackAt).toBe('Install');
+    expect(result.reason).toBe('green answered 404 on its health check (GET /health) 5 times in a row');
+    expect(diagnosisOf(result)).toMatchObject({
+      cause: 'health-check-path',
+      line: expect.stringMatching(
+        /^diagnosis: health check path answers an unexpected status: target 127\.0\.0\.1:\d+ in 0000000000000002 unhealthy: Target\.ResponseCodeMismatch \(Health checks failed with these codes: \[404\]\)/,
+      ),
+    });
   });
 });

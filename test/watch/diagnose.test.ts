@@ -1,6 +1,6 @@
-import { diagnose, diagnosisLine } from '../../watch/diagnose';
-import { emptyEvidence, type Ending, type Evidence } from '../../watch/evidence';
-import { CAUSE_IDS, KNOWN_CAUSES, type CauseId } from '../../watch/known-causes';
+import { diagnose, diagnosisLine } from '../../checks/diagnosis/diagnose';
+import { emptyEvidence, type Ending, type Evidence } from '../../checks/diagnosis/evidence';
+import { CAUSE_IDS, KNOWN_CAUSES, type CauseId } from '../../checks/diagnosis/known-causes';
 
 const TD_NEW = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8';
 const TG_GREEN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/6d0ecf831eec9f09';
@@ -343,5 +343,51 @@ describe('diagnose', () => {
       listeners: [{ arn: 'listener/test', role: 'test', forwardsTo: [TG_BLUE] }],
     };
     expect(diagnose(evidence, 'failed')?.cause).toBe('unknown');
+  });
+
+  it('does not blame an ECS production rule that a rollback points back at blue', () => {
+    const rule = (status: string, lifecycleStage: string): Evidence => ({
+      ...emptyEvidence('ecs-blue-green'),
+      serviceDeployment: { arn: 'service-deployment/web-cluster/web/r3k1', status, lifecycleStage },
+      replacementTargetGroupArns: [TG_GREEN],
+      listeners: [
+        {
+          arn: 'listener-rule/app/web/1/2/9f2c',
+          role: 'production',
+          forwardsTo: [TG_BLUE],
+          weights: [
+            { targetGroupArn: TG_BLUE, weight: 100 },
+            { targetGroupArn: TG_GREEN, weight: 0 },
+          ],
+        },
+      ],
+    });
+    expect(diagnose(rule('ROLLBACK_SUCCESSFUL', 'CLEAN_UP'), 'rolled-back')?.cause).toBe('unknown');
+    expect(diagnose(rule('IN_PROGRESS', 'TEST_TRAFFIC_SHIFT'), 'stalled')?.cause).toBe('unknown');
+    expect(diagnose(rule('IN_PROGRESS', 'BAKE_TIME'), 'stalled')?.evidence).toMatch(
+      /^production listener rule 9f2c forwards to /,
+    );
+  });
+
+  it('prefers the hook’s own logged reason over CodeDeploy’s diagnostics', () => {
+    const evidence: Evidence = {
+      ...codeDeploy({
+        lifecycleEvents: [
+          {
+            name: 'AfterAllowTestTraffic',
+            status: 'Failed',
+            errorCode: 'ScriptFailed',
+            message: 'reported Failed',
+          },
+        ],
+      }),
+      hookVerdicts: [
+        { hook: 'AfterAllowTestTraffic', status: 'Failed', reason: "'smoke' failed: 503", at: 1767268900000 },
+      ],
+    };
+    expect(diagnose(evidence, 'failed')).toMatchObject({
+      cause: 'hook-failed',
+      evidence: "AfterAllowTestTraffic Failed: 'smoke' failed: 503",
+    });
   });
 });

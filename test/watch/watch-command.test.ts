@@ -570,6 +570,10 @@ describe('greenlight watch: the command line', () => {
     [[...WEB, '--interval', '0.5s'], '--interval: at least 1s, got "0.5s"'],
     [[...WEB, '--interval', '1m', '--stall-after', '30s'], '--stall-after must be at least --interval (60s)'],
     [[...WEB, '--follow'], "Unknown option '--follow'"],
+    [
+      [...WEB, '--hook-log-group', ' '],
+      '--hook-log-group: expected a log group or Lambda function name, got ""',
+    ],
   ])('refuses %j with a usage error', async (args, message) => {
     const { code, stderr, stdout } = await run(args);
     expect(code).toBe(EXIT_USAGE);

@@ -3,6 +3,9 @@ import { watchDeployment } from '../../watch/watch-deployment';
 import type { AwsJsonServer } from '../support/aws-json-server';
 import { ecsServer, fixture, useEndpoints, virtualClock } from './support/watch-world';
 
+// 360 polls through a real SDK client and a local server: seconds on an idle machine, more under load.
+jest.setTimeout(120_000);
+
 const POLLS_IN_AN_HOUR = 360;
 /** Two hours of events: more ids than the watch remembers. */
 const EVENTS = 1_200;

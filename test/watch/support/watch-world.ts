@@ -74,6 +74,7 @@ const ENDPOINT_VARIABLES = [
   'AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2',
   'AWS_ENDPOINT_URL_CLOUDWATCH',
   'AWS_ENDPOINT_URL_CODEDEPLOY',
+  'AWS_ENDPOINT_URL_CLOUDWATCH_LOGS',
 ] as const;
 
 /** Points the SDK clients the command creates at these endpoints; returns the restore. */

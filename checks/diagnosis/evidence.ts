@@ -1,7 +1,8 @@
 /**
- * What `greenlight watch` has read about one deployment, from ECS, Elastic Load Balancing,
- * CloudWatch and CodeDeploy. The diagnosis is a pure function of this (diagnose.ts), so every
- * known cause can be shown by a table of evidence without any AWS at all.
+ * What is known about one deployment, from ECS, Elastic Load Balancing, CloudWatch and CodeDeploy:
+ * `greenlight watch` reads all of it, a hook's failed verdict the part about green's tasks and
+ * targets. The diagnosis is a pure function of this (diagnose.ts), so every known cause can be
+ * shown by a table of evidence without any AWS at all.
  */
 
 /** How the service deploys: a rolling update, ECS's own blue/green/linear/canary, or CodeDeploy. */
@@ -109,10 +110,13 @@ export interface CodeDeployView {
 }
 
 export interface ListenerView {
+  /** The listener's ARN, or the listener rule's (ECS built-in blue/green shifts traffic with rules). */
   arn: string;
   role: 'production' | 'test';
-  /** Target groups its default action forwards to (weight above zero). */
+  /** Target groups its default action (or the rule's action) forwards to (weight above zero). */
   forwardsTo: string[];
+  /** Listener rules: every target group of the forward action with its weight. */
+  weights?: { targetGroupArn: string; weight: number }[];
 }
 
 export interface ServiceEventView {
@@ -120,6 +124,17 @@ export interface ServiceEventView {
   /** epoch ms */
   createdAt: number;
   message: string;
+}
+
+/** A greenlight hook's own verdict, from the JSON line it logs (its log group). */
+export interface HookVerdictView {
+  /** The lifecycle event (CodeDeploy) or stage (ECS built-in hook) it decided. */
+  hook: string;
+  /** Succeeded, Failed, or InProgress (an ECS hook that asked to be called again). */
+  status: string;
+  reason?: string;
+  /** epoch ms, when the hook logged it */
+  at: number;
 }
 
 /** Everything read so far, as of the last poll. */
@@ -140,6 +155,8 @@ export interface Evidence {
   listeners: ListenerView[];
   /** ECS service events, newest first (bounded). */
   events: ServiceEventView[];
+  /** The latest verdict each greenlight hook logged for this deployment. */
+  hookVerdicts: HookVerdictView[];
   /** How long nothing has moved, when the watch ends as stalled (ms). */
   stalledForMs?: number;
 }
@@ -154,6 +171,7 @@ export function emptyEvidence(kind: DeploymentKind): Evidence {
     alarms: [],
     listeners: [],
     events: [],
+    hookVerdicts: [],
   };
 }
 

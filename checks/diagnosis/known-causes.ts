@@ -1,4 +1,4 @@
-/** The causes `greenlight watch` can name, in the order it tries them (the first that fits wins). */
+/** The causes `greenlight watch` and a hook's failed verdict can name, in the order it tries them (the first that fits wins). */
 export const CAUSE_IDS = [
   'hook-timed-out',
   'hook-failed',

@@ -2,6 +2,7 @@ import {
   newRevision,
   type Ending,
   type Evidence,
+  type HookVerdictView,
   type LifecycleEventView,
   type StoppedTask,
   type TargetView,
@@ -20,6 +21,19 @@ export interface Diagnosis {
 type Rule = (e: Evidence, ending: Ending) => string | undefined;
 
 const TIMED_OUT = /timed?[ -]?out|timeout/i;
+/** ECS built-in blue/green lifecycle stages, in order. */
+const ECS_STAGES = [
+  'RECONCILE_SERVICE',
+  'PRE_SCALE_UP',
+  'SCALE_UP',
+  'POST_SCALE_UP',
+  'TEST_TRAFFIC_SHIFT',
+  'POST_TEST_TRAFFIC_SHIFT',
+  'PRODUCTION_TRAFFIC_SHIFT',
+  'POST_PRODUCTION_TRAFFIC_SHIFT',
+  'BAKE_TIME',
+  'CLEAN_UP',
+];
 const MAX_EVIDENCE_CHARS = 300;
 
 const short = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
@@ -63,16 +77,31 @@ function targetEvidence(targets: TargetView[], extra = ''): string | undefined {
   return `target ${where} ${t.state}: ${t.reason}${t.description ? ` (${t.description})` : ''}${more}${extra}`;
 }
 
+/** The latest verdict a greenlight hook logged for `hook`, if its log was read. */
+function verdictOf(e: Evidence, hook: string): HookVerdictView | undefined {
+  return e.hookVerdicts.find((v) => v.hook === hook);
+}
+
+/** What the hook's own log says about an event CodeDeploy still waits on. */
+function loggedButUnreported(v: HookVerdictView | undefined): string {
+  if (!v || v.status === 'InProgress') return '';
+  return `; the hook logged ${v.status} at ${new Date(v.at).toISOString().slice(11, 19)} UTC but its report never reached CodeDeploy`;
+}
+
 const rules: Record<Exclude<CauseId, 'unknown'>, Rule> = {
   'hook-timed-out': (e, ending) => {
     const failed = hookEvents(e).find(
       (h) => h.status === 'Failed' && (h.errorCode === 'ScriptTimedOut' || TIMED_OUT.test(h.message ?? '')),
     );
-    if (failed) return `${failed.name} Failed: ${failed.errorCode ?? ''} ${failed.message ?? ''}`.trim();
+    if (failed && verdictOf(e, failed.name)?.status !== 'Failed')
+      return (
+        `${failed.name} Failed: ${failed.errorCode ?? ''} ${failed.message ?? ''}`.trim() +
+        loggedButUnreported(verdictOf(e, failed.name))
+      );
     const waiting = hookEvents(e).find((h) => h.status === 'InProgress');
     if (waiting && (ending === 'stalled' || e.codeDeploy?.errorCode === 'TIMEOUT')) {
       const since = e.stalledForMs ? ` for ${Math.round(e.stalledForMs / 60_000)} min` : '';
-      return `${waiting.name} InProgress${since} with no report from its hook${e.codeDeploy?.errorMessage ? `; ${e.codeDeploy.errorMessage}` : ''}`;
+      return `${waiting.name} InProgress${since} with no report from its hook${e.codeDeploy?.errorMessage ? `; ${e.codeDeploy.errorMessage}` : ''}${loggedButUnreported(verdictOf(e, waiting.name))}`;
     }
     const ecs = e.serviceDeployment;
     if (ecs?.statusReason && /hook/i.test(ecs.statusReason) && TIMED_OUT.test(ecs.statusReason))
@@ -81,6 +110,10 @@ const rules: Record<Exclude<CauseId, 'unknown'>, Rule> = {
   },
   'hook-failed': (e) => {
     const failed = hookEvents(e).find((h) => h.status === 'Failed');
+    // The hook's own reason (its log) says more than CodeDeploy's diagnostics for a Lambda hook.
+    const own = failed ? verdictOf(e, failed.name) : e.hookVerdicts.find((v) => v.status === 'Failed');
+    if (own?.status === 'Failed')
+      return `${own.hook} Failed: ${own.reason ?? failed?.message ?? 'no reason given'}`;
     if (failed) return `${failed.name} Failed: ${failed.message ?? failed.errorCode ?? 'no reason given'}`;
     if (e.codeDeploy?.errorCode === 'HOOK_EXECUTION_FAILURE')
       return `${e.codeDeploy.errorCode}: ${e.codeDeploy.errorMessage ?? ''}`;
@@ -135,12 +168,20 @@ const rules: Record<Exclude<CauseId, 'unknown'>, Rule> = {
     const replacement = new Set(e.replacementTargetGroupArns);
     if (!replacement.size) return undefined;
     const shifted = (name: string) => hookEvents(e).some((h) => h.name === name && h.status === 'Succeeded');
+    const sd = e.serviceDeployment;
     // The test listener carries green from AllowTestTraffic on; production from AllowTraffic on.
+    // ECS built-in blue/green: after its test / production traffic shift stages, unless rolling back.
     const due = (role: 'production' | 'test') =>
-      role === 'test' ? !hookEvents(e).length || shifted('AllowTestTraffic') : shifted('AllowTraffic');
+      sd && !hookEvents(e).length
+        ? !sd.status.startsWith('ROLLBACK') &&
+          ECS_STAGES.indexOf(sd.lifecycleStage ?? '') >=
+            ECS_STAGES.indexOf(role === 'test' ? 'POST_TEST_TRAFFIC_SHIFT' : 'POST_PRODUCTION_TRAFFIC_SHIFT')
+        : role === 'test'
+          ? !hookEvents(e).length || shifted('AllowTestTraffic')
+          : shifted('AllowTraffic');
     const wrong = e.listeners.find((l) => due(l.role) && !l.forwardsTo.some((tg) => replacement.has(tg)));
     if (!wrong) return undefined;
-    return `${wrong.role} listener ${short(wrong.arn)} forwards to ${wrong.forwardsTo.map(short).join(', ') || 'nothing'}, not to ${[...replacement].map(short).join(', ')}`;
+    return `${wrong.role} listener${wrong.weights ? ' rule' : ''} ${short(wrong.arn)} forwards to ${wrong.forwardsTo.map(short).join(', ') || 'nothing'}, not to ${[...replacement].map(short).join(', ')}`;
   },
   'min-healthy-blocking-drain': (e, ending) => {
     const s = e.service;
