@@ -9,7 +9,11 @@ import { autoTargetNames } from '../lib/auto-target';
 import type { LoadOptions } from '../config/config';
 import type { DiscoveryClients } from '../checks/discovery/deployment';
 import { ConfigError, EventError, errorMessage } from '../lib/errors';
-import { cachedConfig, defaultConfigPath, logCheckResults } from './hook-config';
+import { logCheckResults } from './hook-config';
+import { codeDeploySubject, hookConfigLoader } from './platform-config';
+import type { SkippedVerdict } from './break-glass';
+import type { ConfigReader } from '../config/config-reader';
+import { defaultCodeDeployClient } from '../lib/codedeploy-client';
 import { parseHookEvent } from './hook-event';
 import { createLogger, type Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
@@ -24,8 +28,13 @@ export interface HookHandlerOptions {
   /** Check types the config may name (default: the built-in ones). */
   checkTypes?: readonly CheckType[];
   codedeploy?: CodeDeploySender;
-  /** Default: `GREENLIGHT_CONFIG`, else `greenlight.yml`, from the working directory (the Lambda task root). */
+  /**
+   * Default: `GREENLIGHT_CONFIG`, else `greenlight.yml`, from the working directory (the Lambda task
+   * root); or an `s3://` / `ssm:/` template over the deployment (platform mode).
+   */
   configPath?: string;
+  /** Reads platform-mode configs (default: S3 and SSM clients). */
+  configReader?: ConfigReader;
   log?: Logger;
   /** `${provider:...}` resolvers for the config (default: `secretsmanager` and `ssm`). */
   resolvers?: LoadOptions['resolvers'];
@@ -44,6 +53,8 @@ export interface HookOutcome {
   /** How the report went; `not-reported` only for a malformed event. */
   delivery: Delivery | 'not-reported';
   verdict?: Verdict;
+  /** Set when the hook passed without running checks (break-glass). */
+  skipped?: SkippedVerdict;
 }
 
 export type HookHandler = (
@@ -60,6 +71,7 @@ export function createHookHandler(
   lifecycleEvent: LifecycleEvent,
   options: HookHandlerOptions = {},
 ): HookHandler {
+  const loadConfig = hookConfigLoader(options);
   return async (event, context) => {
     const log = (options.log ?? createLogger()).child({ lifecycleEvent });
     let execution;
@@ -85,59 +97,71 @@ export function createHookHandler(
     let reserveMs = DEFAULT_REPORT_RESERVE_MS;
     let verdict: Verdict | undefined;
     let delivery: Delivery | undefined;
+    let skipped: SkippedVerdict | undefined;
 
     try {
-      // The config's own reserve is not known yet: loading may use all but what a report needs.
-      const loadBudgetMs = remaining() - MIN_REPORT_MS;
-      const config = await withinDeadline(
-        cachedConfig(options.configPath ?? defaultConfigPath(), {
-          ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
-          ...(options.resolvers ? { resolvers: options.resolvers } : {}),
-        }),
-        {
-          timeoutMs: loadBudgetMs,
-          timeoutError: () =>
-            new Error(
-              `loading the config took longer than the ${Math.max(0, loadBudgetMs)} ms the Lambda had left`,
-            ),
-        },
-      );
-      reserveMs = config.runner.reportReserveMs;
-      const planned = config.plan(lifecycleEvent);
-      const budgetMs = remaining() - reserveMs;
-      if (planned.length === 0) {
-        status = config.runner.noChecks === 'succeed' ? 'Succeeded' : 'Failed';
-        reason = `no checks configured for ${lifecycleEvent} (runner.noChecks: ${config.runner.noChecks})`;
-      } else if (budgetMs <= 0) {
-        reason = `not enough time to run checks: ${remaining()} ms left, ${reserveMs} ms reserved for reporting`;
+      skipped = await breakGlass(deployment, hookLog, remaining() - MIN_REPORT_MS, options.metrics);
+      if (skipped) {
+        status = 'Succeeded';
+        reason = skipped.reason;
       } else {
-        const deadline = Date.now() + budgetMs;
-        const targets = await resolveTargets(
-          config.targets,
-          deployment,
-          deadline,
-          hookLog,
-          options.discovery,
+        // The config's own reserve is not known yet: loading may use all but what a report needs.
+        const loadBudgetMs = remaining() - MIN_REPORT_MS;
+        const config = await withinDeadline(
+          loadConfig({
+            subject: () =>
+              codeDeploySubject(
+                execution.deploymentId,
+                options.codedeploy ?? defaultCodeDeployClient(),
+                AbortSignal.timeout(Math.max(0, loadBudgetMs)),
+              ),
+            signal: AbortSignal.timeout(Math.max(0, loadBudgetMs)),
+          }),
+          {
+            timeoutMs: loadBudgetMs,
+            timeoutError: () =>
+              new Error(
+                `loading the config took longer than the ${Math.max(0, loadBudgetMs)} ms the Lambda had left`,
+              ),
+          },
         );
-        if ('failure' in targets) {
-          reason = targets.failure;
+        reserveMs = config.runner.reportReserveMs;
+        const planned = config.plan(lifecycleEvent);
+        const budgetMs = remaining() - reserveMs;
+        if (planned.length === 0) {
+          status = config.runner.noChecks === 'succeed' ? 'Succeeded' : 'Failed';
+          reason = `no checks configured for ${lifecycleEvent} (runner.noChecks: ${config.runner.noChecks})`;
+        } else if (budgetMs <= 0) {
+          reason = `not enough time to run checks: ${remaining()} ms left, ${reserveMs} ms reserved for reporting`;
         } else {
-          hookLog.info('running checks', {
-            checks: planned.map((p) => p.check.name),
-            budgetMs: deadline - Date.now(),
-          });
-          verdict = await runChecks(planned, {
-            deadline,
-            targets: targets.resolved,
+          const deadline = Date.now() + budgetMs;
+          const targets = await resolveTargets(
+            config.targets,
             deployment,
-            log: hookLog,
-            concurrency: config.runner.concurrency,
-            failFast: config.runner.failFast,
-          });
-          logCheckResults(verdict, hookLog);
-          if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
-          status = verdict.status;
-          reason = verdict.reason;
+            deadline,
+            hookLog,
+            options.discovery,
+          );
+          if ('failure' in targets) {
+            reason = targets.failure;
+          } else {
+            hookLog.info('running checks', {
+              checks: planned.map((p) => p.check.name),
+              budgetMs: deadline - Date.now(),
+            });
+            verdict = await runChecks(planned, {
+              deadline,
+              targets: targets.resolved,
+              deployment,
+              log: hookLog,
+              concurrency: config.runner.concurrency,
+              failFast: config.runner.failFast,
+            });
+            logCheckResults(verdict, hookLog);
+            if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
+            status = verdict.status;
+            reason = verdict.reason;
+          }
         }
       }
     } catch (err) {
@@ -150,6 +174,7 @@ export function createHookHandler(
         status,
         reason,
         outcome: verdict?.outcome,
+        ...(skipped ? { skipped: { by: skipped.by, parameter: skipped.parameter } } : {}),
         durationMs: Math.round(performance.now() - started),
       });
       const timeoutMs = Math.max(MIN_REPORT_MS, Math.min(reserveMs, remaining() - 250));
@@ -160,6 +185,7 @@ export function createHookHandler(
     }
     const outcome: HookOutcome = { status, reason, delivery };
     if (verdict) outcome.verdict = verdict;
+    if (skipped) outcome.skipped = skipped;
     return outcome;
   };
 }
@@ -189,6 +215,33 @@ async function resolveTargets(
     return { failure: `discovery ${discovery.report.outcome}: ${discovery.report.message}` };
   }
   return { resolved };
+}
+
+/**
+ * The break-glass switch for this deployment and lifecycle event (hooks/break-glass.ts), looked up
+ * only when `GREENLIGHT_BREAK_GLASS_PREFIX` is set; a skip is counted as `VerdictSkipped`.
+ */
+async function breakGlass(
+  deployment: { deploymentId: string; lifecycleEvent: string },
+  log: Logger,
+  budgetMs: number,
+  metrics: HookHandlerOptions['metrics'],
+): Promise<SkippedVerdict | undefined> {
+  if (!process.env.GREENLIGHT_BREAK_GLASS_PREFIX) return undefined;
+  const { emitSkippedMetric, findBreakGlass } = await import('./break-glass');
+  const skipped = await findBreakGlass({
+    deployment: deployment.deploymentId,
+    hook: deployment.lifecycleEvent,
+    log,
+    budgetMs,
+  });
+  if (skipped && metrics !== false)
+    emitSkippedMetric(
+      { service: metricsServiceName(), lifecycleEvent: deployment.lifecycleEvent },
+      deployment.deploymentId,
+      metrics,
+    );
+  return skipped;
 }
 
 /** The ECS service (or application) name used as the `service` dimension of result metrics. */
