@@ -36,7 +36,10 @@ let defaultSsm: Promise<Pick<SSMClient, 'send'>> | undefined;
 function s3Client(): Promise<Pick<S3Client, 'send'>> {
   defaultS3 ??= import('@aws-sdk/client-s3').then(
     ({ S3Client }) =>
-      new S3Client({ ...awsClientConfig(), forcePathStyle: !!process.env.AWS_ENDPOINT_URL_S3 }),
+      new S3Client({
+        ...awsClientConfig(),
+        forcePathStyle: !!(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL),
+      }),
   );
   return defaultS3;
 }
