@@ -267,16 +267,19 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
         });
       }
 
-      const skipped = await ecsBreakGlass(invocation, hookLog, remaining() - RETURN_RESERVE_MS);
-      if (skipped) return decide({ response: { hookStatus: 'SUCCEEDED' }, reason: skipped.reason, skipped });
-
-      const config = await withinDeadline(
+      // The break-glass lookup and the config load run side by side: a skip makes the config moot.
+      const pendingSkip = ecsBreakGlass(invocation, hookLog, remaining() - RETURN_RESERVE_MS);
+      const pendingConfig = withinDeadline(
         loadConfig({
           subject: async () => ecsSubject(invocation, invocation.hookDetails),
           signal: guard.signal,
         }),
         { signal: guard.signal, abortError: asError },
       );
+      pendingConfig.catch(() => {});
+      const skipped = await pendingSkip;
+      if (skipped) return decide({ response: { hookStatus: 'SUCCEEDED' }, reason: skipped.reason, skipped });
+      const config = await pendingConfig;
       const planned = config.plan(stage);
       if (planned.length === 0) {
         const hookStatus = config.runner.noChecks === 'succeed' ? 'SUCCEEDED' : 'FAILED';

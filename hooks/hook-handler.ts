@@ -100,31 +100,35 @@ export function createHookHandler(
     let skipped: SkippedVerdict | undefined;
 
     try {
-      skipped = await breakGlass(deployment, hookLog, remaining() - MIN_REPORT_MS, options.metrics);
+      // The break-glass lookup and the config load run side by side: a skip makes the config moot.
+      const pendingSkip = breakGlass(deployment, hookLog, remaining() - MIN_REPORT_MS, options.metrics);
+      // The config's own reserve is not known yet: loading may use all but what a report needs.
+      const loadBudgetMs = remaining() - MIN_REPORT_MS;
+      const pendingConfig = withinDeadline(
+        loadConfig({
+          subject: () =>
+            codeDeploySubject(
+              execution.deploymentId,
+              options.codedeploy ?? defaultCodeDeployClient(),
+              AbortSignal.timeout(Math.max(0, loadBudgetMs)),
+            ),
+          signal: AbortSignal.timeout(Math.max(0, loadBudgetMs)),
+        }),
+        {
+          timeoutMs: loadBudgetMs,
+          timeoutError: () =>
+            new Error(
+              `loading the config took longer than the ${Math.max(0, loadBudgetMs)} ms the Lambda had left`,
+            ),
+        },
+      );
+      pendingConfig.catch(() => {});
+      skipped = await pendingSkip;
       if (skipped) {
         status = 'Succeeded';
         reason = skipped.reason;
       } else {
-        // The config's own reserve is not known yet: loading may use all but what a report needs.
-        const loadBudgetMs = remaining() - MIN_REPORT_MS;
-        const config = await withinDeadline(
-          loadConfig({
-            subject: () =>
-              codeDeploySubject(
-                execution.deploymentId,
-                options.codedeploy ?? defaultCodeDeployClient(),
-                AbortSignal.timeout(Math.max(0, loadBudgetMs)),
-              ),
-            signal: AbortSignal.timeout(Math.max(0, loadBudgetMs)),
-          }),
-          {
-            timeoutMs: loadBudgetMs,
-            timeoutError: () =>
-              new Error(
-                `loading the config took longer than the ${Math.max(0, loadBudgetMs)} ms the Lambda had left`,
-              ),
-          },
-        );
+        const config = await pendingConfig;
         reserveMs = config.runner.reportReserveMs;
         const planned = config.plan(lifecycleEvent);
         const budgetMs = remaining() - reserveMs;
