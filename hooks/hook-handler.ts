@@ -10,7 +10,7 @@ import type { LoadOptions } from '../config/config';
 import type { DiscoveryClients } from '../checks/discovery/deployment';
 import { ConfigError, EventError, errorMessage } from '../lib/errors';
 import { logCheckResults } from './hook-config';
-import { codeDeploySubject, hookConfigLoader } from './platform-config';
+import { codeDeploySubject, hookConfigLoader, knownApplication } from './platform-config';
 import type { SkippedVerdict } from './break-glass';
 import type { ConfigReader } from '../config/config-reader';
 import { defaultCodeDeployClient } from '../lib/codedeploy-client';
@@ -241,16 +241,21 @@ async function breakGlass(
   });
   if (skipped && metrics !== false)
     emitSkippedMetric(
-      { service: metricsServiceName(), lifecycleEvent: deployment.lifecycleEvent },
+      { service: metricsServiceName(deployment.deploymentId), lifecycleEvent: deployment.lifecycleEvent },
       deployment.deploymentId,
       metrics,
     );
   return skipped;
 }
 
-/** The ECS service (or application) name used as the `service` dimension of result metrics. */
-function metricsServiceName(env: NodeJS.ProcessEnv = process.env): string {
-  return env.GREENLIGHT_SERVICE || env.POWERTOOLS_SERVICE_NAME || 'greenlight';
+/**
+ * The ECS service (or application) name used as the `service` dimension of result metrics: in
+ * platform mode the deployment's own application once it is known, else the stack's setting.
+ */
+function metricsServiceName(deploymentId: string, env: NodeJS.ProcessEnv = process.env): string {
+  return (
+    knownApplication(deploymentId) || env.GREENLIGHT_SERVICE || env.POWERTOOLS_SERVICE_NAME || 'greenlight'
+  );
 }
 
 /** Verdict and check results as embedded-metric-format lines; a failure here never changes the verdict. */
@@ -264,7 +269,7 @@ async function emitMetrics(
     const { emitVerdictMetrics } = await import('./result-metrics');
     emitVerdictMetrics(
       verdict,
-      { service: metricsServiceName(), lifecycleEvent: deployment.lifecycleEvent },
+      { service: metricsServiceName(deployment.deploymentId), lifecycleEvent: deployment.lifecycleEvent },
       out,
       { deploymentId: deployment.deploymentId },
     );

@@ -114,6 +114,11 @@ export function hookConfigLoader(options: HookConfigLoaderOptions = {}) {
 
 const knownDeployments = new Map<string, DeploymentSubject>();
 
+/** The application of a deployment this container has looked up (platform mode), else undefined. */
+export function knownApplication(deploymentId: string): string | undefined {
+  return knownDeployments.get(deploymentId)?.application;
+}
+
 /** The CodeDeploy application and deployment group of a deployment (GetDeployment, once per deployment). */
 export async function codeDeploySubject(
   deploymentId: string,

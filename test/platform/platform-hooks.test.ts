@@ -129,6 +129,18 @@ describe('one CodeDeploy hook for many services', () => {
     expect(billingOutcome.reason).toMatch(/billing-smoke/);
   });
 
+  it('writes each service’s result metrics under its own application', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const handler = createHookHandler('AfterAllowTestTraffic', {
+      metrics: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
+    });
+    await handler(
+      { DeploymentId: web.deploymentId, LifecycleEventHookExecutionId: `exec-${++execution}` },
+      { getRemainingTimeInMillis: () => 60_000 },
+    );
+    expect(lines[0]).toMatchObject({ service: web.application, VerdictSucceeded: 1 });
+  });
+
   it('reports Failed naming the rule when a service’s config names a host off the allow-list', async () => {
     const rogue = await blueGreenDeployment(moto.url, 'rogue');
     await putConfig(rogue, smoke('probe', '/').replace(app.url, 'http://10.0.0.7:8080'));
