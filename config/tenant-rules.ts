@@ -113,6 +113,9 @@ export function hostsIn(doc: unknown, path: PropertyKey[] = []): NamedHost[] {
   const key = String(path[path.length - 1] ?? '');
   const isTarget = path.length === 2 && path[0] === 'targets';
   if (doc instanceof URL) return [{ path, host: doc.hostname }];
+  // A redirect is followed to wherever the answer points, which no rule can check beforehand.
+  if (key === 'followRedirects' && doc !== false && doc !== 0)
+    return [{ path, unknown: 'followRedirects: a redirect may lead to any host; leave redirects off' }];
   if (typeof doc === 'string') {
     if (HOST_KEYS.has(key)) return [{ path, host: doc }];
     if (URL_KEYS.has(key) || isTarget) return [urlHost(path, doc)];
@@ -137,7 +140,9 @@ export function checkTenantHosts(config: unknown, rules: TenantRules, source: st
     const { path } = named;
     if ('unknown' in named) {
       throw new ConfigError(
-        `${source}: ${formatPath(path)}: tenant rule "${RULE_ALLOWED_HOSTS}": ${JSON.stringify(named.unknown)} is not an absolute URL, so its host cannot be checked before the run; write the URL out`,
+        named.unknown.startsWith('followRedirects')
+          ? `${source}: ${formatPath(path)}: tenant rule "${RULE_ALLOWED_HOSTS}": ${named.unknown}`
+          : `${source}: ${formatPath(path)}: tenant rule "${RULE_ALLOWED_HOSTS}": ${JSON.stringify(named.unknown)} is not an absolute URL, so its host cannot be checked before the run; write the URL out`,
       );
     }
     const { host } = named;

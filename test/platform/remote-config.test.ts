@@ -354,6 +354,25 @@ describe('checkTenantHosts', () => {
     expect(() => checkTenantHosts(doc(checks), rules, 's3://b/k.yml')).toThrow(what);
   });
 
+  it('refuses following redirects, which could lead off the allow-list', () => {
+    expect(() =>
+      checkTenantHosts(
+        doc({ smoke: { requests: [{ path: '/', followRedirects: true }] } }),
+        rules,
+        's3://b/k.yml',
+      ),
+    ).toThrow(
+      's3://b/k.yml: checks.smoke.requests[0].followRedirects: tenant rule "hosts on the platform’s allow-list": followRedirects: a redirect may lead to any host; leave redirects off',
+    );
+    expect(() =>
+      checkTenantHosts(
+        doc({ smoke: { requests: [{ path: '/', followRedirects: false }] } }),
+        rules,
+        's3://b/k.yml',
+      ),
+    ).not.toThrow();
+  });
+
   it('lets allowed hosts and "auto" through', () => {
     expect(() =>
       checkTenantHosts(
