@@ -4,6 +4,7 @@ import type { Bench, BenchFigure } from './harness';
 import { bundleBench } from './bundle';
 import { cloudWatchBench } from './cloudwatch';
 import { httpBench } from './http';
+import { platformBench } from './platform';
 import { rehearsalBench } from './rehearsal';
 import { runnerBench } from './runner';
 import { schemaBench } from './schema';
@@ -26,6 +27,7 @@ const benches: Bench[] = [
   cloudWatchBench,
   rehearsalBench,
   watchBench,
+  platformBench,
 ];
 
 async function main(): Promise<void> {

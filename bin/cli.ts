@@ -1,6 +1,8 @@
 import { EXIT_OK, EXIT_USAGE, type Command, type CommandIO } from './command';
 import { appspecCommand } from './commands/appspec';
+import { breakGlassCommand } from './commands/break-glass';
 import { checkCommand } from './commands/check';
+import { publishCommand } from './commands/publish';
 import { configSchemaCommand } from './commands/config-schema';
 import { rehearseCommand } from './commands/rehearse';
 import { schemaSnapshotCommand } from './commands/schema-snapshot';
@@ -16,6 +18,8 @@ export const commands: Command[] = [
   configSchemaCommand,
   schemaSnapshotCommand,
   appspecCommand,
+  publishCommand,
+  breakGlassCommand,
 ];
 
 function help(io: CommandIO): void {

@@ -170,6 +170,21 @@ function requireExternals(build) {
   }));
 }
 
+/**
+ * What a bundle for any config needs: every check type, discovery, the secret resolvers, both drivers.
+ * @param {string[]} checkTypes
+ */
+function everythingAnalysis(checkTypes) {
+  return {
+    secrets: ['*'],
+    parameters: ['*'],
+    checkTypes,
+    autoTargets: ['*'],
+    discoveringChecks: ['*'],
+    schemaEngines: ['mysql', 'postgres'],
+  };
+}
+
 /** @param {{ configPath?: string, awsSdk?: 'bundled' | 'runtime' }} [options] */
 function greenlightBundle(options = {}) {
   return {
@@ -184,8 +199,12 @@ function greenlightBundle(options = {}) {
       const configPath = resolve(
         options.configPath ?? process.env.GREENLIGHT_BUNDLE_CONFIG ?? 'greenlight.yml',
       );
-      const analysis = analyseConfig(readFileSync(configPath, 'utf8'), configPath);
       const available = availableCheckTypes();
+      // A platform stack (GREENLIGHT_BUNDLE_ALL, from the mode param) reads its configs at run time: all of it.
+      const analysis =
+        process.env.GREENLIGHT_BUNDLE_ALL === '1'
+          ? everythingAnalysis([...available.keys()])
+          : analyseConfig(readFileSync(configPath, 'utf8'), configPath);
       const unknown = analysis.checkTypes.filter((type) => !available.has(type));
 
       build.onLoad({ filter: /[\\/]checks[\\/]registry\.ts$/ }, (args) => {

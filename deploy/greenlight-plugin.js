@@ -20,6 +20,12 @@ const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 const { analyseConfig, analyseNotifyDefaults, awsSdkSource } = require('./config-analysis');
 const { iamStatements, sub } = require('./iam-statements');
+const {
+  platformEnvironment,
+  platformIamStatements,
+  platformSettings,
+  stackMode,
+} = require('./platform-stack');
 
 const MAX_FUNCTION_NAME = 64;
 const FUNCTION_NAME = /^[A-Za-z0-9_-]+$/;
@@ -225,6 +231,9 @@ class GreenlightPlugin {
     );
     try {
       process.env.GREENLIGHT_AWS_SDK = awsSdkSource(settings.awsSdk || undefined);
+      // A platform stack's bundles carry every check type: the configs are read at run time.
+      if (stackMode(settings.mode) === 'platform') process.env.GREENLIGHT_BUNDLE_ALL = '1';
+      else delete process.env.GREENLIGHT_BUNDLE_ALL;
     } catch (err) {
       this.fail(err.message);
     }
@@ -258,6 +267,7 @@ class GreenlightPlugin {
   prepare() {
     const service = this.serverless.service;
     const settings = (service.custom && service.custom.greenlight) || {};
+    if (stackMode(settings.mode) === 'platform') return this.preparePlatform(settings);
     const configFile = settings.config || 'greenlight.yml';
     const configPath = resolve(this.serverless.serviceDir || this.serverless.config.servicePath, configFile);
     let text;
@@ -282,15 +292,7 @@ class GreenlightPlugin {
       this.fail(err.message);
     }
 
-    const functions = {};
-    for (const key of service.getAllFunctions()) {
-      const fn = service.getFunction(key);
-      functions[key] = {
-        name: fn.name,
-        handler: fn.handler,
-        timeout: fn.timeout ?? service.provider.timeout,
-      };
-    }
+    const functions = this.functionsOf(service);
     const problems = functionProblems(functions, analysis.reportReserveMs);
     if (problems.length) this.fail(problems.join('\n'));
 
@@ -305,16 +307,8 @@ class GreenlightPlugin {
       }
     }
 
-    const subnets = splitList(settings.subnetIds);
-    const securityGroups = splitList(settings.securityGroupIds);
-    if (subnets.length !== 0 || securityGroups.length !== 0) {
-      if (subnets.length === 0 || securityGroups.length === 0) {
-        this.fail('params subnetIds and securityGroupIds go together: set both (comma-separated) or neither');
-      }
-      service.provider.vpc = { subnetIds: subnets, securityGroupIds: securityGroups };
-    }
+    this.applyVpc(settings);
 
-    const stackSettings = this.stackSettings();
     const ecsHook = Object.values(functions).some((fn) => fn.handler === ECS_HANDLER);
     const statements = iamStatements(analysis, {
       application: settings.application,
@@ -326,6 +320,65 @@ class GreenlightPlugin {
     service.provider.iam.role = service.provider.iam.role || {};
     service.provider.iam.role.statements = [...(service.provider.iam.role.statements || []), ...statements];
 
+    this.finishStack(functions);
+    this.log.notice(
+      `greenlight: ${statements.length} IAM statements from ${configFile} (check types: ${analysis.checkTypes.join(', ') || 'none'}; secrets: ${analysis.secrets.length}; parameters: ${analysis.parameters.length})`,
+    );
+  }
+
+  /** The functions with their names, handlers and timeouts, for the checks on them. */
+  functionsOf(service) {
+    const functions = {};
+    for (const key of service.getAllFunctions()) {
+      const fn = service.getFunction(key);
+      functions[key] = {
+        name: fn.name,
+        handler: fn.handler,
+        timeout: fn.timeout ?? service.provider.timeout,
+      };
+    }
+    return functions;
+  }
+
+  /** The VPC from the subnetIds / securityGroupIds params. */
+  applyVpc(settings) {
+    const subnets = splitList(settings.subnetIds);
+    const securityGroups = splitList(settings.securityGroupIds);
+    if (subnets.length !== 0 || securityGroups.length !== 0) {
+      if (subnets.length === 0 || securityGroups.length === 0) {
+        this.fail('params subnetIds and securityGroupIds go together: set both (comma-separated) or neither');
+      }
+      this.serverless.service.provider.vpc = { subnetIds: subnets, securityGroupIds: securityGroups };
+    }
+  }
+
+  /**
+   * Platform mode (deploy/platform-stack.js): no packaged config; the role is scoped to the listed
+   * deployment groups and services, and the functions read each service's config at run time.
+   */
+  preparePlatform(settings) {
+    const service = this.serverless.service;
+    const { problems, settings: platform } = platformSettings(settings);
+    if (problems.length) this.fail(problems.join('\n'));
+    const functions = this.functionsOf(service);
+    const functionIssues = functionProblems(functions, 10_000);
+    if (functionIssues.length) this.fail(functionIssues.join('\n'));
+    this.applyVpc(settings);
+    const statements = platformIamStatements(platform, { kmsKeyArn: settings.kmsKeyArn || undefined });
+    service.provider.iam = service.provider.iam || {};
+    service.provider.iam.role = service.provider.iam.role || {};
+    service.provider.iam.role.statements = [...(service.provider.iam.role.statements || []), ...statements];
+    service.provider.environment = { ...service.provider.environment, ...platformEnvironment(platform) };
+    this.finishStack(functions);
+    this.log.notice(
+      `greenlight: platform mode, configs from ${platform.configLocation}; ${statements.length} IAM statements for ${platform.deploymentGroups.length} deployment groups and ${platform.ecsServices.length} ECS services`,
+    );
+  }
+
+  /** Failure destinations, alarms and the ECS invoke role, the same in both modes. */
+  finishStack(functions) {
+    const service = this.serverless.service;
+    const stackSettings = this.stackSettings();
     // One object for every function: serverless then grants sending to it once.
     const onFailure = failureDestination(stackSettings.failureDestinationArn);
     const naming = this.serverless.getProvider('aws').naming;
@@ -347,9 +400,6 @@ class GreenlightPlugin {
     service.resources = service.resources || {};
     service.resources.Resources = { ...resources, ...service.resources.Resources };
     service.resources.Outputs = { ...outputs, ...service.resources.Outputs };
-    this.log.notice(
-      `greenlight: ${statements.length} IAM statements from ${configFile} (check types: ${analysis.checkTypes.join(', ') || 'none'}; secrets: ${analysis.secrets.length}; parameters: ${analysis.parameters.length})`,
-    );
   }
 }
 

@@ -8,7 +8,10 @@ import { parseEcsHookEvent, rollbackFromWeights, type EcsHookInvocation } from '
 import { ECS_TRAFFIC_SHIFT_STAGES } from '../config/ecs-lifecycle-stages';
 import { ConfigError, EventError, errorMessage } from '../lib/errors';
 import { autoTargetNames } from '../lib/auto-target';
-import { cachedConfig, defaultConfigPath, logCheckResults } from './hook-config';
+import { logCheckResults } from './hook-config';
+import { ecsSubject, hookConfigLoader } from './platform-config';
+import type { SkippedVerdict } from './break-glass';
+import type { ConfigReader } from '../config/config-reader';
 import { createLogger, type Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
 import { ecsDeployment, notifyVerdict } from './notify/notify';
@@ -64,12 +67,19 @@ export interface EcsHookDecision {
   verdict?: Verdict;
   /** Set when the invocation was recognised as part of a rollback (checks are not run). */
   rollback?: string;
+  /** Set when the stage passed without running checks (break-glass). */
+  skipped?: SkippedVerdict;
 }
 
 export interface EcsHookHandlerOptions {
   checkTypes?: readonly CheckType[];
-  /** Default: `GREENLIGHT_CONFIG`, else `greenlight.yml`, from the working directory (the Lambda task root). */
+  /**
+   * Default: `GREENLIGHT_CONFIG`, else `greenlight.yml`, from the working directory (the Lambda task
+   * root); or an `s3://` / `ssm:/` template over the service (platform mode).
+   */
   configPath?: string;
+  /** Reads platform-mode configs (default: S3 and SSM clients). */
+  configReader?: ConfigReader;
   log?: Logger;
   /** `${provider:...}` resolvers for the config (default: `secretsmanager` and `ssm`). */
   resolvers?: LoadOptions['resolvers'];
@@ -188,6 +198,7 @@ async function detectRollback(
  * would roll the deployment back without a reason.
  */
 export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
+  const loadConfig = hookConfigLoader(options);
   return async (event: unknown, context?: EcsContext): Promise<EcsHookDecision> => {
     const log = options.log ?? createLogger();
     const now = options.now ?? Date.now;
@@ -234,6 +245,9 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
         attempt: state.attempts,
         outcome: decision.verdict?.outcome,
         rollback: decision.rollback,
+        ...(decision.skipped
+          ? { skipped: { by: decision.skipped.by, parameter: decision.skipped.parameter } }
+          : {}),
       });
       if (decision.response.hookStatus !== 'IN_PROGRESS') {
         await notifyVerdict(
@@ -243,6 +257,7 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
             deployment: ecsDeployment(invocation),
             ...(decision.verdict ? { verdict: decision.verdict } : {}),
             ...(decision.rollback ? { rollback: decision.rollback } : {}),
+            ...(decision.skipped ? { skipped: { reason: decision.skipped.reason } } : {}),
           },
           {
             settings: notify,
@@ -270,10 +285,7 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
       if (rollback) {
         // Only for the service's `notify:` section: a config that cannot load changes nothing here.
         notify = await withinDeadline(
-          cachedConfig(options.configPath ?? defaultConfigPath(), {
-            ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
-            ...(options.resolvers ? { resolvers: options.resolvers } : {}),
-          }),
+          loadConfig({ subject: async () => ecsSubject(invocation, invocation.hookDetails), signal: guard.signal }),
           { signal: guard.signal },
         ).then(
           (config) => config.config.notify,
@@ -286,13 +298,22 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
         });
       }
 
-      const config = await withinDeadline(
-        cachedConfig(options.configPath ?? defaultConfigPath(), {
-          ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
-          ...(options.resolvers ? { resolvers: options.resolvers } : {}),
+      // The break-glass lookup and the config load run side by side: a skip makes the config moot.
+      const pendingSkip = ecsBreakGlass(invocation, hookLog, remaining() - RETURN_RESERVE_MS);
+      const pendingConfig = withinDeadline(
+        loadConfig({
+          subject: async () => ecsSubject(invocation, invocation.hookDetails),
+          signal: guard.signal,
         }),
         { signal: guard.signal, abortError: asError },
       );
+      pendingConfig.catch(() => {});
+      const skipped = await pendingSkip;
+      if (skipped) {
+        notify = (await pendingConfig.catch(() => undefined))?.config.notify;
+        return decide({ response: { hookStatus: 'SUCCEEDED' }, reason: skipped.reason, skipped });
+      }
+      const config = await pendingConfig;
       notify = config.config.notify;
       const planned = config.plan(stage);
       if (planned.length === 0) {
@@ -370,6 +391,28 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
       clearTimeout(guardTimer);
     }
   };
+}
+
+/**
+ * The break-glass switch for this service deployment and stage (hooks/break-glass.ts), looked up
+ * only when `GREENLIGHT_BREAK_GLASS_PREFIX` is set and the invocation names a service deployment;
+ * a skip is counted as `VerdictSkipped`.
+ */
+async function ecsBreakGlass(
+  invocation: EcsHookInvocation,
+  log: Logger,
+  budgetMs: number,
+): Promise<SkippedVerdict | undefined> {
+  if (!process.env.GREENLIGHT_BREAK_GLASS_PREFIX) return undefined;
+  const { ecsBreakGlassKey, emitSkippedMetric, findBreakGlass } = await import('./break-glass');
+  const deployment = ecsBreakGlassKey(invocation.resourceArn);
+  if (!deployment) return undefined;
+  const skipped = await findBreakGlass({ deployment, hook: invocation.lifecycleStage, log, budgetMs });
+  if (skipped) {
+    const service = process.env.GREENLIGHT_SERVICE || process.env.POWERTOOLS_SERVICE_NAME || 'greenlight';
+    emitSkippedMetric({ service, lifecycleEvent: invocation.lifecycleStage }, deployment);
+  }
+  return skipped;
 }
 
 /** The Lambda handler for ECS built-in blue/green lifecycle hooks: returns only what ECS reads. */

@@ -9,7 +9,11 @@ import { autoTargetNames } from '../lib/auto-target';
 import type { LoadOptions } from '../config/config';
 import type { DiscoveryClients } from '../checks/discovery/deployment';
 import { ConfigError, EventError, errorMessage } from '../lib/errors';
-import { cachedConfig, defaultConfigPath, logCheckResults } from './hook-config';
+import { logCheckResults } from './hook-config';
+import { codeDeploySubject, hookConfigLoader, knownApplication } from './platform-config';
+import type { SkippedVerdict } from './break-glass';
+import type { ConfigReader } from '../config/config-reader';
+import { defaultCodeDeployClient } from '../lib/codedeploy-client';
 import { parseHookEvent } from './hook-event';
 import { createLogger, type Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
@@ -27,8 +31,13 @@ export interface HookHandlerOptions {
   /** Check types the config may name (default: the built-in ones). */
   checkTypes?: readonly CheckType[];
   codedeploy?: CodeDeploySender;
-  /** Default: `GREENLIGHT_CONFIG`, else `greenlight.yml`, from the working directory (the Lambda task root). */
+  /**
+   * Default: `GREENLIGHT_CONFIG`, else `greenlight.yml`, from the working directory (the Lambda task
+   * root); or an `s3://` / `ssm:/` template over the deployment (platform mode).
+   */
   configPath?: string;
+  /** Reads platform-mode configs (default: S3 and SSM clients). */
+  configReader?: ConfigReader;
   log?: Logger;
   /** `${provider:...}` resolvers for the config (default: `secretsmanager` and `ssm`). */
   resolvers?: LoadOptions['resolvers'];
@@ -49,6 +58,8 @@ export interface HookOutcome {
   /** How the report went; `not-reported` only for a malformed event. */
   delivery: Delivery | 'not-reported';
   verdict?: Verdict;
+  /** Set when the hook passed without running checks (break-glass). */
+  skipped?: SkippedVerdict;
 }
 
 export type HookHandler = (
@@ -65,6 +76,7 @@ export function createHookHandler(
   lifecycleEvent: LifecycleEvent,
   options: HookHandlerOptions = {},
 ): HookHandler {
+  const loadConfig = hookConfigLoader(options);
   return async (event, context) => {
     const log = (options.log ?? createLogger()).child({ lifecycleEvent });
     let execution;
@@ -91,14 +103,22 @@ export function createHookHandler(
     let verdict: Verdict | undefined;
     let delivery: Delivery | undefined;
     let notify: NotifySettings | undefined;
+    let skipped: SkippedVerdict | undefined;
 
     try {
+      // The break-glass lookup and the config load run side by side: a skip makes the config moot.
+      const pendingSkip = breakGlass(deployment, hookLog, remaining() - MIN_REPORT_MS, options.metrics);
       // The config's own reserve is not known yet: loading may use all but what a report needs.
       const loadBudgetMs = remaining() - MIN_REPORT_MS;
-      const config = await withinDeadline(
-        cachedConfig(options.configPath ?? defaultConfigPath(), {
-          ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
-          ...(options.resolvers ? { resolvers: options.resolvers } : {}),
+      const pendingConfig = withinDeadline(
+        loadConfig({
+          subject: () =>
+            codeDeploySubject(
+              execution.deploymentId,
+              options.codedeploy ?? defaultCodeDeployClient(),
+              AbortSignal.timeout(Math.max(0, loadBudgetMs)),
+            ),
+          signal: AbortSignal.timeout(Math.max(0, loadBudgetMs)),
         }),
         {
           timeoutMs: loadBudgetMs,
@@ -108,45 +128,55 @@ export function createHookHandler(
             ),
         },
       );
-      reserveMs = config.runner.reportReserveMs;
-      notify = config.config.notify;
-      const planned = config.plan(lifecycleEvent);
-      const budgetMs = remaining() - reserveMs;
-      if (planned.length === 0) {
-        status = config.runner.noChecks === 'succeed' ? 'Succeeded' : 'Failed';
-        reason = `no checks configured for ${lifecycleEvent} (runner.noChecks: ${config.runner.noChecks})`;
-      } else if (budgetMs <= 0) {
-        reason = `not enough time to run checks: ${remaining()} ms left, ${reserveMs} ms reserved for reporting`;
+      pendingConfig.catch(() => {});
+      skipped = await pendingSkip;
+      if (skipped) {
+        status = 'Succeeded';
+        reason = skipped.reason;
+        // A skip is notified as the service asked (its config is already on its way), else by the platform's defaults.
+        notify = (await pendingConfig.catch(() => undefined))?.config.notify;
       } else {
-        const deadline = Date.now() + budgetMs;
-        const targets = await resolveTargets(
-          config.targets,
-          deployment,
-          deadline,
-          hookLog,
-          options.discovery,
-        );
-        if ('failure' in targets) {
-          reason = targets.failure;
+        const config = await pendingConfig;
+        reserveMs = config.runner.reportReserveMs;
+        notify = config.config.notify;
+        const planned = config.plan(lifecycleEvent);
+        const budgetMs = remaining() - reserveMs;
+        if (planned.length === 0) {
+          status = config.runner.noChecks === 'succeed' ? 'Succeeded' : 'Failed';
+          reason = `no checks configured for ${lifecycleEvent} (runner.noChecks: ${config.runner.noChecks})`;
+        } else if (budgetMs <= 0) {
+          reason = `not enough time to run checks: ${remaining()} ms left, ${reserveMs} ms reserved for reporting`;
         } else {
-          hookLog.info('running checks', {
-            checks: planned.map((p) => p.check.name),
-            budgetMs: deadline - Date.now(),
-          });
-          verdict = await runChecks(planned, {
-            deadline,
-            targets: targets.resolved,
+          const deadline = Date.now() + budgetMs;
+          const targets = await resolveTargets(
+            config.targets,
             deployment,
-            log: hookLog,
-            concurrency: config.runner.concurrency,
-            failFast: config.runner.failFast,
-          });
-          logCheckResults(verdict, hookLog);
-          if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
-          status = verdict.status;
-          reason = verdict.reason;
-          if (options.diagnoseGreen !== false && wantsGreenDiagnosis(lifecycleEvent, verdict)) {
-            reason = `${reason}; ${await diagnoseGreen(execution.deploymentId, deadline, options.discovery)}`;
+            deadline,
+            hookLog,
+            options.discovery,
+          );
+          if ('failure' in targets) {
+            reason = targets.failure;
+          } else {
+            hookLog.info('running checks', {
+              checks: planned.map((p) => p.check.name),
+              budgetMs: deadline - Date.now(),
+            });
+            verdict = await runChecks(planned, {
+              deadline,
+              targets: targets.resolved,
+              deployment,
+              log: hookLog,
+              concurrency: config.runner.concurrency,
+              failFast: config.runner.failFast,
+            });
+            logCheckResults(verdict, hookLog);
+            if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
+            status = verdict.status;
+            reason = verdict.reason;
+            if (options.diagnoseGreen !== false && wantsGreenDiagnosis(lifecycleEvent, verdict)) {
+              reason = `${reason}; ${await diagnoseGreen(execution.deploymentId, deadline, options.discovery)}`;
+            }
           }
         }
       }
@@ -160,6 +190,7 @@ export function createHookHandler(
         status,
         reason,
         outcome: verdict?.outcome,
+        ...(skipped ? { skipped: { by: skipped.by, parameter: skipped.parameter } } : {}),
         durationMs: Math.round(performance.now() - started),
       });
       const timeoutMs = Math.max(MIN_REPORT_MS, Math.min(reserveMs, remaining() - 250));
@@ -170,6 +201,7 @@ export function createHookHandler(
           reason,
           deployment: codeDeployDeployment(execution, lifecycleEvent),
           ...(verdict ? { verdict } : {}),
+          ...(skipped ? { skipped: { reason: skipped.reason } } : {}),
         },
         {
           settings: notify,
@@ -190,6 +222,7 @@ export function createHookHandler(
     }
     const outcome: HookOutcome = { status, reason, delivery };
     if (verdict) outcome.verdict = verdict;
+    if (skipped) outcome.skipped = skipped;
     return outcome;
   };
 }
@@ -235,9 +268,41 @@ async function diagnoseGreen(
   }
 }
 
-/** The ECS service (or application) name used as the `service` dimension of result metrics. */
-function metricsServiceName(env: NodeJS.ProcessEnv = process.env): string {
-  return env.GREENLIGHT_SERVICE || env.POWERTOOLS_SERVICE_NAME || 'greenlight';
+/**
+ * The break-glass switch for this deployment and lifecycle event (hooks/break-glass.ts), looked up
+ * only when `GREENLIGHT_BREAK_GLASS_PREFIX` is set; a skip is counted as `VerdictSkipped`.
+ */
+async function breakGlass(
+  deployment: { deploymentId: string; lifecycleEvent: string },
+  log: Logger,
+  budgetMs: number,
+  metrics: HookHandlerOptions['metrics'],
+): Promise<SkippedVerdict | undefined> {
+  if (!process.env.GREENLIGHT_BREAK_GLASS_PREFIX) return undefined;
+  const { emitSkippedMetric, findBreakGlass } = await import('./break-glass');
+  const skipped = await findBreakGlass({
+    deployment: deployment.deploymentId,
+    hook: deployment.lifecycleEvent,
+    log,
+    budgetMs,
+  });
+  if (skipped && metrics !== false)
+    emitSkippedMetric(
+      { service: metricsServiceName(deployment.deploymentId), lifecycleEvent: deployment.lifecycleEvent },
+      deployment.deploymentId,
+      metrics,
+    );
+  return skipped;
+}
+
+/**
+ * The ECS service (or application) name used as the `service` dimension of result metrics: in
+ * platform mode the deployment's own application once it is known, else the stack's setting.
+ */
+function metricsServiceName(deploymentId: string, env: NodeJS.ProcessEnv = process.env): string {
+  return (
+    knownApplication(deploymentId) || env.GREENLIGHT_SERVICE || env.POWERTOOLS_SERVICE_NAME || 'greenlight'
+  );
 }
 
 /** Verdict and check results as embedded-metric-format lines; a failure here never changes the verdict. */
@@ -251,7 +316,7 @@ async function emitMetrics(
     const { emitVerdictMetrics } = await import('./result-metrics');
     emitVerdictMetrics(
       verdict,
-      { service: metricsServiceName(), lifecycleEvent: deployment.lifecycleEvent },
+      { service: metricsServiceName(deployment.deploymentId), lifecycleEvent: deployment.lifecycleEvent },
       out,
       { deploymentId: deployment.deploymentId },
     );

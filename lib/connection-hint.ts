@@ -102,6 +102,8 @@ const AWS_SERVICES: Record<string, { env: string; endpoint: string }> = {
   codedeploy: { env: 'CODEDEPLOY', endpoint: 'codedeploy' },
   ecs: { env: 'ECS', endpoint: 'ecs' },
   elasticloadbalancing: { env: 'ELASTIC_LOAD_BALANCING_V2', endpoint: 'elasticloadbalancing' },
+  // A gateway endpoint, not an interface one: it is added to the subnets' route tables.
+  s3: { env: 'S3', endpoint: 's3' },
   secretsmanager: { env: 'SECRETS_MANAGER', endpoint: 'secretsmanager' },
   ssm: { env: 'SSM', endpoint: 'ssm' },
 };

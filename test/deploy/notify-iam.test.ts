@@ -79,3 +79,5 @@ describe('notification permissions', () => {
     );
   });
 });
+
+export {};

@@ -1,0 +1,197 @@
+import { readFile } from 'node:fs/promises';
+import type { PutObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { CheckType } from '../../checks/check-type';
+import { parseConfig } from '../../config/config';
+import {
+  describeConfigLocation,
+  fillConfigLocation,
+  fillTemplate,
+  isRemoteConfig,
+  type DeploymentSubject,
+} from '../../config/config-location';
+import { checkTenantHosts, tenantResolvers, type TenantRules } from '../../config/tenant-rules';
+import { awsSecretResolvers } from '../../hooks/hook-config';
+import { awsClientConfig, awsErrorName } from '../../lib/aws';
+import { ConfigError, errorMessage } from '../../lib/errors';
+import { redactText } from '../../lib/redact';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';
+import { parseCommandArgs } from '../command-args';
+import { UsageError } from '../usage-error';
+import { configPathFrom } from './check';
+import { createValidateCommand } from './validate';
+
+const OPTIONS = {
+  config: { type: 'string' },
+  to: { type: 'string' },
+  application: { type: 'string' },
+  'deployment-group': { type: 'string' },
+  cluster: { type: 'string' },
+  service: { type: 'string' },
+  'tenant-prefix': { type: 'string' },
+  'allowed-hosts': { type: 'string' },
+  probe: { type: 'boolean' },
+  'deployment-id': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+} as const;
+/** SSM's standard tier holds 4 KB; the advanced tier 8 KB (and costs). */
+const SSM_STANDARD_BYTES = 4_096;
+
+export interface PublishCommandOptions {
+  checkTypes?: readonly CheckType[];
+  s3?: Pick<S3Client, 'send'>;
+  ssm?: Pick<SSMClient, 'send'>;
+}
+
+function subjectFrom(values: Record<string, string | boolean | undefined>): DeploymentSubject {
+  const get = (name: string) => values[name] as string | undefined;
+  if (get('cluster') || get('service')) {
+    const cluster = get('cluster');
+    const service = get('service');
+    if (!cluster || !service) throw new UsageError('--cluster and --service go together (an ECS service)');
+    return { application: service, deploymentGroup: cluster, cluster, service };
+  }
+  const application = get('application');
+  const deploymentGroup = get('deployment-group');
+  if (!application || !deploymentGroup)
+    throw new UsageError(
+      'name the service: --application and --deployment-group (CodeDeploy), or --cluster and --service (ECS)',
+    );
+  return { application, deploymentGroup };
+}
+
+/**
+ * `greenlight publish`: checks a service's config the way the platform hooks will load it (valid,
+ * secrets resolvable, the tenant rules kept) and uploads it to the platform's location for that
+ * service. An invalid config is refused and nothing is uploaded.
+ */
+export function createPublishCommand(options: PublishCommandOptions = {}): Command {
+  const command: Command = {
+    name: 'publish',
+    summary: "Validate a service's config and upload it to the platform's S3 or SSM location.",
+    usage:
+      'greenlight publish --to LOCATION (--application APP --deployment-group GROUP | --cluster C --service S) [--config FILE] [--tenant-prefix P] [--allowed-hosts H,...] [--probe [--deployment-id ID]] [--dry-run]\n\n' +
+      "  --to LOCATION        the platform stack's configLocation, e.g. s3://BUCKET/greenlight/{application}/{deploymentGroup}.yml\n" +
+      '  --application, --deployment-group  the CodeDeploy deployment group the config is for\n' +
+      '  --cluster, --service the ECS service the config is for (ECS built-in blue/green hooks)\n' +
+      "  --tenant-prefix P    the stack's tenantPrefix (default greenlight/{application}/)\n" +
+      "  --allowed-hosts H    the stack's allowedHosts, comma-separated\n" +
+      '  --probe              also run `greenlight validate` (targets answer, contracts load, alarms exist)\n' +
+      '  --dry-run            check only; upload nothing\n' +
+      'exit codes: 0 published, 1 a probe or the upload failed, 2 usage error or invalid config',
+    async run(args, io) {
+      let values;
+      let subject: DeploymentSubject;
+      let path: string;
+      let location;
+      let rules: TenantRules;
+      try {
+        values = parseCommandArgs(args, OPTIONS);
+        const to = values.to as string | undefined;
+        if (!to || !isRemoteConfig(to)) throw new UsageError('--to must be an s3://... or ssm:/... location');
+        subject = subjectFrom(values);
+        path = configPathFrom(values.config as string | undefined, io);
+        location = fillConfigLocation(to, subject);
+        rules = {
+          tenant: subject.cluster
+            ? `service ${subject.cluster}/${subject.service}`
+            : `application ${subject.application}`,
+          prefix: fillTemplate(
+            (values['tenant-prefix'] as string | undefined) ?? 'greenlight/{application}/',
+            subject,
+          ).replace(/^\//, ''),
+          allowedHosts: String(values['allowed-hosts'] ?? '')
+            .split(',')
+            .map((h) => h.trim())
+            .filter(Boolean),
+        };
+      } catch (err) {
+        if (!(err instanceof UsageError || err instanceof ConfigError)) throw err;
+        io.stderr.write(`greenlight publish: ${err.message}\nusage: ${command.usage.split('\n')[0]}\n`);
+        return EXIT_USAGE;
+      }
+      if (location.kind === 'file') return EXIT_USAGE;
+      const where = describeConfigLocation(location);
+
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (err) {
+        io.stderr.write(`greenlight publish: cannot read ${path}: ${errorMessage(err)}\n`);
+        return EXIT_USAGE;
+      }
+      try {
+        // As the platform hook loads it: tenant resolvers (with the caller's credentials), then the host rule.
+        const loaded = await parseConfig(text, {
+          source: path,
+          resolvers: tenantResolvers(awsSecretResolvers, rules),
+          ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
+        });
+        checkTenantHosts(loaded.config, rules, path);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        io.stdout.write(`FAIL config: ${redactText(err.message)}\nnot published: ${where} is unchanged\n`);
+        return EXIT_USAGE;
+      }
+      io.stdout.write(`ok   ${path} is valid for ${rules.tenant} under the platform's tenant rules\n`);
+
+      if (values.probe) {
+        const validateArgs = ['--config', path];
+        if (values['deployment-id']) validateArgs.push('--deployment-id', values['deployment-id'] as string);
+        const code = await createValidateCommand(
+          options.checkTypes ? { checkTypes: options.checkTypes } : {},
+        ).run(validateArgs, io);
+        if (code !== EXIT_OK) {
+          io.stdout.write(`not published: validate failed; ${where} is unchanged\n`);
+          return code;
+        }
+      }
+      if (values['dry-run']) {
+        io.stdout.write(`dry run: would publish to ${where}\n`);
+        return EXIT_OK;
+      }
+      try {
+        if (location.kind === 's3') {
+          const { PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
+          const s3 =
+            options.s3 ??
+            new S3Client({ ...awsClientConfig(), forcePathStyle: !!io.env.AWS_ENDPOINT_URL_S3 });
+          const out: PutObjectCommandOutput = await s3.send(
+            new PutObjectCommand({
+              Bucket: location.bucket,
+              Key: location.key,
+              Body: text,
+              ContentType: 'application/yaml',
+            }),
+          );
+          io.stdout.write(`published ${where} (ETag ${out.ETag ?? 'unknown'})\n`);
+        } else {
+          const { PutParameterCommand, SSMClient } = await import('@aws-sdk/client-ssm');
+          const ssm = options.ssm ?? new SSMClient(awsClientConfig());
+          const bytes = Buffer.byteLength(text);
+          const out = await ssm.send(
+            new PutParameterCommand({
+              Name: location.name,
+              Value: text,
+              Type: 'String',
+              Overwrite: true,
+              Tier: bytes > SSM_STANDARD_BYTES ? 'Advanced' : 'Standard',
+            }),
+          );
+          io.stdout.write(`published ${where} (version ${out.Version ?? 'unknown'})\n`);
+        }
+      } catch (err) {
+        const name = awsErrorName(err);
+        io.stdout.write(
+          `FAIL upload to ${where}: ${name && name !== 'Error' ? `${name}: ` : ''}${errorMessage(err, { cause: false })}\n`,
+        );
+        return EXIT_FAILED;
+      }
+      io.stdout.write('the platform hooks read it at their next config check (configTtlSeconds)\n');
+      return EXIT_OK;
+    },
+  };
+  return command;
+}
+
+export const publishCommand = createPublishCommand();

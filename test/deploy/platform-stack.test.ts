@@ -1,0 +1,111 @@
+// The platform stack's params and role, computed offline (deploy/platform-stack.js); the packaged
+// template is asserted by test/artifact/platform.test.ts.
+type Settings = Record<string, unknown>;
+interface PlatformStack {
+  platformSettings(params: Record<string, string>): { problems: string[]; settings: Settings };
+  platformIamStatements(settings: Settings, options?: { kmsKeyArn?: string }): unknown[];
+  platformEnvironment(settings: Settings): Record<string, string>;
+  stackMode(value?: string): string;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const stack = require('../../deploy/platform-stack.js') as PlatformStack;
+const { platformEnvironment, platformIamStatements, platformSettings, stackMode } = stack;
+
+const PARAMS = {
+  configLocation: 's3://acme-greenlight/greenlight/{application}/{deploymentGroup}.yml',
+  deploymentGroups: 'web-app/web-prod, billing-app/billing-prod',
+  ecsServices: 'shop/cart',
+  allowedHosts: '*.internal.acme.example,10.20.0.15',
+};
+
+type Statement = { Action: string[]; Resource: unknown; Condition?: unknown };
+const sub = (resource: unknown) => JSON.stringify(resource);
+
+function statementsFor(params: Record<string, string>, kmsKeyArn?: string): Statement[] {
+  const { problems, settings } = platformSettings(params);
+  expect(problems).toEqual([]);
+  return platformIamStatements(settings, { kmsKeyArn }) as Statement[];
+}
+
+function grant(statements: Statement[], action: string): Statement {
+  const found = statements.find((s) => s.Action.includes(action));
+  if (!found) throw new Error(`no statement grants ${action}`);
+  return found;
+}
+
+describe('platform stack', () => {
+  it('scopes reporting and deployment reads to the listed deployment groups', () => {
+    const report = grant(statementsFor(PARAMS), 'codedeploy:PutLifecycleEventHookExecutionStatus');
+    expect(report.Action).toEqual([
+      'codedeploy:GetDeployment',
+      'codedeploy:GetDeploymentGroup',
+      'codedeploy:PutLifecycleEventHookExecutionStatus',
+    ]);
+    expect(sub(report.Resource)).toContain('deploymentgroup:web-app/web-prod');
+    expect(sub(report.Resource)).toContain('deploymentgroup:billing-app/billing-prod');
+    expect((report.Resource as unknown[]).length).toBe(2);
+  });
+
+  it('reads configs only under the template’s prefix, and each tenant’s own secrets', () => {
+    const statements = statementsFor(PARAMS);
+    expect(sub(grant(statements, 's3:GetObject').Resource)).toContain(
+      's3:::acme-greenlight/greenlight/*/*.yml',
+    );
+    expect(grant(statements, 's3:ListBucket').Condition).toEqual({
+      StringLike: { 's3:prefix': ['greenlight/*/*.yml'] },
+    });
+    const secrets = sub(grant(statements, 'secretsmanager:GetSecretValue').Resource);
+    for (const prefix of ['greenlight/web-app/', 'greenlight/billing-app/', 'greenlight/cart/'])
+      expect(secrets).toContain(`secret:${prefix}*`);
+    const parameters = sub(grant(statements, 'ssm:GetParameter').Resource);
+    expect(parameters).toContain('parameter/greenlight/web-app/*');
+    expect(parameters).toContain('parameter/greenlight-break-glass/*');
+    expect(statements.flatMap((s) => s.Action)).not.toContain('ssm:PutParameter');
+  });
+
+  it('grants DescribeServiceDeployments on the listed services and their service deployments', () => {
+    const grantFor = grant(statementsFor(PARAMS), 'ecs:DescribeServiceDeployments');
+    expect(sub(grantFor.Resource)).toContain('service/shop/cart');
+    expect(sub(grantFor.Resource)).toContain('service-deployment/shop/cart/*');
+  });
+
+  it('reads an SSM location’s parameters instead of S3', () => {
+    const statements = statementsFor({
+      ...PARAMS,
+      configLocation: 'ssm:/greenlight/{application}/{deploymentGroup}',
+    });
+    expect(statements.some((s) => s.Action.includes('s3:GetObject'))).toBe(false);
+    expect(sub(grant(statements, 'ssm:GetParameter').Resource)).toContain('parameter/greenlight/*/*');
+  });
+
+  it('sets the functions’ environment from the params', () => {
+    const { settings } = platformSettings(PARAMS);
+    expect(platformEnvironment(settings)).toEqual({
+      GREENLIGHT_CONFIG: PARAMS.configLocation,
+      GREENLIGHT_CONFIG_TTL_SECONDS: '60',
+      GREENLIGHT_TENANT_PREFIX: 'greenlight/{application}/',
+      GREENLIGHT_ALLOWED_HOSTS: '*.internal.acme.example,10.20.0.15',
+      GREENLIGHT_BREAK_GLASS_PREFIX: '/greenlight-break-glass/',
+    });
+  });
+
+  it.each([
+    [{ configLocation: 'greenlight.yml' }, 'param configLocation must name where'],
+    [{ configLocation: 's3://Bad_Bucket/x.yml' }, 'with a literal bucket'],
+    [{ deploymentGroups: '', ecsServices: '' }, 'both are empty'],
+    [{ deploymentGroups: 'web-app' }, 'expected APPLICATION/GROUP'],
+    [{ tenantPrefix: 'shared/' }, 'must contain {application}'],
+    [{ breakGlassPrefix: '/greenlight/overrides/' }, 'lies under the tenants’ prefix'.replace('’', "'")],
+    [{ configTtlSeconds: '-1' }, 'param configTtlSeconds'],
+  ])('refuses %j', (override, message) => {
+    expect(platformSettings({ ...PARAMS, ...override }).problems.join('\n')).toContain(message);
+  });
+
+  it('knows only the two modes', () => {
+    expect(stackMode('platform')).toBe('platform');
+    expect(stackMode('')).toBe('service');
+    expect(() => stackMode('shared')).toThrow('param mode must be one of service, platform, got "shared"');
+  });
+});
+
+export {};
