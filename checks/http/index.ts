@@ -21,11 +21,11 @@ export const httpCheckType = defineCheckType({
   summary:
     'Smoke-test green on the test listener: requests, assertions, captures, retries, and a blue/green diff.',
   options: httpOptions,
-  create(options, ctx) {
-    const targets = new Set(ctx.targets);
+  create(options, factory) {
+    const targets = new Set(factory.targets);
     const needTarget = (name: string, path: string) => {
       if (!targets.has(name))
-        throw ctx.fail(path, `unknown target "${name}"; defined targets: ${[...targets].join(', ')}`);
+        throw factory.fail(path, `unknown target "${name}"; defined targets: ${[...targets].join(', ')}`);
     };
     if (options.target !== undefined) needTarget(options.target, 'target');
     options.requests.forEach((step, i) => {
@@ -34,7 +34,10 @@ export const httpCheckType = defineCheckType({
         try {
           compileJsonSchema(step.expect.schema);
         } catch (err) {
-          throw ctx.fail(`requests[${i}].expect.schema`, `invalid JSON Schema: ${(err as Error).message}`);
+          throw factory.fail(
+            `requests[${i}].expect.schema`,
+            `invalid JSON Schema: ${(err as Error).message}`,
+          );
         }
       }
     });
@@ -43,14 +46,14 @@ export const httpCheckType = defineCheckType({
       needTarget(options.diff.candidate, 'diff.candidate');
       options.requests.forEach((step, i) => {
         if (step.url !== undefined)
-          throw ctx.fail(
+          throw factory.fail(
             `requests[${i}].url`,
             'a diff sends each request to both targets: use path, not an absolute url',
           );
       });
     }
     const problems = flowVariableProblems(options.requests, [], options.concurrency > 1);
-    if (problems[0]) throw ctx.fail(problems[0].path, problems[0].message);
+    if (problems[0]) throw factory.fail(problems[0].path, problems[0].message);
 
     // Values written in the config for secret headers are known now: redact them from the start.
     const secretHeaders = secretNames(options.secretHeaders);
@@ -65,18 +68,18 @@ export const httpCheckType = defineCheckType({
     const ignore = pathIgnorer(options.diff?.ignore ?? []);
 
     return {
-      name: ctx.name,
+      name: factory.name,
       type: 'http',
-      async run(runCtx): Promise<CheckReport> {
+      async run(ctx): Promise<CheckReport> {
         const http = new HttpClient();
         const common: FlowOptions = {
-          targets: runCtx.targets,
-          signal: runCtx.signal,
-          deadline: runCtx.deadline,
+          targets: ctx.targets,
+          signal: ctx.signal,
+          deadline: ctx.deadline,
           client: options,
           concurrency: options.concurrency,
           http,
-          log: runCtx.log.child({ check: ctx.name }),
+          log: ctx.log.child({ check: factory.name }),
           // Only a diff compares responses after the flow: otherwise each body goes once judged.
           keepResponses: options.diff !== undefined,
           // A body that never ends must not pass as a truncated one.

@@ -128,47 +128,47 @@ export const schemaCheckType = defineCheckType({
     'Checks that the live database (PostgreSQL or MySQL/MariaDB) still serves both blue and green, from their schema contracts.',
   options: schemaOptions,
   preflight: schemaPreflight,
-  create(options, ctx) {
+  create(options, factory) {
     const resolved = resolveConnection(options);
-    if ('field' in resolved) throw ctx.fail(resolved.field, resolved.message);
+    if ('field' in resolved) throw factory.fail(resolved.field, resolved.message);
     if (resolved.engine === 'mysql' && (options.tls.serverName ?? options.tls.servername)) {
-      throw ctx.fail(
+      throw factory.fail(
         options.tls.serverName ? 'tls.serverName' : 'tls.servername',
         'is supported for PostgreSQL only; MySQL verifies the host it connects to',
       );
     }
     if (resolved.engine !== 'mysql' && options.sqlMode !== undefined)
-      throw ctx.fail('sqlMode', 'applies to MySQL/MariaDB only');
+      throw factory.fail('sqlMode', 'applies to MySQL/MariaDB only');
     if (!options.contracts && !options.statements)
-      throw ctx.fail('contracts', 'required unless statements is set (e.g. statements: observed)');
+      throw factory.fail('contracts', 'required unless statements is set (e.g. statements: observed)');
     if (
       options.record !== undefined &&
       !(options.statements && statementSources(options.statements).observed)
     )
-      throw ctx.fail('record', 'saves the observed statements: set statements: observed as well');
+      throw factory.fail('record', 'saves the observed statements: set statements: observed as well');
     if (
       resolved.engine === 'mysql' &&
       typeof options.statements === 'object' &&
       options.statements.observed?.roles
     )
-      throw ctx.fail(
+      throw factory.fail(
         'statements.observed.roles',
         'applies to PostgreSQL only; MySQL digests are read per database',
       );
     for (const version of ['green', 'blue'] as const) {
       const source = options.contracts?.[version];
-      if (source?.target !== undefined && !ctx.targets.includes(source.target)) {
-        throw ctx.fail(
+      if (source?.target !== undefined && !factory.targets.includes(source.target)) {
+        throw factory.fail(
           `contracts.${version}.target`,
-          `unknown target "${source.target}"; defined targets: ${ctx.targets.join(', ') || 'none'}`,
+          `unknown target "${source.target}"; defined targets: ${factory.targets.join(', ') || 'none'}`,
         );
       }
     }
     const settings = resolved;
     return {
-      name: ctx.name,
+      name: factory.name,
       type: 'schema',
-      run: (runCtx) => runSchemaCheck(options, settings, runCtx),
+      run: (ctx) => runSchemaCheck(options, settings, ctx),
     };
   },
 });

@@ -34,11 +34,11 @@ export const sessionCheckType = defineCheckType({
     'Session-store compatibility between blue and green: store, canary, eviction, contracts and a live sample.',
   options: sessionOptionsSchema,
   preflight: sessionPreflight,
-  create(options, ctx) {
-    if (options.cookies) validateCookies(options.cookies, ctx.targets, ctx.fail);
+  create(options, factory) {
+    if (options.cookies) validateCookies(options.cookies, factory.targets, factory.fail);
     if (!options.store) {
       if (!options.cookies || !frameworkOf(options.cookies).cookieOnly)
-        throw ctx.fail(
+        throw factory.fail(
           'store',
           `required unless cookies.framework keeps the session in the cookie (${Object.values(
             cookieFrameworks,
@@ -47,32 +47,35 @@ export const sessionCheckType = defineCheckType({
             .map((f) => f.name)
             .join(', ')})`,
         );
-      if (options.sample) throw ctx.fail('sample', 'a live sample needs a store: remove `sample`');
+      if (options.sample) throw factory.fail('sample', 'a live sample needs a store: remove `sample`');
       if (options.maxLatencyMs !== undefined)
-        throw ctx.fail('maxLatencyMs', 'there is no store to PING: remove maxLatencyMs');
+        throw factory.fail('maxLatencyMs', 'there is no store to PING: remove maxLatencyMs');
     }
     const label = options.store ? storeLabel(options.store) : `${options.cookies!.framework} cookies`;
     let sample = options.sample === undefined ? undefined : options.sample || undefined;
     if (options.sample === undefined && options.store?.engine === 'redis' && options.contracts)
       sample = sampleSchema.parse({});
     if (options.store?.engine === 'memcached' && sample) {
-      throw ctx.fail(
+      throw factory.fail(
         'sample',
         'memcached cannot list its keys, so there is no live sample: remove `sample` or set it to false',
       );
     }
     if (sample && !options.contracts && (!sample.keyPrefix || !sample.codec)) {
-      throw ctx.fail('sample', 'without contracts the sample needs both keyPrefix and codec');
+      throw factory.fail('sample', 'without contracts the sample needs both keyPrefix and codec');
     }
     if (sample?.codec && !knownCodec(sample.codec)) {
-      throw ctx.fail(
+      throw factory.fail(
         'sample.codec',
         `unknown codec "${sample.codec}"; known: ${Object.keys(sessionCodecs).join(', ')}`,
       );
     }
     const unknownTarget = (path: string, target: string) => {
-      if (!ctx.targets.includes(target))
-        throw ctx.fail(path, `unknown target "${target}"; defined targets: ${ctx.targets.join(', ')}`);
+      if (!factory.targets.includes(target))
+        throw factory.fail(
+          path,
+          `unknown target "${target}"; defined targets: ${factory.targets.join(', ')}`,
+        );
     };
     for (const version of ['blue', 'green'] as const) {
       const source = options.contracts?.[version];
@@ -82,13 +85,13 @@ export const sessionCheckType = defineCheckType({
       unknownTarget('endToEnd.blueTarget', options.endToEnd.blueTarget);
       unknownTarget('endToEnd.greenTarget', options.endToEnd.greenTarget);
       if (!options.endToEnd.cookieName && !options.contracts)
-        throw ctx.fail('endToEnd.cookieName', 'expected a cookie name when no contracts are configured');
+        throw factory.fail('endToEnd.cookieName', 'expected a cookie name when no contracts are configured');
     }
     const settings = { ...options, sample };
     return {
-      name: ctx.name,
+      name: factory.name,
       type: 'session',
-      run: (runCtx) => runSessionCheck(ctx.name, label, settings, runCtx),
+      run: (ctx) => runSessionCheck(factory.name, label, settings, ctx),
     };
   },
 });
