@@ -5,6 +5,7 @@
  * reserve. The serverless plugin derives IAM from it; the esbuild plugin leaves out what it does
  * not use.
  */
+const { readFileSync } = require('node:fs');
 const { parse } = require('yaml');
 
 const DEFAULT_REPORT_RESERVE_MS = 10_000;
@@ -27,8 +28,45 @@ function awsSdkSource(value = 'bundled') {
   return value;
 }
 
-/** `${secretsmanager:...}` / `${ssm:...}` references and check types used by a greenlight.yml text. */
-function analyseConfig(text, source) {
+/** The CodeDeploy lifecycle events; every other key of `hooks` is an Amazon ECS lifecycle stage. */
+const CODEDEPLOY_EVENTS = [
+  'BeforeInstall',
+  'AfterInstall',
+  'AfterAllowTestTraffic',
+  'BeforeAllowTraffic',
+  'AfterAllowTraffic',
+];
+
+/**
+ * Which keys of `hooks` a handler file runs, read from its source: the event of
+ * `createHookHandler('<Event>')`, or every ECS stage for `createEcsHookHandler(`. Undefined (every
+ * event) for any other file.
+ * @param {string} entryPath
+ * @returns {((hook: string) => boolean) | undefined}
+ */
+function handlerEvents(entryPath) {
+  let source;
+  try {
+    source = readFileSync(entryPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const codedeploy = /\bcreateHookHandler\(\s*['"](\w+)['"]/.exec(source)?.[1];
+  if (codedeploy) return (hook) => hook === codedeploy;
+  if (/\bcreateEcsHookHandler\(/.test(source)) return (hook) => !CODEDEPLOY_EVENTS.includes(hook);
+  return undefined;
+}
+
+/**
+ * `${secretsmanager:...}` / `${ssm:...}` references and check types used by a greenlight.yml text.
+ * With `runs` (see handlerEvents), the check types, schema engines and discovering checks are
+ * those of the checks listed under the hooks it runs; the references and targets stay the whole
+ * config's, which is loaded whole.
+ * @param {string} text
+ * @param {string} source
+ * @param {{ runs?: (hook: string) => boolean }} [options]
+ */
+function analyseConfig(text, source, options = {}) {
   let doc;
   try {
     doc = parse(text) ?? {};
@@ -56,7 +94,15 @@ function analyseConfig(text, source) {
     }
   };
   walk(doc);
-  const checks = doc.checks && typeof doc.checks === 'object' ? Object.entries(doc.checks) : [];
+  const hooks = doc.hooks && typeof doc.hooks === 'object' ? Object.entries(doc.hooks) : [];
+  const listed = new Set(
+    hooks
+      .filter(([hook, names]) => options.runs?.(hook) !== false && Array.isArray(names))
+      .flatMap(([, names]) => names),
+  );
+  const checks = (doc.checks && typeof doc.checks === 'object' ? Object.entries(doc.checks) : []).filter(
+    ([name]) => !options.runs || listed.has(name),
+  );
   const checkTypes = new Set(checks.map(([, c]) => c && c.type).filter((t) => typeof t === 'string'));
   const discoveringChecks = checks
     .filter(([, c]) => c && DISCOVERING_CHECK_TYPES.has(c.type) && c.discover === true)
@@ -94,4 +140,4 @@ function schemaEnginesOf(check) {
   return engine ? [engine] : ['postgres', 'mysql'];
 }
 
-module.exports = { analyseConfig, awsSdkSource };
+module.exports = { analyseConfig, awsSdkSource, handlerEvents };

@@ -3,8 +3,11 @@
 /**
  * esbuild plugins for the hook bundles (serverless.yml `custom.esbuild.plugins`, and the bundle
  * benchmark). A hook bundle carries only what its packaged greenlight.yml uses:
- * - the check registry lists only the check types the config names, so a config of http checks
- *   ships neither the database drivers nor the cache clients;
+ * - the check registry lists only the check types the config runs at the hook's own lifecycle
+ *   events (read from the handler: `createHookHandler('<Event>')`, or every ECS stage for the ECS
+ *   hook; every event for any other entry), so a config of http checks ships neither the database
+ *   drivers nor the cache clients, and the BeforeInstall hook of a config whose schema check runs
+ *   there alone is the only one to carry the driver;
  * - a database driver (pg, mysql2) is left out when no schema check connects to its engine;
  * - deployment discovery (`targets: auto`) and the Secrets Manager / SSM resolvers are left out
  *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference;
@@ -32,7 +35,7 @@
 const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { basename, dirname, extname, join, relative, resolve, sep } = require('node:path');
-const { analyseConfig, awsSdkSource } = require('./config-analysis');
+const { analyseConfig, awsSdkSource, handlerEvents } = require('./config-analysis');
 
 const ROOT = resolve(__dirname, '..');
 const REGISTRY = join(ROOT, 'checks', 'registry.ts');
@@ -168,6 +171,17 @@ function requireExternals(build) {
   }));
 }
 
+/**
+ * The lifecycle events the build's one entry (a hook handler) runs; undefined for any other build.
+ * @param {import('esbuild').BuildOptions} options
+ */
+function entryEvents(options) {
+  const entries = Array.isArray(options.entryPoints) ? options.entryPoints : [];
+  if (entries.length !== 1) return undefined;
+  const entry = typeof entries[0] === 'string' ? entries[0] : entries[0]?.in;
+  return entry ? handlerEvents(resolve(options.absWorkingDir ?? process.cwd(), entry)) : undefined;
+}
+
 /** @param {{ configPath?: string, awsSdk?: 'bundled' | 'runtime' }} [options] */
 function greenlightBundle(options = {}) {
   return {
@@ -182,9 +196,13 @@ function greenlightBundle(options = {}) {
       const configPath = resolve(
         options.configPath ?? process.env.GREENLIGHT_BUNDLE_CONFIG ?? 'greenlight.yml',
       );
-      const analysis = analyseConfig(readFileSync(configPath, 'utf8'), configPath);
+      const text = readFileSync(configPath, 'utf8');
+      const whole = analyseConfig(text, configPath);
+      // A hook's bundle holds the check types of its own lifecycle events only.
+      const runs = entryEvents(build.initialOptions);
+      const analysis = runs ? analyseConfig(text, configPath, { runs }) : whole;
       const available = availableCheckTypes();
-      const unknown = analysis.checkTypes.filter((type) => !available.has(type));
+      const unknown = whole.checkTypes.filter((type) => !available.has(type));
 
       build.onLoad({ filter: /[\\/]checks[\\/]registry\.ts$/ }, (args) => {
         if (args.path !== REGISTRY) return undefined;
@@ -211,14 +229,18 @@ function greenlightBundle(options = {}) {
 
       // Modules a config may not need (by path from the repository root), and why they would be left out.
       const leaveOut = new Map();
+      const atEvents = runs ? ' at this hook’s lifecycle events' : '';
       if (analysis.autoTargets.length === 0) {
         leaveOut.set(OPTIONAL_MODULES.listenerDiscovery, 'no target is "auto"');
       }
       if (analysis.discoveringChecks.length === 0) {
-        leaveOut.set(OPTIONAL_MODULES.targetGroupDiscovery, 'no check discovers');
+        leaveOut.set(OPTIONAL_MODULES.targetGroupDiscovery, `no check discovers${atEvents}`);
       }
       if (analysis.autoTargets.length === 0 && analysis.discoveringChecks.length === 0) {
-        leaveOut.set(OPTIONAL_MODULES.deploymentReads, 'no target is "auto" and no check discovers');
+        leaveOut.set(
+          OPTIONAL_MODULES.deploymentReads,
+          `no target is "auto" and no check discovers${atEvents}`,
+        );
       }
       if (analysis.secrets.length === 0 && analysis.parameters.length === 0) {
         leaveOut.set(
@@ -242,7 +264,7 @@ function greenlightBundle(options = {}) {
         loader: 'js',
       }));
 
-      // Database drivers no schema check of the config connects with.
+      // Database drivers no schema check of the hook's events connects with.
       const drivers = new Map([
         ['pg', 'postgres'],
         ['mysql2', 'mysql'],
@@ -253,7 +275,7 @@ function greenlightBundle(options = {}) {
         return {
           path: driver,
           namespace: OMITTED_DRIVER,
-          pluginData: `no schema check connects to ${drivers.get(driver) === 'mysql' ? 'MySQL or MariaDB' : 'PostgreSQL'}`,
+          pluginData: `no schema check connects to ${drivers.get(driver) === 'mysql' ? 'MySQL or MariaDB' : 'PostgreSQL'}${atEvents}`,
         };
       });
       build.onLoad({ filter: /.*/, namespace: OMITTED_DRIVER }, (args) => ({
