@@ -85,6 +85,8 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
   const parsed = configSchema(checkTypes).safeParse(withoutChecks(document, omitted), {
     reportInput: true,
     error: issueMessages,
+    // Parsed once per process: compiling zod's fast path for each object would cost more than it saves.
+    jitless: true,
   });
   if (!parsed.success) throw configErrorFrom(source, parsed.error);
   const config = parsed.data;
