@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { CheckType, FactoryContext, PreflightContext, PreflightLine } from '../checks/check-type';
 import { builtinCheckTypes, omittedCheckTypes } from '../checks/registry';
@@ -8,6 +7,7 @@ import type { LifecycleEvent } from '../checks/types';
 import { COMMON_CHECK_KEYS, configSchema, type GreenlightConfig, type RunnerSettings } from './config-schema';
 import { formatIssue, formatPath, issueMessages } from '../lib/config-issues';
 import { ConfigError, errorMessage } from '../lib/errors';
+import { configDocument } from './config-text';
 import { envResolver, interpolate, type Resolver } from './interpolate';
 import { omittedCheckError, omittedChecks, withoutChecks } from './omitted-checks';
 
@@ -57,15 +57,7 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
 /** Parses config text: YAML 1.2, of which JSON is a subset. */
 export async function parseConfig(text: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   const source = options.source ?? 'greenlight.yml';
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    const at = first.linePos?.[0] ?? lines.linePos(first.pos[0]);
-    const where = ` at line ${at.line}, column ${at.col}`;
-    throw new ConfigError(`${source}: invalid YAML${where}: ${first.message.split('\n')[0]}`);
-  }
-  const raw: unknown = doc.toJS() ?? {};
+  const raw = await configDocument(text, source);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(
       `${source}: expected a mapping at the top level, got ${Array.isArray(raw) ? 'a list' : typeof raw}`,

