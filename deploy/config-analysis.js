@@ -110,6 +110,7 @@ function analyseConfig(text, source, options = {}) {
   const schemaEngines = new Set(
     checks.filter(([, c]) => c && c.type === 'schema').flatMap(([, c]) => schemaEnginesOf(c)),
   );
+  const expectsJsonSchema = checks.some(([, c]) => hasExpectedSchema(c));
   const targets = doc.targets && typeof doc.targets === 'object' ? doc.targets : {};
   const autoTargets = Object.keys(targets).filter((name) => targets[name] === 'auto');
   const reserve =
@@ -123,8 +124,17 @@ function analyseConfig(text, source, options = {}) {
     autoTargets,
     discoveringChecks,
     schemaEngines: [...schemaEngines].sort(),
+    expectsJsonSchema,
     reportReserveMs: reserve,
   };
+}
+
+/** Whether a check's options hold a request whose `expect` has a JSON Schema (`expect.schema`). */
+function hasExpectedSchema(value) {
+  if (Array.isArray(value)) return value.some(hasExpectedSchema);
+  if (!value || typeof value !== 'object') return false;
+  if (value.expect && typeof value.expect === 'object' && 'schema' in value.expect) return true;
+  return Object.values(value).some(hasExpectedSchema);
 }
 
 const URL_ENGINES = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql' };

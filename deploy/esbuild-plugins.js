@@ -8,7 +8,8 @@
  *   hook; every event for any other entry), so a config of http checks ships neither the database
  *   drivers nor the cache clients, and the BeforeInstall hook of a config whose schema check runs
  *   there alone is the only one to carry the driver;
- * - a database driver (pg, mysql2) is left out when no schema check connects to its engine;
+ * - a database driver (pg, mysql2) is left out when no schema check connects to its engine, and
+ *   ajv when no request has an `expect.schema`;
  * - deployment discovery (`targets: auto`) and the Secrets Manager / SSM resolvers are left out
  *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference;
  *   if a left-out module were ever loaded, it throws an error saying so (the hook then reports
@@ -293,6 +294,18 @@ function greenlightBundle(options = {}) {
         )});`,
         loader: 'js',
       }));
+
+      // ajv, for requests' `expect.schema`, when no check of the hook's events has one (the
+      // session check brings its own).
+      build.onResolve({ filter: /^ajv(-formats)?(\/.*)?$/ }, (args) => {
+        if (analysis.expectsJsonSchema || !/[\\/]checks[\\/]http[\\/]json-schema\.ts$/.test(args.importer))
+          return undefined;
+        return {
+          path: args.path,
+          namespace: OMITTED,
+          pluginData: `no request of its checks${atEvents} has expect.schema`,
+        };
+      });
 
       // Database drivers no schema check of the hook's events connects with.
       const drivers = new Map([

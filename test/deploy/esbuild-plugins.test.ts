@@ -66,6 +66,7 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       'checks/discovery/target-groups.ts',
       'config/secret-resolvers.ts',
       'zod/v4/locales/fr.js',
+      'node_modules/ajv/',
     ]) {
       expect([absent, has(absent)]).toEqual([absent, false]);
     }
@@ -359,5 +360,46 @@ describe('the packaged greenlight.yml, parsed into the bundle', () => {
     expect(documentJson('')).toBe('{}');
     expect(documentJson('runner: { concurrency: .nan }\n')).toBeUndefined();
     expect(documentJson('checks: {}\nchecks: {}\n')).toBeUndefined();
+  });
+});
+
+describe('ajv, for expect.schema', () => {
+  const withSchema = SMOKE.replace(
+    '[{ path: /health }]',
+    '[{ path: /health, expect: { status: 200, schema: { type: object, required: [status] } } }]',
+  );
+
+  it('is in the bundle only when a request of the hook’s checks has an expect.schema', async () => {
+    const { inputs } = await bundle(withSchema);
+    expect(inputs.some((i) => i.includes('node_modules/ajv/'))).toBe(true);
+    expect(inputs.some((i) => i.includes('node_modules/ajv-formats/'))).toBe(true);
+  });
+
+  it('reports Failed saying so when a later config adds an expect.schema', async () => {
+    const server = codeDeployServer();
+    process.env.AWS_ENDPOINT_URL_CODEDEPLOY = await server.start();
+    server.on('PutLifecycleEventHookExecutionStatus', () => ({ body: {} }));
+    try {
+      const { file } = await bundle(SMOKE);
+      const laterConfig = join(dir, 'later-schema.yml');
+      writeFileSync(laterConfig, withSchema);
+      process.env.GREENLIGHT_CONFIG = laterConfig;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { handler } = require(file) as { handler: HookHandler };
+      const outcome = await handler(
+        { DeploymentId: 'd-BUNDLE004', LifecycleEventHookExecutionId: 'ajv' },
+        { getRemainingTimeInMillis: () => 30_000 },
+      );
+      expect(outcome.status).toBe('Failed');
+      expect(outcome.reason).toMatch(
+        /requests\[0\]\.expect\.schema: invalid JSON Schema: ajv is not in this bundle because greenlight\.yml was packaged when no request of its checks at this hook’s lifecycle events has expect\.schema; package the hooks again/,
+      );
+      expect(server.callsOf('PutLifecycleEventHookExecutionStatus').map((c) => c.body.status)).toEqual([
+        'Failed',
+      ]);
+    } finally {
+      delete process.env.GREENLIGHT_CONFIG;
+      await server.stop();
+    }
   });
 });
