@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { deployedRuntime, runtimeNodeMajor } from '../../bench/runtime-node';
 import { projectCopy, serverless } from './serverless-support';
 
@@ -11,6 +12,7 @@ const plugin = {
   analyseConfig(
     text: string,
     source: string,
+    options?: { runs?: (hook: string) => boolean },
   ): {
     secrets: string[];
     parameters: string[];
@@ -18,8 +20,10 @@ const plugin = {
     autoTargets: string[];
     discoveringChecks: string[];
     schemaEngines: string[];
+    expectsJsonSchema: boolean;
     reportReserveMs: number;
   };
+  handlerEvents(entryPath: string): ((hook: string) => boolean) | undefined;
   functionProblems(
     functions: Record<string, { name?: string; handler: string; timeout?: number }>,
     reportReserveMs: number,
@@ -194,7 +198,43 @@ describe('the packaging plugin', () => {
       autoTargets: ['test'],
       discoveringChecks: [],
       schemaEngines: [],
+      expectsJsonSchema: false,
       reportReserveMs: 20_000,
+    });
+  });
+
+  it('reads the check types, engines and expect.schema of the checks listed under the events a hook runs', () => {
+    const text =
+      'targets: { test: "http://alb" }\nchecks:\n' +
+      '  smoke: { type: http, requests: [{ path: /h, expect: { schema: { type: object } } }] }\n' +
+      '  db: { type: schema, url: "mysql://db/app" }\n  idle: { type: alarms }\n' +
+      'hooks:\n  BeforeInstall: [db]\n  AfterAllowTestTraffic: [smoke]\n  POST_TEST_TRAFFIC_SHIFT: [smoke, db]\n';
+    const at = (handler: string) => {
+      const runs = plugin.handlerEvents(join(__dirname, '..', '..', 'handlers', `${handler}.ts`));
+      const { checkTypes, schemaEngines, expectsJsonSchema } = plugin.analyseConfig(text, 'greenlight.yml', {
+        runs,
+      });
+      return { checkTypes, schemaEngines, expectsJsonSchema };
+    };
+    expect(at('before-install')).toEqual({
+      checkTypes: ['schema'],
+      schemaEngines: ['mysql'],
+      expectsJsonSchema: false,
+    });
+    expect(at('after-allow-test-traffic')).toEqual({
+      checkTypes: ['http'],
+      schemaEngines: [],
+      expectsJsonSchema: true,
+    });
+    expect(at('after-allow-traffic')).toEqual({
+      checkTypes: [],
+      schemaEngines: [],
+      expectsJsonSchema: false,
+    });
+    expect(at('ecs-lifecycle-hook')).toEqual({
+      checkTypes: ['http', 'schema'],
+      schemaEngines: ['mysql'],
+      expectsJsonSchema: true,
     });
   });
 
