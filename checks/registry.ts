@@ -20,8 +20,9 @@ export const builtinCheckTypes: readonly CheckType[] = [
 ];
 
 /**
- * Built-in check types left out of this build. A hook bundle carries only the types its packaged
- * greenlight.yml names (deploy/esbuild-plugins.js writes this list there), so a config that names
- * one of these was not the one packaged: the loader says so instead of calling the type unknown.
+ * Built-in check types left out of this build. A hook bundle carries only the types that the
+ * packaged greenlight.yml runs at the hook's own lifecycle events (deploy/esbuild-plugins.js writes
+ * this list there). The loader sets aside checks of these types; planning one for the hook's event
+ * means the config is not the one packaged, and the hook says so instead of calling the type unknown.
  */
 export const omittedCheckTypes: readonly string[] = [];

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { CheckType, FactoryContext, PreflightContext, PreflightLine } from '../checks/check-type';
 import { builtinCheckTypes, omittedCheckTypes } from '../checks/registry';
@@ -8,7 +7,9 @@ import type { LifecycleEvent } from '../checks/types';
 import { COMMON_CHECK_KEYS, configSchema, type GreenlightConfig, type RunnerSettings } from './config-schema';
 import { formatIssue, formatPath, issueMessages } from '../lib/config-issues';
 import { ConfigError, errorMessage } from '../lib/errors';
+import { configDocument } from './config-text';
 import { envResolver, interpolate, type Resolver } from './interpolate';
+import { omittedCheckError, omittedChecks, withoutChecks } from './omitted-checks';
 
 export interface LoadOptions {
   /** Shown in errors, e.g. the file path. */
@@ -25,7 +26,10 @@ export interface LoadedConfig {
   config: GreenlightConfig;
   targets: Readonly<Record<string, URL>>;
   runner: RunnerSettings;
-  /** The checks configured for a lifecycle event, in order (empty when none). */
+  /**
+   * The checks configured for a lifecycle event, in order (empty when none). Throws ConfigError
+   * when one of them is of a type this bundle left out (see omitted-checks.ts).
+   */
   plan(event: LifecycleEvent | string): PlannedCheck[];
   /** `greenlight validate`'s look at each check whose type has one, in config order. */
   preflights: Array<{
@@ -53,15 +57,7 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
 /** Parses config text: YAML 1.2, of which JSON is a subset. */
 export async function parseConfig(text: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   const source = options.source ?? 'greenlight.yml';
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    const at = first.linePos?.[0] ?? lines.linePos(first.pos[0]);
-    const where = ` at line ${at.line}, column ${at.col}`;
-    throw new ConfigError(`${source}: invalid YAML${where}: ${first.message.split('\n')[0]}`);
-  }
-  const raw: unknown = doc.toJS() ?? {};
+  const raw = await configDocument(text, source);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(
       `${source}: expected a mapping at the top level, got ${Array.isArray(raw) ? 'a list' : typeof raw}`,
@@ -76,8 +72,14 @@ export async function parseConfig(text: string, options: LoadOptions = {}): Prom
 export function buildConfig(document: unknown, options: LoadOptions = {}): LoadedConfig {
   const source = options.source ?? 'greenlight.yml';
   const checkTypes = options.checkTypes ?? builtinCheckTypes;
-  if (!options.checkTypes) rejectOmittedCheckTypes(document, source);
-  const parsed = configSchema(checkTypes).safeParse(document, { reportInput: true, error: issueMessages });
+  // Checks of types this bundle left out run at other lifecycle events: set aside, not validated.
+  const omitted = options.checkTypes ? new Map<string, string>() : omittedChecks(document, omittedCheckTypes);
+  const parsed = configSchema(checkTypes).safeParse(withoutChecks(document, omitted), {
+    reportInput: true,
+    error: issueMessages,
+    // Parsed once per process: compiling zod's fast path for each object would cost more than it saves.
+    jitless: true,
+  });
   if (!parsed.success) throw configErrorFrom(source, parsed.error);
   const config = parsed.data;
 
@@ -125,7 +127,7 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
     const seen = new Set<string>();
     (names ?? []).forEach((name, i) => {
       const where = `${source}: ${formatPath(['hooks', event, i])}`;
-      if (!built.has(name)) {
+      if (!built.has(name) && !omitted.has(name)) {
         const known = [...built.keys()].join(', ') || 'none';
         throw new ConfigError(`${where}: unknown check "${name}"; defined checks: ${known}`);
       }
@@ -140,7 +142,11 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
     targets,
     runner: config.runner,
     plan: (event) =>
-      ((config.hooks as Record<string, string[] | undefined>)[event] ?? []).map((n) => built.get(n)!),
+      ((config.hooks as Record<string, string[] | undefined>)[event] ?? []).map((n) => {
+        const type = omitted.get(n);
+        if (type !== undefined) throw omittedCheckError(source, n, type, event);
+        return built.get(n)!;
+      }),
     preflights,
   };
 }
@@ -157,20 +163,4 @@ function configErrorFrom(source: string, error: z.ZodError): ConfigError {
       : '';
   const err = new ConfigError(`${source}: ${head}${more}`, { cause: error });
   return Object.assign(err, { problems: lines });
-}
-
-/** A check whose type this bundle left out: the config is not the one the hooks were packaged with. */
-function rejectOmittedCheckTypes(document: unknown, source: string): void {
-  if (omittedCheckTypes.length === 0 || !document || typeof document !== 'object') return;
-  const checks = (document as { checks?: unknown }).checks;
-  if (!checks || typeof checks !== 'object') return;
-  for (const [name, entry] of Object.entries(checks)) {
-    const type = entry && typeof entry === 'object' ? (entry as { type?: unknown }).type : undefined;
-    if (typeof type === 'string' && omittedCheckTypes.includes(type)) {
-      throw new ConfigError(
-        `${source}: ${formatPath(['checks', name, 'type'])}: check type "${type}" is not in this bundle, ` +
-          `which was packaged for a greenlight.yml that does not use it; package the hooks again with this config`,
-      );
-    }
-  }
 }

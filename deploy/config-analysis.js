@@ -5,6 +5,7 @@
  * reserve. The serverless plugin derives IAM from it; the esbuild plugin leaves out what it does
  * not use.
  */
+const { readFileSync } = require('node:fs');
 const { parse } = require('yaml');
 
 const DEFAULT_REPORT_RESERVE_MS = 10_000;
@@ -29,8 +30,45 @@ function awsSdkSource(value = 'bundled') {
 
 const GREEN_DIAGNOSIS_EVENTS = ['AfterInstall', 'AfterAllowTestTraffic'];
 
-/** `${secretsmanager:...}` / `${ssm:...}` references and check types used by a greenlight.yml text. */
-function analyseConfig(text, source) {
+/** The CodeDeploy lifecycle events; every other key of `hooks` is an Amazon ECS lifecycle stage. */
+const CODEDEPLOY_EVENTS = [
+  'BeforeInstall',
+  'AfterInstall',
+  'AfterAllowTestTraffic',
+  'BeforeAllowTraffic',
+  'AfterAllowTraffic',
+];
+
+/**
+ * Which keys of `hooks` a handler file runs, read from its source: the event of
+ * `createHookHandler('<Event>')`, or every ECS stage for `createEcsHookHandler(`. Undefined (every
+ * event) for any other file.
+ * @param {string} entryPath
+ * @returns {((hook: string) => boolean) | undefined}
+ */
+function handlerEvents(entryPath) {
+  let source;
+  try {
+    source = readFileSync(entryPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const codedeploy = /\bcreateHookHandler\(\s*['"](\w+)['"]/.exec(source)?.[1];
+  if (codedeploy) return (hook) => hook === codedeploy;
+  if (/\bcreateEcsHookHandler\(/.test(source)) return (hook) => !CODEDEPLOY_EVENTS.includes(hook);
+  return undefined;
+}
+
+/**
+ * `${secretsmanager:...}` / `${ssm:...}` references and check types used by a greenlight.yml text.
+ * With `runs` (see handlerEvents), the check types, schema engines and discovering checks are
+ * those of the checks listed under the hooks it runs; the references and targets stay the whole
+ * config's, which is loaded whole.
+ * @param {string} text
+ * @param {string} source
+ * @param {{ runs?: (hook: string) => boolean }} [options]
+ */
+function analyseConfig(text, source, options = {}) {
   let doc;
   try {
     doc = parse(text) ?? {};
@@ -58,7 +96,15 @@ function analyseConfig(text, source) {
     }
   };
   walk(doc);
-  const checks = doc.checks && typeof doc.checks === 'object' ? Object.entries(doc.checks) : [];
+  const hooks = doc.hooks && typeof doc.hooks === 'object' ? Object.entries(doc.hooks) : [];
+  const listed = new Set(
+    hooks
+      .filter(([hook, names]) => options.runs?.(hook) !== false && Array.isArray(names))
+      .flatMap(([, names]) => names),
+  );
+  const checks = (doc.checks && typeof doc.checks === 'object' ? Object.entries(doc.checks) : []).filter(
+    ([name]) => !options.runs || listed.has(name),
+  );
   const checkTypes = new Set(checks.map(([, c]) => c && c.type).filter((t) => typeof t === 'string'));
   const discoveringChecks = checks
     .filter(([, c]) => c && DISCOVERING_CHECK_TYPES.has(c.type) && c.discover === true)
@@ -68,12 +114,16 @@ function analyseConfig(text, source) {
   );
   const { snsTopics, eventBuses } = notifyDestinations(doc.notify);
   const s3Objects = schemaS3Objects(checks);
-  const hooks = doc.hooks && typeof doc.hooks === 'object' ? doc.hooks : {};
+  const hookLists = doc.hooks && typeof doc.hooks === 'object' ? doc.hooks : {};
   // A failed http check at these events adds green's tasks' diagnosis (hooks/green-diagnosis.ts).
   const httpChecks = new Set(checks.filter(([, c]) => c && c.type === 'http').map(([name]) => name));
   const greenDiagnosis = GREEN_DIAGNOSIS_EVENTS.some(
-    (event) => Array.isArray(hooks[event]) && hooks[event].some((name) => httpChecks.has(name)),
+    (event) =>
+      options.runs?.(event) !== false &&
+      Array.isArray(hookLists[event]) &&
+      hookLists[event].some((name) => httpChecks.has(name)),
   );
+  const expectsJsonSchema = checks.some(([, c]) => hasExpectedSchema(c));
   const targets = doc.targets && typeof doc.targets === 'object' ? doc.targets : {};
   const autoTargets = Object.keys(targets).filter((name) => targets[name] === 'auto');
   const reserve =
@@ -89,6 +139,7 @@ function analyseConfig(text, source) {
     greenDiagnosis,
     schemaEngines: [...schemaEngines].sort(),
     s3Objects,
+    expectsJsonSchema,
     reportReserveMs: reserve,
     snsTopics,
     eventBuses,
@@ -136,6 +187,14 @@ function analyseNotifyDefaults(text, source) {
   return notifyDestinations(doc);
 }
 
+/** Whether a check's options hold a request whose `expect` has a JSON Schema (`expect.schema`). */
+function hasExpectedSchema(value) {
+  if (Array.isArray(value)) return value.some(hasExpectedSchema);
+  if (!value || typeof value !== 'object') return false;
+  if (value.expect && typeof value.expect === 'object' && 'schema' in value.expect) return true;
+  return Object.values(value).some(hasExpectedSchema);
+}
+
 const URL_ENGINES = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql' };
 
 /**
@@ -171,4 +230,4 @@ function schemaS3Objects(checks) {
   return { read: [...reads].sort(), write: [...writes].sort() };
 }
 
-module.exports = { analyseConfig, analyseNotifyDefaults, awsSdkSource };
+module.exports = { analyseConfig, analyseNotifyDefaults, awsSdkSource, handlerEvents };

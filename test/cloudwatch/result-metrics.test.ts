@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { runChecks, type Verdict } from '../../checks/runner';
 import { createHookHandler } from '../../hooks/hook-handler';
 import { silentLogger } from '../../lib/log';
-import { emitVerdictMetrics, putVerdictMetrics, type EmfDocument } from '../../hooks/result-metrics';
+import { emitVerdictMetrics, type EmfDocument } from '../../hooks/result-metrics';
+import { putVerdictMetrics } from '../../hooks/put-result-metrics';
 import { cloudWatchServer, codeDeployServer } from '../support/aws-json-server';
 import { scriptedCheckType } from '../support/test-check-types';
 

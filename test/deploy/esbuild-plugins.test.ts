@@ -4,10 +4,15 @@ import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import type { HookHandler } from '../../hooks/hook-handler';
 import { codeDeployServer } from '../support/aws-json-server';
+import { startHttpServer } from '../support/http-servers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { greenlightBundle } = require('../../deploy/esbuild-plugins.js') as {
   greenlightBundle: (options: { configPath: string }) => import('esbuild').Plugin;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { documentJson } = require('../../deploy/packaged-config.js') as {
+  documentJson: (text: string) => string | undefined;
 };
 
 const REPO = join(__dirname, '..', '..');
@@ -20,12 +25,15 @@ const SMOKE =
   'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  smoke: { type: http, requests: [{ path: /health }] }\nhooks:\n  AfterAllowTestTraffic: [smoke]\n';
 
 let configCount = 0;
-async function bundle(configText: string): Promise<{ file: string; inputs: string[] }> {
+async function bundle(
+  configText: string,
+  handler = 'after-allow-test-traffic',
+): Promise<{ file: string; inputs: string[] }> {
   const configPath = join(dir, `greenlight-${++configCount}.yml`);
   writeFileSync(configPath, configText);
   const file = join(dir, `bundle-${configCount}.js`);
   const result = await build({
-    entryPoints: [join(REPO, 'handlers', 'after-allow-test-traffic.ts')],
+    entryPoints: [join(REPO, 'handlers', `${handler}.ts`)],
     outfile: file,
     bundle: true,
     platform: 'node',
@@ -57,6 +65,7 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       'checks/discovery/target-groups.ts',
       'config/secret-resolvers.ts',
       'zod/v4/locales/fr.js',
+      'node_modules/ajv/',
     ]) {
       expect([absent, has(absent)]).toEqual([absent, false]);
     }
@@ -74,7 +83,7 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
 
   it('keeps discovery, the secret resolvers and each named check type when the config uses them', async () => {
     const { inputs } = await bundle(
-      'targets: { test: auto, prod: auto }\nchecks:\n  db: { type: schema, engine: postgres, url: "${secretsmanager:prod/db#url}", contracts: { green: { inline: { engine: postgres } } } }\n  alarms: { type: alarms, names: [web-5xx] }\n',
+      'targets: { test: auto, prod: auto }\nchecks:\n  db: { type: schema, engine: postgres, url: "${secretsmanager:prod/db#url}", contracts: { green: { inline: { engine: postgres } } } }\n  alarms: { type: alarms, names: [web-5xx] }\nhooks:\n  AfterAllowTestTraffic: [db, alarms]\n',
     );
     const has = (part: string) => inputs.some((i) => i.includes(part));
     for (const present of [
@@ -99,7 +108,7 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     'keeps only the database drivers the schema checks connect with (%s)',
     async (_, connection, present, absent) => {
       const { inputs } = await bundle(
-        `targets: { test: "http://127.0.0.1:9" }\nchecks:\n  db: { type: schema, ${connection}, contracts: { green: { inline: {} } } }\n`,
+        `targets: { test: "http://127.0.0.1:9" }\nchecks:\n  db: { type: schema, ${connection}, contracts: { green: { inline: {} } } }\nhooks:\n  AfterAllowTestTraffic: [db]\n`,
       );
       const has = (name: string) => inputs.some((i) => i.includes(`node_modules/${name}/`));
       expect(Object.fromEntries([...present, ...absent].map((name) => [name, has(name)]))).toEqual({
@@ -123,12 +132,12 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
 
   it('leaves discovery out of a target-groups bundle with fixed target groups, and keeps it for discover: true', async () => {
     const fixed = await bundle(
-      'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, loadBalancer: app/web/1, green: targetgroup/g/1, blue: targetgroup/b/2 }\n',
+      'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, loadBalancer: app/web/1, green: targetgroup/g/1, blue: targetgroup/b/2 }\nhooks:\n  AfterAllowTestTraffic: [tg]\n',
     );
     expect(fixed.inputs.some((i) => i.includes('checks/target-groups/index.ts'))).toBe(true);
     expect(fixed.inputs.some((i) => /checks\/discovery\/.*\.ts$/.test(i))).toBe(false);
     const discovering = await bundle(
-      'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, discover: true }\n',
+      'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, discover: true }\nhooks:\n  AfterAllowTestTraffic: [tg]\n',
     );
     expect(discovering.inputs.some((i) => i.includes('checks/discovery/target-groups.ts'))).toBe(true);
     expect(discovering.inputs.some((i) => i.includes('checks/discovery/listeners.ts'))).toBe(false);
@@ -215,8 +224,199 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
       );
       expect(outcome.status).toBe('Failed');
       expect(outcome.reason).toMatch(
-        /the mysql2 driver is not in this bundle because greenlight.yml was packaged when no schema check connects to MySQL or MariaDB; package the hooks again/,
+        /the mysql2 driver is not in this bundle because greenlight.yml was packaged when no schema check connects to MySQL or MariaDB at this hook’s lifecycle events; package the hooks again/,
       );
+    } finally {
+      delete process.env.GREENLIGHT_CONFIG;
+      await server.stop();
+    }
+  });
+});
+
+describe('each hook bundle carries the check types of its own lifecycle events', () => {
+  const mixed = (url: string, afterAllowTestTraffic = '[smoke]') =>
+    `targets: { test: "${url}" }\nchecks:\n` +
+    `  smoke: { type: http, requests: [{ path: /health, expect: { status: 200 } }] }\n` +
+    `  db: { type: schema, url: "postgres://app@127.0.0.1:5432/app", contracts: { green: { inline: {} } } }\n` +
+    `  alarms: { type: alarms, names: [web-5xx] }\n` +
+    `hooks:\n  BeforeInstall: [db]\n  AfterAllowTestTraffic: ${afterAllowTestTraffic}\n  BeforeAllowTraffic: [alarms]\n` +
+    `  POST_TEST_TRAFFIC_SHIFT: [smoke]\n`;
+
+  it.each([
+    [
+      'before-install',
+      ['checks/schema/index.ts', 'node_modules/pg/'],
+      ['checks/http/index.ts', 'checks/alarms/index.ts'],
+    ],
+    [
+      'after-allow-test-traffic',
+      ['checks/http/index.ts'],
+      ['checks/schema/index.ts', 'node_modules/pg/', 'checks/alarms/index.ts'],
+    ],
+    [
+      'before-allow-traffic',
+      ['checks/alarms/index.ts'],
+      ['checks/http/index.ts', 'checks/schema/index.ts', 'node_modules/pg/'],
+    ],
+    ['after-allow-traffic', [], ['checks/http/index.ts', 'checks/schema/index.ts', 'checks/alarms/index.ts']],
+    [
+      'ecs-lifecycle-hook',
+      ['checks/http/index.ts'],
+      ['checks/schema/index.ts', 'node_modules/pg/', 'checks/alarms/index.ts'],
+    ],
+  ])('%s: carries what its events run and nothing else', async (handler, present, absent) => {
+    const { inputs } = await bundle(mixed('http://127.0.0.1:9'), handler);
+    const has = (part: string) => inputs.some((i) => i.includes(part));
+    expect(Object.fromEntries([...present, ...absent].map((part) => [part, has(part)]))).toEqual({
+      ...Object.fromEntries(present.map((part) => [part, true])),
+      ...Object.fromEntries(absent.map((part) => [part, false])),
+    });
+  });
+
+  const runHook = async (file: string, config: string, executionId: string) => {
+    const server = codeDeployServer();
+    process.env.AWS_ENDPOINT_URL_CODEDEPLOY = await server.start();
+    server.on('PutLifecycleEventHookExecutionStatus', () => ({ body: {} }));
+    const configPath = join(dir, `${executionId}.yml`);
+    writeFileSync(configPath, config);
+    process.env.GREENLIGHT_CONFIG = configPath;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { handler } = require(file) as { handler: HookHandler };
+      const outcome = await handler(
+        { DeploymentId: 'd-BUNDLE003', LifecycleEventHookExecutionId: executionId },
+        { getRemainingTimeInMillis: () => 30_000 },
+      );
+      const reported = server.callsOf('PutLifecycleEventHookExecutionStatus').map((c) => c.body.status);
+      return { outcome, reported };
+    } finally {
+      delete process.env.GREENLIGHT_CONFIG;
+      await server.stop();
+    }
+  };
+
+  it('runs its own checks with a config whose other events name check types it left out', async () => {
+    const green = await startHttpServer((req, res) => res.writeHead(req.url === '/health' ? 200 : 404).end());
+    try {
+      const config = mixed(green.url);
+      const { file } = await bundle(config);
+      const { outcome, reported } = await runHook(file, config, 'own-checks');
+      expect([outcome.status, outcome.verdict?.checks.map((c) => c.name)]).toEqual(['Succeeded', ['smoke']]);
+      expect(reported).toEqual(['Succeeded']);
+      expect(green.requests.map((r) => r.url)).toEqual(['/health']);
+    } finally {
+      await green.close();
+    }
+  });
+
+  it('reports Failed, naming the check and its type, when its own event names a type it left out', async () => {
+    const { file } = await bundle(mixed('http://127.0.0.1:9'));
+    const { outcome, reported } = await runHook(
+      file,
+      mixed('http://127.0.0.1:9', '[smoke, db]'),
+      'own-event-omitted',
+    );
+    expect(outcome.status).toBe('Failed');
+    expect(outcome.reason).toMatch(
+      /checks\.db\.type: check type "schema" is not in this bundle, which was packaged for a greenlight\.yml that does not use it at AfterAllowTestTraffic; package the hooks again/,
+    );
+    expect(reported).toEqual(['Failed']);
+  });
+});
+
+describe('the packaged greenlight.yml, parsed into the bundle', () => {
+  it('leaves the YAML parser to a chunk the handler reaches only by import(), for a config that changed', async () => {
+    const configPath = join(dir, 'greenlight-packaged.yml');
+    writeFileSync(configPath, SMOKE);
+    const outdir = join(dir, 'esm-packaged');
+    const result = await build({
+      entryPoints: [join(REPO, 'handlers', 'after-allow-test-traffic.ts')],
+      outdir,
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'esm',
+      splitting: true,
+      external: ['@aws-sdk/*'],
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [greenlightBundle({ configPath })],
+    });
+    const outputs = (result.metafile as Metafile).outputs;
+    const entry = Object.keys(outputs).find((file) => outputs[file]!.entryPoint)!;
+    const yamlChunks = Object.keys(outputs).filter((file) =>
+      Object.keys(outputs[file]!.inputs).some((input) => input.includes('node_modules/yaml/')),
+    );
+    expect(yamlChunks).toHaveLength(1);
+    // Every file the handler and the config loader import statically, following their imports.
+    const loaded = new Set<string>();
+    const follow = (file: string, kinds: string[]) => {
+      for (const { path, kind } of outputs[file]!.imports) {
+        if (!outputs[path] || loaded.has(path) || !kinds.includes(kind)) continue;
+        loaded.add(path);
+        follow(path, ['import-statement']);
+      }
+    };
+    const configChunk = Object.keys(outputs).find((file) =>
+      Object.keys(outputs[file]!.inputs).some((input) => input.endsWith('config/config.ts')),
+    )!;
+    follow(entry, ['import-statement']);
+    follow(configChunk, ['import-statement']);
+    expect(loaded.has(yamlChunks[0]!)).toBe(false);
+    const code = Object.keys(outputs)
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+    expect(code).toContain(
+      `packagedConfig = { text: '${SMOKE.replaceAll('\n', '\\n')}', document: JSON.parse(`,
+    );
+  });
+
+  it('is the document the loader reads, and is left out when JSON cannot carry it or the YAML is invalid', () => {
+    expect(JSON.parse(documentJson(SMOKE)!)).toEqual({
+      targets: { test: 'http://127.0.0.1:9' },
+      checks: { smoke: { type: 'http', requests: [{ path: '/health' }] } },
+      hooks: { AfterAllowTestTraffic: ['smoke'] },
+    });
+    expect(documentJson('')).toBe('{}');
+    expect(documentJson('runner: { concurrency: .nan }\n')).toBeUndefined();
+    expect(documentJson('checks: {}\nchecks: {}\n')).toBeUndefined();
+  });
+});
+
+describe('ajv, for expect.schema', () => {
+  const withSchema = SMOKE.replace(
+    '[{ path: /health }]',
+    '[{ path: /health, expect: { status: 200, schema: { type: object, required: [status] } } }]',
+  );
+
+  it('is in the bundle only when a request of the hook’s checks has an expect.schema', async () => {
+    const { inputs } = await bundle(withSchema);
+    expect(inputs.some((i) => i.includes('node_modules/ajv/'))).toBe(true);
+    expect(inputs.some((i) => i.includes('node_modules/ajv-formats/'))).toBe(true);
+  });
+
+  it('reports Failed saying so when a later config adds an expect.schema', async () => {
+    const server = codeDeployServer();
+    process.env.AWS_ENDPOINT_URL_CODEDEPLOY = await server.start();
+    server.on('PutLifecycleEventHookExecutionStatus', () => ({ body: {} }));
+    try {
+      const { file } = await bundle(SMOKE);
+      const laterConfig = join(dir, 'later-schema.yml');
+      writeFileSync(laterConfig, withSchema);
+      process.env.GREENLIGHT_CONFIG = laterConfig;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { handler } = require(file) as { handler: HookHandler };
+      const outcome = await handler(
+        { DeploymentId: 'd-BUNDLE004', LifecycleEventHookExecutionId: 'ajv' },
+        { getRemainingTimeInMillis: () => 30_000 },
+      );
+      expect(outcome.status).toBe('Failed');
+      expect(outcome.reason).toMatch(
+        /requests\[0\]\.expect\.schema: invalid JSON Schema: ajv is not in this bundle because greenlight\.yml was packaged when no request of its checks at this hook’s lifecycle events has expect\.schema; package the hooks again/,
+      );
+      expect(server.callsOf('PutLifecycleEventHookExecutionStatus').map((c) => c.body.status)).toEqual([
+        'Failed',
+      ]);
     } finally {
       delete process.env.GREENLIGHT_CONFIG;
       await server.stop();

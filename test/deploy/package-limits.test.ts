@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { deployedRuntime, runtimeNodeMajor } from '../../bench/runtime-node';
 import { projectCopy, serverless } from './serverless-support';
 
@@ -11,6 +12,7 @@ const plugin = {
   analyseConfig(
     text: string,
     source: string,
+    options?: { runs?: (hook: string) => boolean },
   ): {
     secrets: string[];
     parameters: string[];
@@ -19,8 +21,10 @@ const plugin = {
     discoveringChecks: string[];
     schemaEngines: string[];
     s3Objects: { read: string[]; write: string[] };
+    expectsJsonSchema: boolean;
     reportReserveMs: number;
   };
+  handlerEvents(entryPath: string): ((hook: string) => boolean) | undefined;
   functionProblems(
     functions: Record<string, { name?: string; handler: string; timeout?: number }>,
     reportReserveMs: number,
@@ -197,6 +201,7 @@ describe('the packaging plugin', () => {
       greenDiagnosis: false,
       schemaEngines: [],
       s3Objects: { read: [], write: [] },
+      expectsJsonSchema: false,
       reportReserveMs: 20_000,
       snsTopics: [],
       eventBuses: [],
@@ -227,6 +232,41 @@ describe('the packaging plugin', () => {
         Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::art/web/next.json' }],
       },
     ]);
+  });
+
+  it('reads the check types, engines and expect.schema of the checks listed under the events a hook runs', () => {
+    const text =
+      'targets: { test: "http://alb" }\nchecks:\n' +
+      '  smoke: { type: http, requests: [{ path: /h, expect: { schema: { type: object } } }] }\n' +
+      '  db: { type: schema, url: "mysql://db/app" }\n  idle: { type: alarms }\n' +
+      'hooks:\n  BeforeInstall: [db]\n  AfterAllowTestTraffic: [smoke]\n  POST_TEST_TRAFFIC_SHIFT: [smoke, db]\n';
+    const at = (handler: string) => {
+      const runs = plugin.handlerEvents(join(__dirname, '..', '..', 'handlers', `${handler}.ts`));
+      const { checkTypes, schemaEngines, expectsJsonSchema } = plugin.analyseConfig(text, 'greenlight.yml', {
+        runs,
+      });
+      return { checkTypes, schemaEngines, expectsJsonSchema };
+    };
+    expect(at('before-install')).toEqual({
+      checkTypes: ['schema'],
+      schemaEngines: ['mysql'],
+      expectsJsonSchema: false,
+    });
+    expect(at('after-allow-test-traffic')).toEqual({
+      checkTypes: ['http'],
+      schemaEngines: [],
+      expectsJsonSchema: true,
+    });
+    expect(at('after-allow-traffic')).toEqual({
+      checkTypes: [],
+      schemaEngines: [],
+      expectsJsonSchema: false,
+    });
+    expect(at('ecs-lifecycle-hook')).toEqual({
+      checkTypes: ['http', 'schema'],
+      schemaEngines: ['mysql'],
+      expectsJsonSchema: true,
+    });
   });
 
   it('reads the engines schema checks connect to, from engine or the URL, both when it cannot tell', () => {
