@@ -75,7 +75,10 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
   });
 
   it('leaves the deployment reads out when no http check runs at AfterInstall or AfterAllowTestTraffic', async () => {
-    const { inputs } = await bundle(SMOKE.replace('AfterAllowTestTraffic', 'BeforeAllowTraffic'));
+    const { inputs } = await bundle(
+      SMOKE.replace('AfterAllowTestTraffic', 'BeforeAllowTraffic'),
+      'before-allow-traffic',
+    );
     expect(inputs.some((i) => i.includes('checks/discovery/deployment.ts'))).toBe(false);
     expect(inputs.some((i) => i.includes('hooks/green-diagnosis.ts'))).toBe(false);
     expect(inputs.some((i) => i.includes('checks/http/index.ts'))).toBe(true);
@@ -121,7 +124,7 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
   it('leaves the S3 client out unless a schema check reads or records statements in S3', async () => {
     const schema = (statements: string) =>
       bundle(
-        `targets: { test: "http://127.0.0.1:9" }\nchecks:\n  db: { type: schema, url: "postgres://app@db:5432/app", statements: ${statements} }\n`,
+        `targets: { test: "http://127.0.0.1:9" }\nchecks:\n  db: { type: schema, url: "postgres://app@db:5432/app", statements: ${statements} }\nhooks:\n  AfterAllowTestTraffic: [db]\n`,
       );
     const omitted = (inputs: string[]) => inputs.some((i) => i.endsWith(':@aws-sdk/client-s3'));
 
