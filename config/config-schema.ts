@@ -5,8 +5,9 @@ import { AUTO_TARGET, AUTO_TARGET_URL } from '../lib/auto-target';
 import { DEFAULT_REPORT_RESERVE_MS } from '../lib/report-reserve';
 import { ECS_LIFECYCLE_STAGES } from './ecs-lifecycle-stages';
 import { httpUrl, isHttpUrl } from '../lib/http-url';
+import { windowSchema } from '../checks/window';
 
-export const COMMON_CHECK_KEYS = ['type', 'advisory', 'timeoutMs', 'description'] as const;
+export const COMMON_CHECK_KEYS = ['type', 'advisory', 'timeoutMs', 'description', 'window'] as const;
 
 const targetUrl = z
   .string()
@@ -19,6 +20,7 @@ const commonCheckFields = {
   advisory: z.boolean().default(false).describe('Report this check but never let it gate the deployment.'),
   timeoutMs: z.int().min(1).optional().describe('This check’s own time budget, inside the hook deadline.'),
   description: z.string().optional(),
+  window: windowSchema.optional(),
 };
 
 const runnerSettings = z

@@ -9,6 +9,7 @@ import { COMMON_CHECK_KEYS, configSchema, type GreenlightConfig, type RunnerSett
 import { formatIssue, formatPath, issueMessages } from '../lib/config-issues';
 import { ConfigError, errorMessage } from '../lib/errors';
 import { envResolver, interpolate, type Resolver } from './interpolate';
+import { WINDOW_CHECK_TYPES } from '../checks/window';
 
 export interface LoadOptions {
   /** Shown in errors, e.g. the file path. */
@@ -113,6 +114,11 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
     }
     const planned: PlannedCheck = { check, advisory: entry.advisory };
     if (entry.timeoutMs !== undefined) planned.timeoutMs = entry.timeoutMs;
+    if (entry.window) {
+      if (!WINDOW_CHECK_TYPES.includes(entry.type as string))
+        throw ctx.fail('window', `a ${entry.type} check has no window; windows are for ${WINDOW_CHECK_TYPES.join(', ')}`);
+      planned.window = entry.window;
+    }
     built.set(name, planned);
     const { preflight } = checkType;
     if (preflight) {

@@ -14,6 +14,8 @@ import { parseHookEvent } from './hook-event';
 import { createLogger, type Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
 import { DEFAULT_REPORT_RESERVE_MS } from '../lib/report-reserve';
+import { needsGate } from './gate/gate';
+import { runGatedHook, type GateOptions } from './gate/gated-hook';
 
 /** Used when the Lambda context gives no remaining time (e.g. a local invoke): Lambda's 15-minute maximum. */
 const FALLBACK_REMAINING_MS = 900_000;
@@ -36,19 +38,21 @@ export interface HookHandlerOptions {
    * default, which CloudWatch Logs turns into metrics; `false` writes none.
    */
   metrics?: ((line: string) => void) | false;
+  /** Bake windows and approvals: their clock, announcer and AWS clients (see hooks/gate/). */
+  gate?: GateOptions;
 }
 
 export interface HookOutcome {
   status: CodeDeployStatus;
   reason: string;
-  /** How the report went; `not-reported` only for a malformed event. */
+  /** How the report went; `not-reported` for a malformed event, or a bake window's slice that hands over or stands down. */
   delivery: Delivery | 'not-reported';
   verdict?: Verdict;
 }
 
 export type HookHandler = (
   event: unknown,
-  context?: Partial<Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>>,
+  context?: Partial<Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId' | 'invokedFunctionArn'>>,
 ) => Promise<HookOutcome>;
 
 /**
@@ -85,6 +89,7 @@ export function createHookHandler(
     let reserveMs = DEFAULT_REPORT_RESERVE_MS;
     let verdict: Verdict | undefined;
     let delivery: Delivery | undefined;
+    let reportHere = true;
 
     try {
       // The config's own reserve is not known yet: loading may use all but what a report needs.
@@ -121,6 +126,25 @@ export function createHookHandler(
         );
         if ('failure' in targets) {
           reason = targets.failure;
+        } else if (needsGate(planned)) {
+          const gated = await runGatedHook(planned, config, targets.resolved, {
+            execution,
+            lifecycleEvent,
+            event,
+            context,
+            timeLeftMs: () => remaining() - reserveMs,
+            log: hookLog,
+            options: options.gate,
+          });
+          reportHere = gated.report;
+          reason = gated.reason;
+          if (gated.report) {
+            status = gated.status;
+            if (gated.verdict) {
+              verdict = gated.verdict;
+              logCheckResults(verdict, hookLog);
+            }
+          }
         } else {
           hookLog.info('running checks', {
             checks: planned.map((p) => p.check.name),
@@ -146,19 +170,21 @@ export function createHookHandler(
         err instanceof ConfigError ? `config error: ${err.message}` : `hook error: ${errorMessage(err)}`;
       hookLog.error('the hook could not run its checks', { reason });
     } finally {
-      hookLog.info('verdict', {
-        status,
-        reason,
-        outcome: verdict?.outcome,
-        durationMs: Math.round(performance.now() - started),
-      });
-      const timeoutMs = Math.max(MIN_REPORT_MS, Math.min(reserveMs, remaining() - 250));
-      delivery = await reportHookStatus(options.codedeploy ?? defaultReportClient(), execution, status, {
-        timeoutMs,
-        log: hookLog,
-      });
+      if (reportHere) {
+        hookLog.info('verdict', {
+          status,
+          reason,
+          outcome: verdict?.outcome,
+          durationMs: Math.round(performance.now() - started),
+        });
+        const timeoutMs = Math.max(MIN_REPORT_MS, Math.min(reserveMs, remaining() - 250));
+        delivery = await reportHookStatus(options.codedeploy ?? defaultReportClient(), execution, status, {
+          timeoutMs,
+          log: hookLog,
+        });
+      }
     }
-    const outcome: HookOutcome = { status, reason, delivery };
+    const outcome: HookOutcome = { status, reason, delivery: delivery ?? 'not-reported' };
     if (verdict) outcome.verdict = verdict;
     return outcome;
   };
