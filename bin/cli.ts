@@ -1,6 +1,7 @@
 import { EXIT_OK, EXIT_USAGE, type Command, type CommandIO } from './command';
 import { appspecCommand } from './commands/appspec';
 import { checkCommand } from './commands/check';
+import { approveCommand, rejectCommand } from './commands/decide';
 import { configSchemaCommand } from './commands/config-schema';
 import { rehearseCommand } from './commands/rehearse';
 import { schemaSnapshotCommand } from './commands/schema-snapshot';
@@ -12,6 +13,8 @@ export const commands: Command[] = [
   checkCommand,
   validateCommand,
   watchCommand,
+  approveCommand,
+  rejectCommand,
   rehearseCommand,
   configSchemaCommand,
   schemaSnapshotCommand,

@@ -116,7 +116,10 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
     if (entry.timeoutMs !== undefined) planned.timeoutMs = entry.timeoutMs;
     if (entry.window) {
       if (!WINDOW_CHECK_TYPES.includes(entry.type as string))
-        throw ctx.fail('window', `a ${entry.type} check has no window; windows are for ${WINDOW_CHECK_TYPES.join(', ')}`);
+        throw ctx.fail(
+          'window',
+          `a ${entry.type} check has no window; windows are for ${WINDOW_CHECK_TYPES.join(', ')}`,
+        );
       planned.window = entry.window;
     }
     built.set(name, planned);
