@@ -315,13 +315,13 @@ async function claim(
         slice: itemSlice,
       };
     }
-    // Someone else holds it (or it was handed to another slice): wait for the lease while time allows.
+    // Handed to another slice whose invocation is on its way: that one carries on.
+    if (!owner) return { standDown: `handed to slice ${itemSlice}` };
+    // Owned: the owner may have crashed. Wait for its lease while this invocation has time.
     const waitMs = leaseUntil - now;
     if (o.clock.toRealMs(waitMs) >= o.timeLeftMs() - HANDOVER_RESERVE_MS) {
       return {
-        standDown: owner
-          ? `slice ${itemSlice} is owned by ${owner} until ${new Date(leaseUntil).toISOString()}`
-          : `handed to slice ${itemSlice}`,
+        standDown: `slice ${itemSlice} is owned by ${owner} until ${new Date(leaseUntil).toISOString()}`,
       };
     }
     await o.clock.sleep(Math.min(waitMs + 1, 60_000));

@@ -197,6 +197,12 @@ async function measure(
   ctx: GateContext,
 ): Promise<void> {
   const at = ctx.clock.now();
+  for (const w of due) {
+    const progress = state.windows[w.check.name]!;
+    const intervalMs = w.window.intervalSeconds * 1000;
+    if (at - progress.nextAt >= intervalMs)
+      progress.nextAt = progress.startedAt + Math.floor((at - progress.startedAt) / intervalMs) * intervalMs;
+  }
   const verdict = await runOnce(
     due.map(({ check, advisory, timeoutMs }) => ({
       check,
