@@ -32,7 +32,7 @@ export interface ApprovalDecision {
 }
 
 export interface PendingApproval extends ApprovalRequest {
-  status: 'pending' | 'approved' | 'rejected';
+  status: 'pending' | 'approved' | 'rejected' | 'timed-out';
   decision?: ApprovalDecision;
 }
 
@@ -140,6 +140,11 @@ export async function decideApproval(
     if (!isConditionFailure(err)) throw err;
     const current = await readApproval(client, table, deploymentId);
     if (!current) throw new ApprovalRefused(`no approval is pending for deployment ${deploymentId}`);
+    if (current.requestKey && current.status === 'timed-out') {
+      throw new ApprovalRefused(
+        `the approval request for deployment ${deploymentId} timed out at ${new Date(current.timeoutAt).toISOString()}`,
+      );
+    }
     if (current.decision) {
       throw new ApprovalRefused(
         `deployment ${deploymentId} was already ${current.decision.decision} by ${current.decision.approver}`,
@@ -151,4 +156,38 @@ export async function decideApproval(
   }
   const recorded = await readApproval(client, table, deploymentId);
   return recorded!;
+}
+
+/**
+ * Closes a request that timed out, so that a late `greenlight approve` is refused. When a decision
+ * got there first, that decision is returned instead (the hook then takes it).
+ */
+export async function expireApproval(
+  client: DynamoSender,
+  table: string,
+  deploymentId: string,
+  requestKey: string,
+): Promise<ApprovalDecision | undefined> {
+  const { UpdateItemCommand } = await import('@aws-sdk/client-dynamodb');
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: str(approvalKey(deploymentId)) },
+        UpdateExpression: 'SET #status = :expired',
+        ConditionExpression: '#status = :pending AND requestKey = :key',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':expired': str('timed-out'),
+          ':pending': str('pending'),
+          ':key': str(requestKey),
+        },
+      }),
+    );
+    return undefined;
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+    const current = await readApproval(client, table, deploymentId);
+    return current?.requestKey === requestKey ? current.decision : undefined;
+  }
 }

@@ -8,7 +8,12 @@ import {
   type MeasurementRecord,
   type WindowSpec,
 } from '../../checks/window';
-import { readApproval, requestApproval, type ApprovalDecision } from '../../lib/approval-store';
+import {
+  expireApproval,
+  readApproval,
+  requestApproval,
+  type ApprovalDecision,
+} from '../../lib/approval-store';
 import type { Clock } from '../../lib/clock';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
@@ -287,7 +292,9 @@ async function advanceApproval(
   const approval = state.approval;
   if (approval.nextPollAt > now) return false;
   const found = await readApproval(client, table, base.deploymentId);
-  const decision = found?.requestKey === ctx.approvalRequestKey ? found.decision : undefined;
+  let decision = found?.requestKey === ctx.approvalRequestKey ? found.decision : undefined;
+  if (!decision && now >= approval.timeoutAt)
+    decision = await expireApproval(client, table, base.deploymentId, ctx.approvalRequestKey);
   if (decision) {
     approval.decision = decision;
     const why = decision.reason ? `: ${decision.reason}` : '';
