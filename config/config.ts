@@ -118,7 +118,7 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
       if (!WINDOW_CHECK_TYPES.includes(entry.type as string))
         throw ctx.fail(
           'window',
-          `a ${entry.type} check has no window; windows are for ${WINDOW_CHECK_TYPES.join(', ')}`,
+          `a check of type ${entry.type} has no window; windows are for ${WINDOW_CHECK_TYPES.join(', ')}`,
         );
       planned.window = entry.window;
     }

@@ -19,6 +19,7 @@
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 const { analyseConfig, awsSdkSource } = require('./config-analysis');
+const { gateResources } = require('./gate-resources');
 const { iamStatements, sub } = require('./iam-statements');
 
 const MAX_FUNCTION_NAME = 64;
@@ -318,6 +319,17 @@ class GreenlightPlugin {
     service.provider.iam = service.provider.iam || {};
     service.provider.iam.role = service.provider.iam.role || {};
     service.provider.iam.role.statements = [...(service.provider.iam.role.statements || []), ...statements];
+    const gate = analysis.gated
+      ? gateResources({
+          service: service.service,
+          stage: this.serverless.getProvider('aws').getStage(),
+          functionNames: Object.keys(functions).map((key) => service.getFunction(key).name),
+        })
+      : undefined;
+    if (gate) {
+      service.provider.iam.role.statements.push(...gate.statements);
+      service.provider.environment = { ...gate.environment, ...service.provider.environment };
+    }
 
     // One object for every function: serverless then grants sending to it once.
     const onFailure = failureDestination(stackSettings.failureDestinationArn);
@@ -338,7 +350,11 @@ class GreenlightPlugin {
       ...stackSettings,
     });
     service.resources = service.resources || {};
-    service.resources.Resources = { ...resources, ...service.resources.Resources };
+    service.resources.Resources = {
+      ...resources,
+      ...(gate ? gate.resources : {}),
+      ...service.resources.Resources,
+    };
     service.resources.Outputs = { ...outputs, ...service.resources.Outputs };
     this.log.notice(
       `greenlight: ${statements.length} IAM statements from ${configFile} (check types: ${analysis.checkTypes.join(', ') || 'none'}; secrets: ${analysis.secrets.length}; parameters: ${analysis.parameters.length})`,

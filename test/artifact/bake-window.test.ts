@@ -130,6 +130,21 @@ const hookItem = async (executionId: string) =>
     .Item!;
 
 describe('the packaged hook bakes for 30 minutes across invocations', () => {
+  it('is packaged with its state table, the table in its environment and the rights it needs', () => {
+    const table = stack.template.Resources.GreenlightStateTable!;
+    expect(table.Type).toBe('AWS::DynamoDB::Table');
+    expect(table.Properties).toMatchObject({
+      TableName: 'greenlight-art-state',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    expect(fn.environment.GREENLIGHT_STATE_TABLE).toBe('greenlight-art-state');
+    const policies = JSON.stringify(stack.template.Resources.IamRoleLambdaExecution!.Properties);
+    expect(policies).toContain('"dynamodb:GetItem","dynamodb:PutItem","dynamodb:UpdateItem"');
+    expect(policies).toContain('lambda:InvokeFunction');
+    expect(policies).toContain(`function:${fn.name}`);
+  });
+
   it('survives a crashed slice and a duplicated continuation, and reports Succeeded once', async () => {
     const event = { DeploymentId: 'd-ARTBAKE01', LifecycleEventHookExecutionId: 'art-bake-exec-1==' };
     const freezer = await freezingProxy(4);
