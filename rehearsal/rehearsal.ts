@@ -8,6 +8,7 @@ import type { CheckResult, LifecycleEvent } from '../checks/types';
 import { loadConfig } from '../config/config';
 import { ConfigError, errorMessage } from '../lib/errors';
 import { withinDeadline } from '../lib/within-deadline';
+import { scaledClock } from '../lib/clock';
 import { createHookHandler } from '../hooks/hook-handler';
 import { CodeDeployStandIn } from './codedeploy-stand-in';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
@@ -224,6 +225,7 @@ export async function rehearseScenario(
     } catch (err) {
       throw new ConfigError(`cannot read config ${configPath}: ${errorMessage(err)}`, { cause: err });
     }
+    if (scenario.hooks) text = withScenarioHooks(text, scenario.hooks);
     await writeFile(
       renderedPath,
       renderRehearsalConfig(text, configPath, {
@@ -277,6 +279,8 @@ export async function rehearseScenario(
         log,
         // The timeline is the rehearsal's output: the metric lines a Lambda would log stay out of it.
         metrics: false,
+        // Bake windows run on deployment minutes, as fast as the rehearsal plays them.
+        gate: { clock: scaledClock(60_000 / pace.minuteMs, Date.now()) },
       });
       const execution = codedeploy.openExecution(deploymentId, hook);
       const lambdaDeadline = Date.now() + pace.hookTimeoutMs;
@@ -403,6 +407,8 @@ export async function rehearseScenario(
       if (share < 100) await sleep(pace.minuteMs);
     }
 
+    const burst = scenario.green.errorBurstAfterFullTraffic;
+    if (burst) green.armErrorBurst(burst.afterRequests);
     if ((await hook('AfterAllowTraffic')) === 'Failed') return await finish(rollback('AfterAllowTraffic'));
 
     lb.setTarget('blue', undefined);
@@ -447,4 +453,12 @@ async function waitHealthy(url: URL, pace: RehearsalPace): Promise<number | unde
     await sleep(pace.healthIntervalMs);
   }
   return undefined;
+}
+
+/** The config text with the scenario's own check lists for the events it names. */
+function withScenarioHooks(text: string, hooks: NonNullable<Scenario['hooks']>): string {
+  const doc = parseDocument(text);
+  for (const [event, names] of Object.entries(hooks))
+    doc.setIn(['hooks', event], doc.createNode(names, { flow: true }));
+  return String(doc);
 }

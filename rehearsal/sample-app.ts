@@ -27,6 +27,8 @@ export interface AppVersionSpec {
   brokenUsersEndpoint?: boolean;
   /** The app answers 503 on /health for this long after it starts (a slow start). */
   readyAfterMs?: number;
+  /** Once production is all on this version, `GET /api/users/:id` answers this many more times, then 500 (a leak). */
+  errorBurstAfterFullTraffic?: { afterRequests: number };
 }
 
 /** Shared by both versions: the signing secret never appears in a contract, only its id. */
@@ -160,6 +162,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 export interface SampleApp {
   spec: AppVersionSpec;
   url: URL;
+  /** `GET /api/users/:id` answers `afterRequests` more times, then 500 (see errorBurstAfterFullTraffic). */
+  armErrorBurst(afterRequests: number): void;
   stop(): Promise<void>;
 }
 
@@ -202,6 +206,8 @@ export async function startSampleApp(
         return send(res, 500, {
           error: "TypeError: Cannot read properties of undefined (reading 'displayName')",
         });
+      if (burstIn !== undefined && burstIn-- <= 0)
+        return send(res, 500, { error: 'connection pool exhausted' });
       const columns = spec.reads.map((c) => `"${c}"`).join(', ');
       const rows = await db.query(`SELECT ${columns} FROM users WHERE id = $1`, [Number(user[1])]);
       return rows.rows[0] ? send(res, 200, rows.rows[0]) : send(res, 404, { error: 'no such user' });
@@ -237,6 +243,7 @@ export async function startSampleApp(
     return send(res, 404, { error: `no route ${route}` });
   };
 
+  let burstIn: number | undefined;
   const server: Server = createServer((req, res) => {
     routes(req, res).catch((err: Error & { status?: number }) => {
       if (!res.headersSent) send(res, err.status ?? 500, { error: err.message });
@@ -249,6 +256,9 @@ export async function startSampleApp(
   return {
     spec,
     url: new URL(`http://127.0.0.1:${port}`),
+    armErrorBurst: (afterRequests) => {
+      burstIn = afterRequests;
+    },
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

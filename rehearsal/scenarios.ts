@@ -1,3 +1,4 @@
+import type { LifecycleEvent } from '../checks/types';
 import type { AppVersionSpec } from './sample-app';
 
 /** One rehearsal: blue (v1) is live, green is this scenario's v2. */
@@ -9,6 +10,8 @@ export interface Scenario {
   /** How the deployment must end when the checks do their job. */
   expectedEnd: 'Succeeded' | { rolledBackAt: string };
   green: AppVersionSpec;
+  /** Lifecycle events whose checks this scenario lists itself, instead of the config's. */
+  hooks?: Partial<Record<LifecycleEvent, string[]>>;
 }
 
 /** Blue: the version in production when the deployment starts. */
@@ -70,6 +73,16 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 'Install waits until green passes its health check; every hook then succeeds',
     expectedEnd: 'Succeeded',
     green: { ...GOOD_GREEN, readyAfterMs: 3_000 },
+  },
+  {
+    name: 'error-burst-after-shift',
+    summary:
+      'v2 leaks connections: GET /api/users/:id fails from its 4th call after it takes all production traffic',
+    expect:
+      "rolled back at AfterAllowTraffic: the 'bake' window, watching production for 10 minutes, catches the 500s once the leak starts",
+    expectedEnd: { rolledBackAt: 'AfterAllowTraffic' },
+    green: { ...GOOD_GREEN, errorBurstAfterFullTraffic: { afterRequests: 3 } },
+    hooks: { AfterAllowTraffic: ['production', 'bake'] },
   },
 ];
 
