@@ -188,6 +188,7 @@ describe('the packaging plugin', () => {
     );
 
     expect(analysis).toEqual({
+      gated: false,
       secrets: ['db'],
       parameters: ['app/token'],
       checkTypes: ['alarms', 'http'],
@@ -196,6 +197,14 @@ describe('the packaging plugin', () => {
       schemaEngines: [],
       reportReserveMs: 20_000,
     });
+  });
+
+  it('tells a config with a bake window or an approval, which needs the state table', () => {
+    const gated = (checks: string) =>
+      plugin.analyseConfig(`targets: { test: "http://alb" }\nchecks:\n${checks}`, 'greenlight.yml').gated;
+    expect(gated('  a: { type: http, window: { durationMinutes: 10 } }\n')).toBe(true);
+    expect(gated('  a: { type: approval, timeoutMinutes: 10 }\n')).toBe(true);
+    expect(gated('  a: { type: http }\n')).toBe(false);
   });
 
   it('reads the engines schema checks connect to, from engine or the URL, both when it cannot tell', () => {
