@@ -191,3 +191,21 @@ export async function expireApproval(
     return current?.requestKey === requestKey ? current.decision : undefined;
   }
 }
+
+/**
+ * Where a gate files its approval request and looks for the decision: the state table in a
+ * deployment (`dynamoApprovalDesk`); the rehearsal brings one of its own.
+ */
+export interface ApprovalDesk {
+  request(request: ApprovalRequest): Promise<void>;
+  read(deploymentId: string): Promise<PendingApproval | undefined>;
+  expire(deploymentId: string, requestKey: string): Promise<ApprovalDecision | undefined>;
+}
+
+export function dynamoApprovalDesk(client: DynamoSender, table: string): ApprovalDesk {
+  return {
+    request: (request) => requestApproval(client, table, request),
+    read: (deploymentId) => readApproval(client, table, deploymentId),
+    expire: (deploymentId, requestKey) => expireApproval(client, table, deploymentId, requestKey),
+  };
+}

@@ -2,6 +2,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { PlannedCheck, Verdict } from '../../checks/runner';
 import type { CodeDeployStatus } from '../../checks/verdict';
 import { awsClientConfig } from '../../lib/aws';
+import { dynamoApprovalDesk, type ApprovalDesk } from '../../lib/approval-store';
 import type { Clock } from '../../lib/clock';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
@@ -69,6 +70,8 @@ export interface SliceOptions {
   table?: string | undefined;
   dynamo: () => Promise<DynamoSender>;
   lambda?: (() => Promise<LambdaSender>) | undefined;
+  /** Where approvals are filed (default: the state table). */
+  approvals?: ApprovalDesk | undefined;
 }
 
 export type SliceOutcome =
@@ -101,7 +104,7 @@ export async function runGateSlice(o: SliceOptions): Promise<SliceOutcome> {
   }
   let version = claimed.version;
   const state = claimed.state;
-  const ctx = gateContext(o, state, o.timeLeftMs, { client, table });
+  const ctx = gateContext(o, state, o.timeLeftMs, o.approvals ?? dynamoApprovalDesk(client, table));
   ctx.persist = async (saved: GateState) => {
     const next = nextStepAt(saved) ?? o.clock.now();
     await writeNamed(client, table, pk, version, o.requestId, {
@@ -175,7 +178,7 @@ export async function runGateSlice(o: SliceOptions): Promise<SliceOutcome> {
 /** Without a state table the gate must decide within this one invocation. */
 async function inMemory(o: SliceOptions): Promise<SliceOutcome> {
   const state = newGateState(o.clock.now());
-  const step = await advanceGate(state, gateContext(o, state, o.timeLeftMs, undefined));
+  const step = await advanceGate(state, gateContext(o, state, o.timeLeftMs, o.approvals));
   if (step.kind === 'decided')
     return { report: true, status: step.verdict.status, reason: step.verdict.reason, verdict: step.verdict };
   return {

@@ -1,5 +1,6 @@
 import type { PlannedCheck, Verdict } from '../../checks/runner';
 import { MAX_WINDOW_MINUTES } from '../../checks/window';
+import { dynamoApprovalDesk } from '../../lib/approval-store';
 import { clockFromEnv } from '../../lib/clock';
 import type { Logger } from '../../lib/log';
 import { defaultDynamoClient, stateTableName } from '../../lib/state-table';
@@ -53,7 +54,9 @@ export async function runEcsGate(args: {
     log: args.log,
     concurrency: args.runner.concurrency,
     failFast: args.runner.failFast,
-    approvals: table ? { client: await (o.dynamo ?? defaultDynamoClient)(), table } : undefined,
+    approvals:
+      o.approvals ??
+      (table ? dynamoApprovalDesk(await (o.dynamo ?? defaultDynamoClient)(), table) : undefined),
     announce: o.announce ?? defaultAnnounce,
   });
   if (step.kind === 'decided') return { kind: 'decided', verdict: step.verdict };

@@ -8,16 +8,10 @@ import {
   type MeasurementRecord,
   type WindowSpec,
 } from '../../checks/window';
-import {
-  expireApproval,
-  readApproval,
-  requestApproval,
-  type ApprovalDecision,
-} from '../../lib/approval-store';
+import type { ApprovalDecision, ApprovalDesk } from '../../lib/approval-store';
 import type { Clock } from '../../lib/clock';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
-import type { DynamoSender } from '../../lib/state-table';
 import type { Announce } from './announce';
 
 // A gate is a lifecycle event's checks when some of them take longer than one run: bake windows
@@ -65,7 +59,8 @@ export interface GateContext {
   log: Logger;
   concurrency?: number;
   failFast?: boolean;
-  approvals?: { client: DynamoSender; table: string } | undefined;
+  /** Where the approval request goes and its decision comes from (the state table). */
+  approvals?: ApprovalDesk | undefined;
   announce: Announce;
   /** Called after every change of the state; throwing stops the gate (e.g. its lease was lost). */
   persist?: (state: GateState) => Promise<void>;
@@ -267,10 +262,10 @@ async function advanceApproval(
     };
     return true;
   }
-  const { client, table } = ctx.approvals;
+  const desk = ctx.approvals;
   if (!state.approval) {
     const timeoutAt = now + check.approval.timeoutMinutes * 60_000;
-    await requestApproval(client, table, {
+    await desk.request({
       ...base,
       requestKey: ctx.approvalRequestKey,
       requestedAt: now,
@@ -291,10 +286,10 @@ async function advanceApproval(
   }
   const approval = state.approval;
   if (approval.nextPollAt > now) return false;
-  const found = await readApproval(client, table, base.deploymentId);
+  const found = await desk.read(base.deploymentId);
   let decision = found?.requestKey === ctx.approvalRequestKey ? found.decision : undefined;
   if (!decision && now >= approval.timeoutAt)
-    decision = await expireApproval(client, table, base.deploymentId, ctx.approvalRequestKey);
+    decision = await desk.expire(base.deploymentId, ctx.approvalRequestKey);
   if (decision) {
     approval.decision = decision;
     const why = decision.reason ? `: ${decision.reason}` : '';

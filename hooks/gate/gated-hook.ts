@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import type { PlannedCheck } from '../../checks/runner';
 import type { LoadedConfig } from '../../config/config';
+import type { ApprovalDesk } from '../../lib/approval-store';
 import { clockFromEnv, type Clock } from '../../lib/clock';
 import type { Logger } from '../../lib/log';
 import { defaultDynamoClient, stateTableName, type DynamoSender } from '../../lib/state-table';
@@ -19,6 +20,8 @@ export interface GateOptions {
   table?: string;
   dynamo?: () => Promise<DynamoSender>;
   lambda?: () => Promise<LambdaSender>;
+  /** Where approvals are filed and decided (default: the state table). */
+  approvals?: ApprovalDesk;
 }
 
 /** The CodeDeploy hook's entry into a gated lifecycle event: one slice of it. */
@@ -53,5 +56,6 @@ export function runGatedHook(
     table: o.table ?? stateTableName(),
     dynamo: o.dynamo ?? defaultDynamoClient,
     lambda: o.lambda,
+    approvals: o.approvals,
   });
 }

@@ -17,6 +17,7 @@ const plugin = {
     checkTypes: string[];
     autoTargets: string[];
     discoveringChecks: string[];
+    gated: boolean;
     schemaEngines: string[];
     reportReserveMs: number;
   };
