@@ -10,6 +10,7 @@ import { ConfigError, errorMessage } from '../lib/errors';
 import { withinDeadline } from '../lib/within-deadline';
 import { scaledClock } from '../lib/clock';
 import { createHookHandler } from '../hooks/hook-handler';
+import { RehearsalApprovalDesk } from './approval-desk';
 import { CodeDeployStandIn } from './codedeploy-stand-in';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { createHookLogRecorder } from './hook-log-recorder';
@@ -258,6 +259,7 @@ export async function rehearseScenario(
     const client = codedeploy.client();
     cleanup.push(async () => client.destroy());
 
+    const desk = new RehearsalApprovalDesk();
     /** Invokes a lifecycle event's hook as CodeDeploy does and waits for its report. */
     const runHook = async (hook: LifecycleEvent): Promise<'Succeeded' | 'Failed'> => {
       const planned = config.plan(hook);
@@ -279,8 +281,26 @@ export async function rehearseScenario(
         log,
         // The timeline is the rehearsal's output: the metric lines a Lambda would log stay out of it.
         metrics: false,
-        // Bake windows run on deployment minutes, as fast as the rehearsal plays them.
-        gate: { clock: scaledClock(60_000 / pace.minuteMs, Date.now()) },
+        // Bake windows and approvals run on deployment minutes, as fast as the rehearsal plays them.
+        gate: {
+          clock: scaledClock(60_000 / pace.minuteMs, Date.now()),
+          approvals: desk,
+          announce: async (event) => {
+            const approver = scenario.approver;
+            if (event.kind !== 'approval-requested' || !approver) return;
+            const timer = setTimeout(
+              () =>
+                desk.decide(event.deploymentId, {
+                  decision: 'approved',
+                  approver: 'arn:aws:sts::123456789012:assumed-role/ReleaseManagers/rehearsal',
+                  reason: 'rehearsal: dashboards look fine',
+                  decidedAt: Date.now(),
+                }),
+              approver.approvesAfterMinutes * pace.minuteMs,
+            );
+            cleanup.push(async () => clearTimeout(timer));
+          },
+        },
       });
       const execution = codedeploy.openExecution(deploymentId, hook);
       const lambdaDeadline = Date.now() + pace.hookTimeoutMs;

@@ -12,6 +12,8 @@ export interface Scenario {
   green: AppVersionSpec;
   /** Lifecycle events whose checks this scenario lists itself, instead of the config's. */
   hooks?: Partial<Record<LifecycleEvent, string[]>>;
+  /** What the release manager does when an approval is requested (default: nobody answers). */
+  approver?: { approvesAfterMinutes: number };
 }
 
 /** Blue: the version in production when the deployment starts. */
@@ -83,6 +85,23 @@ export const SCENARIOS: readonly Scenario[] = [
     expectedEnd: { rolledBackAt: 'AfterAllowTraffic' },
     green: { ...GOOD_GREEN, errorBurstAfterFullTraffic: { afterRequests: 3 } },
     hooks: { AfterAllowTraffic: ['production', 'bake'] },
+  },
+  {
+    name: 'approved-release',
+    summary: 'v2 is sound; a release manager approves it 2 minutes after being asked',
+    expect: "BeforeAllowTraffic waits at 'sign-off' until the approval, then every hook succeeds",
+    expectedEnd: 'Succeeded',
+    green: GOOD_GREEN,
+    hooks: { BeforeAllowTraffic: ['smoke', 'sign-off'] },
+    approver: { approvesAfterMinutes: 2 },
+  },
+  {
+    name: 'approval-timeout',
+    summary: 'v2 is sound, but nobody answers the approval request',
+    expect: "rolled back at BeforeAllowTraffic: 'sign-off' fails closed after its 5-minute timeout",
+    expectedEnd: { rolledBackAt: 'BeforeAllowTraffic' },
+    green: GOOD_GREEN,
+    hooks: { BeforeAllowTraffic: ['smoke', 'sign-off'] },
   },
 ];
 
