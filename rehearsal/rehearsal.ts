@@ -475,10 +475,15 @@ async function waitHealthy(url: URL, pace: RehearsalPace): Promise<number | unde
   return undefined;
 }
 
-/** The config text with the scenario's own check lists for the events it names. */
+/**
+ * The config text with the scenario's own check lists for the events it names. A config that
+ * lacks a check the scenario lists (a user's own, with --config) keeps its own lists.
+ */
 function withScenarioHooks(text: string, hooks: NonNullable<Scenario['hooks']>): string {
   const doc = parseDocument(text);
-  for (const [event, names] of Object.entries(hooks))
-    doc.setIn(['hooks', event], doc.createNode(names, { flow: true }));
+  for (const [event, names] of Object.entries(hooks)) {
+    if (names.every((name) => doc.hasIn(['checks', name])))
+      doc.setIn(['hooks', event], doc.createNode(names, { flow: true }));
+  }
   return String(doc);
 }
