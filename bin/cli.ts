@@ -3,6 +3,7 @@ import { appspecCommand } from './commands/appspec';
 import { breakGlassCommand } from './commands/break-glass';
 import { checkCommand } from './commands/check';
 import { publishCommand } from './commands/publish';
+import { approveCommand, rejectCommand } from './commands/decide';
 import { configSchemaCommand } from './commands/config-schema';
 import { rehearseCommand } from './commands/rehearse';
 import { schemaSnapshotCommand } from './commands/schema-snapshot';
@@ -14,6 +15,8 @@ export const commands: Command[] = [
   checkCommand,
   validateCommand,
   watchCommand,
+  approveCommand,
+  rejectCommand,
   rehearseCommand,
   configSchemaCommand,
   schemaSnapshotCommand,

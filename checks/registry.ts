@@ -5,6 +5,7 @@ import { sessionCheckType } from './session';
 import { alarmsCheckType } from './alarms';
 import { metricsCheckType } from './metrics';
 import { targetGroupsCheckType } from './target-groups';
+import { approvalCheckType } from './approval';
 
 /**
  * The check types a config may name. To add one: make `checks/<type>/index.ts` export a
@@ -17,6 +18,7 @@ export const builtinCheckTypes: readonly CheckType[] = [
   alarmsCheckType,
   metricsCheckType,
   targetGroupsCheckType,
+  approvalCheckType,
 ];
 
 /**

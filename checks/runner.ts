@@ -3,6 +3,7 @@ import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
 import { toCodeDeployStatus, worstOutcome, decidesFailure, type CodeDeployStatus } from './verdict';
+import type { WindowSpec } from './window';
 import type { Check, CheckContext, CheckReport, CheckResult, DeploymentInfo, Outcome } from './types';
 import { OUTCOMES } from './types';
 import { outcomeAssertion } from './evidence';
@@ -14,6 +15,8 @@ export interface PlannedCheck {
   advisory?: boolean;
   /** This check's own budget, inside the hook deadline. */
   timeoutMs?: number;
+  /** Measure repeatedly over a bake window (hooks only; a single run measures once). */
+  window?: WindowSpec;
 }
 
 export interface RunOptions {
@@ -190,13 +193,25 @@ export async function runChecks(planned: readonly PlannedCheck[], options: RunOp
   }
 
   const counted = results.filter((r, i) => !r.advisory && !skippedByFailFast.has(i));
+  return foldVerdict(results, counted, Math.round(performance.now() - started), decisive);
+}
+
+/**
+ * Worst wins over the gating results (`counted`, default: every non-advisory one), as a verdict.
+ * Also used by bake windows, whose results are assembled over several runs.
+ */
+export function foldVerdict(
+  results: CheckResult[],
+  counted: CheckResult[] = results.filter((r) => !r.advisory),
+  durationMs = 0,
+  decisive?: CheckResult,
+): Verdict {
   const outcome = worstOutcome(counted.map((r) => r.outcome));
-  const status = toCodeDeployStatus(outcome);
   return {
-    status,
+    status: toCodeDeployStatus(outcome),
     outcome,
     reason: explain(results, counted, outcome, decisive),
-    durationMs: Math.round(performance.now() - started),
+    durationMs,
     checks: results,
   };
 }

@@ -6,8 +6,9 @@ import { DEFAULT_REPORT_RESERVE_MS } from '../lib/report-reserve';
 import { ECS_LIFECYCLE_STAGES } from './ecs-lifecycle-stages';
 import { httpUrl, isHttpUrl } from '../lib/http-url';
 import { notifySchema } from './notify-schema';
+import { windowSchema } from '../checks/window';
 
-export const COMMON_CHECK_KEYS = ['type', 'advisory', 'timeoutMs', 'description'] as const;
+export const COMMON_CHECK_KEYS = ['type', 'advisory', 'timeoutMs', 'description', 'window'] as const;
 
 const targetUrl = z
   .string()
@@ -20,6 +21,7 @@ const commonCheckFields = {
   advisory: z.boolean().default(false).describe('Report this check but never let it gate the deployment.'),
   timeoutMs: z.int().min(1).optional().describe('This check’s own time budget, inside the hook deadline.'),
   description: z.string().optional(),
+  window: windowSchema.optional(),
 };
 
 const runnerSettings = z

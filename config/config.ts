@@ -10,6 +10,7 @@ import { ConfigError, errorMessage } from '../lib/errors';
 import { configDocument } from './config-text';
 import { envResolver, interpolate, type Resolver } from './interpolate';
 import { omittedCheckError, omittedChecks, withoutChecks } from './omitted-checks';
+import { WINDOW_CHECK_TYPES } from '../checks/window';
 
 export interface LoadOptions {
   /** Shown in errors, e.g. the file path. */
@@ -115,6 +116,14 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
     }
     const planned: PlannedCheck = { check, advisory: entry.advisory };
     if (entry.timeoutMs !== undefined) planned.timeoutMs = entry.timeoutMs;
+    if (entry.window) {
+      if (!WINDOW_CHECK_TYPES.includes(entry.type as string))
+        throw ctx.fail(
+          'window',
+          `a check of type ${entry.type} has no window; windows are for ${WINDOW_CHECK_TYPES.join(', ')}`,
+        );
+      planned.window = entry.window;
+    }
     built.set(name, planned);
     const { preflight } = checkType;
     if (preflight) {

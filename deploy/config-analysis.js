@@ -130,7 +130,10 @@ function analyseConfig(text, source, options = {}) {
     doc.runner && Number.isInteger(doc.runner.reportReserveMs)
       ? doc.runner.reportReserveMs
       : DEFAULT_REPORT_RESERVE_MS;
+  // Bake windows and approvals keep state between invocations (deploy/gate-resources.js).
+  const gated = checks.some(([, c]) => c && (c.window !== undefined || c.type === 'approval'));
   return {
+    gated,
     secrets: [...secrets].sort(),
     parameters: [...parameters].sort(),
     checkTypes: [...checkTypes].sort(),

@@ -19,6 +19,7 @@
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 const { analyseConfig, analyseNotifyDefaults, awsSdkSource } = require('./config-analysis');
+const { gateResources } = require('./gate-resources');
 const { iamStatements, sub } = require('./iam-statements');
 const {
   platformEnvironment,
@@ -319,8 +320,7 @@ class GreenlightPlugin {
     service.provider.iam = service.provider.iam || {};
     service.provider.iam.role = service.provider.iam.role || {};
     service.provider.iam.role.statements = [...(service.provider.iam.role.statements || []), ...statements];
-
-    this.finishStack(functions);
+    this.finishStack(functions, analysis.gated);
     this.log.notice(
       `greenlight: ${statements.length} IAM statements from ${configFile} (check types: ${analysis.checkTypes.join(', ') || 'none'}; secrets: ${analysis.secrets.length}; parameters: ${analysis.parameters.length})`,
     );
@@ -369,16 +369,31 @@ class GreenlightPlugin {
     service.provider.iam.role = service.provider.iam.role || {};
     service.provider.iam.role.statements = [...(service.provider.iam.role.statements || []), ...statements];
     service.provider.environment = { ...service.provider.environment, ...platformEnvironment(platform) };
-    this.finishStack(functions);
+    // Any service's config may have a bake window or an approval: the state table is always there.
+    this.finishStack(functions, true);
     this.log.notice(
       `greenlight: platform mode, configs from ${platform.configLocation}; ${statements.length} IAM statements for ${platform.deploymentGroups.length} deployment groups and ${platform.ecsServices.length} ECS services`,
     );
   }
 
-  /** Failure destinations, alarms and the ECS invoke role, the same in both modes. */
-  finishStack(functions) {
+  /**
+   * Failure destinations, alarms and the ECS invoke role, the same in both modes; with `gated`,
+   * the state table of bake windows and approvals (deploy/gate-resources.js).
+   */
+  finishStack(functions, gated) {
     const service = this.serverless.service;
     const stackSettings = this.stackSettings();
+    const gate = gated
+      ? gateResources({
+          service: service.service,
+          stage: this.serverless.getProvider('aws').getStage(),
+          functionNames: Object.values(functions).map((fn) => fn.name),
+        })
+      : undefined;
+    if (gate) {
+      service.provider.iam.role.statements.push(...gate.statements);
+      service.provider.environment = { ...gate.environment, ...service.provider.environment };
+    }
     // One object for every function: serverless then grants sending to it once.
     const onFailure = failureDestination(stackSettings.failureDestinationArn);
     const naming = this.serverless.getProvider('aws').naming;
@@ -398,7 +413,11 @@ class GreenlightPlugin {
       ...stackSettings,
     });
     service.resources = service.resources || {};
-    service.resources.Resources = { ...resources, ...service.resources.Resources };
+    service.resources.Resources = {
+      ...resources,
+      ...(gate ? gate.resources : {}),
+      ...service.resources.Resources,
+    };
     service.resources.Outputs = { ...outputs, ...service.resources.Outputs };
   }
 }

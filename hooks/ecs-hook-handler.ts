@@ -15,7 +15,11 @@ import type { ConfigReader } from '../config/config-reader';
 import { createLogger, type Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
 import { ecsDeployment, notifyVerdict } from './notify/notify';
+import { gateAnnouncer } from './notify/gate-announcer';
 import type { NotifySettings } from '../config/notify-schema';
+import { needsGate, type GateState } from './gate/gate';
+import { runEcsGate } from './gate/ecs-gate';
+import type { GateOptions } from './gate/gated-hook';
 
 // The config machinery, the secret resolvers and the ECS client load on first use, so that a cold
 // start pays only for what the invocation needs.
@@ -59,6 +63,8 @@ export interface EcsHookState {
   attempts: number;
   lastOutcome?: string;
   lastReason?: string;
+  /** A bake window's or approval's progress (hooks/gate/). */
+  gate?: GateState;
 }
 
 export interface EcsHookDecision {
@@ -92,6 +98,8 @@ export interface EcsHookHandlerOptions {
   /** How long, from the first attempt, a stage may stay undecided before it fails (default `GREENLIGHT_ECS_MAX_WAIT_SECONDS`, else 600). */
   maxWaitSeconds?: number;
   now?: () => number;
+  /** Bake windows and approvals: their clock, announcer and state table (see hooks/gate/). */
+  gate?: GateOptions;
 }
 
 type EcsContext = Partial<Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>>;
@@ -285,7 +293,10 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
       if (rollback) {
         // Only for the service's `notify:` section: a config that cannot load changes nothing here.
         notify = await withinDeadline(
-          loadConfig({ subject: async () => ecsSubject(invocation, invocation.hookDetails), signal: guard.signal }),
+          loadConfig({
+            subject: async () => ecsSubject(invocation, invocation.hookDetails),
+            signal: guard.signal,
+          }),
           { signal: guard.signal },
         ).then(
           (config) => config.config.notify,
@@ -335,6 +346,50 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
         return decide({
           response: { hookStatus: 'FAILED' },
           reason: `not enough time to run checks: ${remaining()} ms left`,
+        });
+      }
+
+      if (needsGate(planned)) {
+        const gated = await runEcsGate({
+          planned,
+          runner: config.runner,
+          targets: config.targets,
+          previous: previous?.gate,
+          deploymentId: key.deployment ?? stage,
+          lifecycleStage: stage,
+          waitKey: JSON.stringify(key),
+          timeLeftMs: () => remaining() - Math.min(config.runner.reportReserveMs, RETURN_RESERVE_MS),
+          log: hookLog,
+          options: {
+            ...options.gate,
+            announce:
+              options.gate?.announce ??
+              gateAnnouncer({
+                settings: notify,
+                deployment: ecsDeployment(invocation),
+                log: hookLog,
+                resolvers: options.resolvers,
+              }),
+          },
+        });
+        if (gated.kind === 'invalid')
+          return decide({ response: { hookStatus: 'FAILED' }, reason: gated.reason });
+        if (gated.kind === 'waiting') {
+          state.gate = gated.state;
+          return decide({
+            response: {
+              hookStatus: 'IN_PROGRESS',
+              callBackDelay: gated.callBackDelay,
+              hookDetails: { ...invocation.hookDetails, [STATE_KEY]: state },
+            },
+            reason: `${gated.reason}; next look in ${gated.callBackDelay} s`,
+          });
+        }
+        logCheckResults(gated.verdict, hookLog);
+        return decide({
+          response: { hookStatus: toEcsHookStatus(gated.verdict.outcome) },
+          reason: gated.verdict.reason,
+          verdict: gated.verdict,
         });
       }
 

@@ -19,8 +19,11 @@ import { createLogger, type Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
 import { DEFAULT_REPORT_RESERVE_MS } from '../lib/report-reserve';
 import { codeDeployDeployment, notifyVerdict } from './notify/notify';
+import { gateAnnouncer } from './notify/gate-announcer';
 import type { NotifySettings } from '../config/notify-schema';
 import { wantsGreenDiagnosis } from './wants-green-diagnosis';
+import { needsGate } from './gate/gate';
+import { runGatedHook, type GateOptions } from './gate/gated-hook';
 
 /** Used when the Lambda context gives no remaining time (e.g. a local invoke): Lambda's 15-minute maximum. */
 const FALLBACK_REMAINING_MS = 900_000;
@@ -50,12 +53,14 @@ export interface HookHandlerOptions {
   metrics?: ((line: string) => void) | false;
   /** Whether a failed http check at AfterInstall/AfterAllowTestTraffic adds green's tasks' diagnosis (default true). */
   diagnoseGreen?: boolean;
+  /** Bake windows and approvals: their clock, announcer and AWS clients (see hooks/gate/). */
+  gate?: GateOptions;
 }
 
 export interface HookOutcome {
   status: CodeDeployStatus;
   reason: string;
-  /** How the report went; `not-reported` only for a malformed event. */
+  /** How the report went; `not-reported` for a malformed event, or a bake window's slice that hands over or stands down. */
   delivery: Delivery | 'not-reported';
   verdict?: Verdict;
   /** Set when the hook passed without running checks (break-glass). */
@@ -104,6 +109,7 @@ export function createHookHandler(
     let delivery: Delivery | undefined;
     let notify: NotifySettings | undefined;
     let skipped: SkippedVerdict | undefined;
+    let reportHere = true;
 
     try {
       // The break-glass lookup and the config load run side by side: a skip makes the config moot.
@@ -157,6 +163,38 @@ export function createHookHandler(
           );
           if ('failure' in targets) {
             reason = targets.failure;
+          } else if (needsGate(planned)) {
+            const gated = await runGatedHook(planned, config, targets.resolved, {
+              execution,
+              lifecycleEvent,
+              event,
+              context,
+              timeLeftMs: () => remaining() - reserveMs,
+              log: hookLog,
+              options: {
+                ...options.gate,
+                announce:
+                  options.gate?.announce ??
+                  gateAnnouncer({
+                    settings: notify,
+                    deployment: codeDeployDeployment(execution, lifecycleEvent),
+                    log: hookLog,
+                    metrics: options.metrics,
+                    resolvers: options.resolvers,
+                  }),
+              },
+            });
+            reportHere = gated.report;
+            reason = gated.reason;
+            if (gated.report) {
+              status = gated.status;
+              if (gated.verdict) {
+                verdict = gated.verdict;
+                logCheckResults(verdict, hookLog);
+                if (options.metrics !== false)
+                  await emitMetrics(verdict, deployment, hookLog, options.metrics);
+              }
+            }
           } else {
             hookLog.info('running checks', {
               checks: planned.map((p) => p.check.name),
@@ -186,41 +224,44 @@ export function createHookHandler(
         err instanceof ConfigError ? `config error: ${err.message}` : `hook error: ${errorMessage(err)}`;
       hookLog.error('the hook could not run its checks', { reason });
     } finally {
-      hookLog.info('verdict', {
-        status,
-        reason,
-        outcome: verdict?.outcome,
-        ...(skipped ? { skipped: { by: skipped.by, parameter: skipped.parameter } } : {}),
-        durationMs: Math.round(performance.now() - started),
-      });
-      const timeoutMs = Math.max(MIN_REPORT_MS, Math.min(reserveMs, remaining() - 250));
-      // Notifications go alongside the report, within the same reserve: they never delay it.
-      const notified = notifyVerdict(
-        {
+      // A bake window's slice that hands over (or a duplicate that stands down) does not report.
+      if (reportHere) {
+        hookLog.info('verdict', {
           status,
           reason,
-          deployment: codeDeployDeployment(execution, lifecycleEvent),
-          ...(verdict ? { verdict } : {}),
-          ...(skipped ? { skipped: { reason: skipped.reason } } : {}),
-        },
-        {
-          settings: notify,
-          deadline: Date.now() + timeoutMs,
-          log: hookLog,
-          metrics: options.metrics,
-          resolvers: options.resolvers,
-        },
-      );
-      try {
-        delivery = await reportHookStatus(options.codedeploy ?? defaultReportClient(), execution, status, {
-          timeoutMs,
-          log: hookLog,
+          outcome: verdict?.outcome,
+          ...(skipped ? { skipped: { by: skipped.by, parameter: skipped.parameter } } : {}),
+          durationMs: Math.round(performance.now() - started),
         });
-      } finally {
-        await notified;
+        const timeoutMs = Math.max(MIN_REPORT_MS, Math.min(reserveMs, remaining() - 250));
+        // Notifications go alongside the report, within the same reserve: they never delay it.
+        const notified = notifyVerdict(
+          {
+            status,
+            reason,
+            deployment: codeDeployDeployment(execution, lifecycleEvent),
+            ...(verdict ? { verdict } : {}),
+            ...(skipped ? { skipped: { reason: skipped.reason } } : {}),
+          },
+          {
+            settings: notify,
+            deadline: Date.now() + timeoutMs,
+            log: hookLog,
+            metrics: options.metrics,
+            resolvers: options.resolvers,
+          },
+        );
+        try {
+          delivery = await reportHookStatus(options.codedeploy ?? defaultReportClient(), execution, status, {
+            timeoutMs,
+            log: hookLog,
+          });
+        } finally {
+          await notified;
+        }
       }
     }
-    const outcome: HookOutcome = { status, reason, delivery };
+    const outcome: HookOutcome = { status, reason, delivery: delivery ?? 'not-reported' };
     if (verdict) outcome.verdict = verdict;
     if (skipped) outcome.skipped = skipped;
     return outcome;

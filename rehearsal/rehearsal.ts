@@ -8,7 +8,9 @@ import type { CheckResult, LifecycleEvent } from '../checks/types';
 import { loadConfig } from '../config/config';
 import { ConfigError, errorMessage } from '../lib/errors';
 import { withinDeadline } from '../lib/within-deadline';
+import { scaledClock } from '../lib/clock';
 import { createHookHandler } from '../hooks/hook-handler';
+import { RehearsalApprovalDesk } from './approval-desk';
 import { CodeDeployStandIn } from './codedeploy-stand-in';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { createHookLogRecorder } from './hook-log-recorder';
@@ -225,6 +227,7 @@ export async function rehearseScenario(
     } catch (err) {
       throw new ConfigError(`cannot read config ${configPath}: ${errorMessage(err)}`, { cause: err });
     }
+    if (scenario.hooks) text = withScenarioHooks(text, scenario.hooks);
     await writeFile(
       renderedPath,
       renderRehearsalConfig(text, configPath, {
@@ -257,6 +260,7 @@ export async function rehearseScenario(
     const client = codedeploy.client();
     cleanup.push(async () => client.destroy());
 
+    const desk = new RehearsalApprovalDesk();
     /** Invokes a lifecycle event's hook as CodeDeploy does and waits for its report. */
     const runHook = async (hook: LifecycleEvent): Promise<'Succeeded' | 'Failed'> => {
       const planned = config.plan(hook);
@@ -280,6 +284,26 @@ export async function rehearseScenario(
         metrics: false,
         // There is no ECS to read green's tasks from: Install shows their diagnosis instead.
         diagnoseGreen: false,
+        // Bake windows and approvals run on deployment minutes, as fast as the rehearsal plays them.
+        gate: {
+          clock: scaledClock(60_000 / pace.minuteMs, Date.now()),
+          approvals: desk,
+          announce: async (event) => {
+            const approver = scenario.approver;
+            if (event.kind !== 'approval-requested' || !approver) return;
+            const timer = setTimeout(
+              () =>
+                desk.decide(event.deploymentId, {
+                  decision: 'approved',
+                  approver: 'arn:aws:sts::123456789012:assumed-role/ReleaseManagers/rehearsal',
+                  reason: 'rehearsal: dashboards look fine',
+                  decidedAt: Date.now(),
+                }),
+              approver.approvesAfterMinutes * pace.minuteMs,
+            );
+            cleanup.push(async () => clearTimeout(timer));
+          },
+        },
       });
       const execution = codedeploy.openExecution(deploymentId, hook);
       const lambdaDeadline = Date.now() + pace.hookTimeoutMs;
@@ -411,6 +435,8 @@ export async function rehearseScenario(
       if (share < 100) await sleep(pace.minuteMs);
     }
 
+    const burst = scenario.green.errorBurstAfterFullTraffic;
+    if (burst) green?.armErrorBurst(burst.afterRequests);
     if ((await hook('AfterAllowTraffic')) === 'Failed') return await finish(rollback('AfterAllowTraffic'));
 
     lb.setTarget('blue', undefined);
@@ -441,4 +467,17 @@ export async function rehearseScenario(
     if (reason && status !== 'Succeeded') result.reason = reason;
     return result;
   }
+}
+
+/**
+ * The config text with the scenario's own check lists for the events it names. A config that
+ * lacks a check the scenario lists (a user's own, with --config) keeps its own lists.
+ */
+function withScenarioHooks(text: string, hooks: NonNullable<Scenario['hooks']>): string {
+  const doc = parseDocument(text);
+  for (const [event, names] of Object.entries(hooks)) {
+    if (names.every((name) => doc.hasIn(['checks', name])))
+      doc.setIn(['hooks', event], doc.createNode(names, { flow: true }));
+  }
+  return String(doc);
 }

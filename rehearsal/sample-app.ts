@@ -31,6 +31,8 @@ export interface AppVersionSpec {
   healthPath?: string;
   /** The app exits at start with this code, logging `log` (a crash loop: every start fails alike). */
   crashOnStart?: { exitCode: number; log: string };
+  /** Once production is all on this version, `GET /api/users/:id` answers this many more times, then 500 (a leak). */
+  errorBurstAfterFullTraffic?: { afterRequests: number };
 }
 
 /** The app's process ended at start, as an essential container that exits. */
@@ -175,6 +177,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 export interface SampleApp {
   spec: AppVersionSpec;
   url: URL;
+  /** `GET /api/users/:id` answers `afterRequests` more times, then 500 (see errorBurstAfterFullTraffic). */
+  armErrorBurst(afterRequests: number): void;
   stop(): Promise<void>;
 }
 
@@ -218,6 +222,8 @@ export async function startSampleApp(
         return send(res, 500, {
           error: "TypeError: Cannot read properties of undefined (reading 'displayName')",
         });
+      if (burstIn !== undefined && burstIn-- <= 0)
+        return send(res, 500, { error: 'connection pool exhausted' });
       const columns = spec.reads.map((c) => `"${c}"`).join(', ');
       const rows = await db.query(`SELECT ${columns} FROM users WHERE id = $1`, [Number(user[1])]);
       return rows.rows[0] ? send(res, 200, rows.rows[0]) : send(res, 404, { error: 'no such user' });
@@ -253,6 +259,7 @@ export async function startSampleApp(
     return send(res, 404, { error: `no route ${route}` });
   };
 
+  let burstIn: number | undefined;
   const server: Server = createServer((req, res) => {
     routes(req, res).catch((err: Error & { status?: number }) => {
       if (!res.headersSent) send(res, err.status ?? 500, { error: err.message });
@@ -265,6 +272,9 @@ export async function startSampleApp(
   return {
     spec,
     url: new URL(`http://127.0.0.1:${port}`),
+    armErrorBurst: (afterRequests) => {
+      burstIn = afterRequests;
+    },
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

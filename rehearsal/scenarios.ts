@@ -1,3 +1,4 @@
+import type { LifecycleEvent } from '../checks/types';
 import type { AppVersionSpec } from './sample-app';
 
 /** One rehearsal: blue (v1) is live, green is this scenario's v2. */
@@ -9,6 +10,10 @@ export interface Scenario {
   /** How the deployment must end when the checks do their job. */
   expectedEnd: 'Succeeded' | { rolledBackAt: string };
   green: AppVersionSpec;
+  /** Lifecycle events whose checks this scenario lists itself, instead of the config's. */
+  hooks?: Partial<Record<LifecycleEvent, string[]>>;
+  /** What the release manager does when an approval is requested (default: nobody answers). */
+  approver?: { approvesAfterMinutes: number };
 }
 
 /** Blue: the version in production when the deployment starts. */
@@ -86,6 +91,33 @@ export const SCENARIOS: readonly Scenario[] = [
       'rolled back at Install: green answers 404 to the health check; the diagnosis names the health check path',
     expectedEnd: { rolledBackAt: 'Install' },
     green: { ...GOOD_GREEN, healthPath: '/healthz' },
+  },
+  {
+    name: 'error-burst-after-shift',
+    summary:
+      'v2 leaks connections: GET /api/users/:id fails from its 4th call after it takes all production traffic',
+    expect:
+      "rolled back at AfterAllowTraffic: the 'bake' window, watching production for 10 minutes, catches the 500s once the leak starts",
+    expectedEnd: { rolledBackAt: 'AfterAllowTraffic' },
+    green: { ...GOOD_GREEN, errorBurstAfterFullTraffic: { afterRequests: 3 } },
+    hooks: { AfterAllowTraffic: ['production', 'bake'] },
+  },
+  {
+    name: 'approved-release',
+    summary: 'v2 is sound; a release manager approves it 2 minutes after being asked',
+    expect: "BeforeAllowTraffic waits at 'sign-off' until the approval, then every hook succeeds",
+    expectedEnd: 'Succeeded',
+    green: GOOD_GREEN,
+    hooks: { BeforeAllowTraffic: ['smoke', 'sign-off'] },
+    approver: { approvesAfterMinutes: 2 },
+  },
+  {
+    name: 'approval-timeout',
+    summary: 'v2 is sound, but nobody answers the approval request',
+    expect: "rolled back at BeforeAllowTraffic: 'sign-off' fails closed after its 5-minute timeout",
+    expectedEnd: { rolledBackAt: 'BeforeAllowTraffic' },
+    green: GOOD_GREEN,
+    hooks: { BeforeAllowTraffic: ['smoke', 'sign-off'] },
   },
 ];
 

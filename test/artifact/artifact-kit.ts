@@ -16,9 +16,11 @@ const RUNTIME_BOOTSTRAP = join(REPO, 'test', 'artifact', 'lambda-runtime.mjs');
 const RUNTIME_SDK_CLIENTS = [
   '@aws-sdk/client-cloudwatch',
   '@aws-sdk/client-codedeploy',
+  '@aws-sdk/client-dynamodb',
   '@aws-sdk/client-ecs',
   '@aws-sdk/client-elastic-load-balancing-v2',
   '@aws-sdk/client-eventbridge',
+  '@aws-sdk/client-lambda',
   '@aws-sdk/client-secrets-manager',
   '@aws-sdk/client-sns',
   '@aws-sdk/client-ssm',

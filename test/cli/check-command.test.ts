@@ -327,7 +327,7 @@ describe('greenlight rehearse: usage', () => {
     const { io, stderr, stdout } = cliIO();
     expect(await rehearseCommand.run(['--scenario', 'chaos'], io)).toBe(EXIT_USAGE);
     expect(stderr()).toContain(
-      '--scenario: expected one of good, broken-endpoint, dropped-column, session-format-change, slow-start, crash-loop, health-check-path, got "chaos"',
+      '--scenario: expected one of good, broken-endpoint, dropped-column, session-format-change, slow-start, crash-loop, health-check-path, error-burst-after-shift, approved-release, approval-timeout, got "chaos"',
     );
     expect(stdout()).toBe('');
   });

@@ -19,6 +19,7 @@ const plugin = {
     checkTypes: string[];
     autoTargets: string[];
     discoveringChecks: string[];
+    gated: boolean;
     schemaEngines: string[];
     s3Objects: { read: string[]; write: string[] };
     expectsJsonSchema: boolean;
@@ -193,6 +194,7 @@ describe('the packaging plugin', () => {
     );
 
     expect(analysis).toEqual({
+      gated: false,
       secrets: ['db'],
       parameters: ['app/token'],
       checkTypes: ['alarms', 'http'],
@@ -267,6 +269,14 @@ describe('the packaging plugin', () => {
       schemaEngines: ['mysql'],
       expectsJsonSchema: true,
     });
+  });
+
+  it('tells a config with a bake window or an approval, which needs the state table', () => {
+    const gated = (checks: string) =>
+      plugin.analyseConfig(`targets: { test: "http://alb" }\nchecks:\n${checks}`, 'greenlight.yml').gated;
+    expect(gated('  a: { type: http, window: { durationMinutes: 10 } }\n')).toBe(true);
+    expect(gated('  a: { type: approval, timeoutMinutes: 10 }\n')).toBe(true);
+    expect(gated('  a: { type: http }\n')).toBe(false);
   });
 
   it('reads the engines schema checks connect to, from engine or the URL, both when it cannot tell', () => {
