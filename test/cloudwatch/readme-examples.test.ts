@@ -7,10 +7,9 @@ import { parseConfig } from '../../config/config';
 import type { EmfDocument } from '../../hooks/result-metrics';
 
 const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-const section = readme.slice(
-  readme.indexOf('### alarms, metrics, target-groups: CloudWatch'),
-  readme.indexOf('## Adding a check type'),
-);
+const start = readme.indexOf('### alarms, metrics, target-groups: CloudWatch');
+// The section runs to the next top-level heading.
+const section = readme.slice(start, readme.indexOf('\n## ', start));
 const blocks = (lang: string) =>
   [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
 
