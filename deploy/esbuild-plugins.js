@@ -42,7 +42,7 @@
 const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { basename, dirname, extname, join, relative, resolve, sep } = require('node:path');
-const { analyseConfig, awsSdkSource, handlerEvents } = require('./config-analysis');
+const { analyseConfig, analyseNotifyDefaults, awsSdkSource, handlerEvents } = require('./config-analysis');
 const { mysqlDriverTrim } = require('./mysql-driver-trim');
 const { undiciTrim } = require('./undici-trim');
 const { packagedConfigModule } = require('./packaged-config');
@@ -58,6 +58,8 @@ const OPTIONAL_MODULES = {
   targetGroupDiscovery: 'checks/discovery/target-groups',
   secretResolvers: 'config/secret-resolvers',
   greenDiagnosis: 'hooks/green-diagnosis',
+  remoteConfig: 'config/remote-config',
+  breakGlass: 'hooks/break-glass',
 };
 const REQUIRED = 'greenlight-required';
 const ESM_FACADE = 'greenlight-esm-facade';
@@ -239,6 +241,13 @@ function greenlightBundle(options = {}) {
       esmOutputOptions(build.initialOptions);
       moduleTypeMarker(build);
       browserOnlyModules(build);
+      // AWS clients a config cannot reach are left out before any facade is made for them (filled below).
+      const unusedClients = new Map();
+      build.onResolve({ filter: /^@aws-sdk\/client-[a-z0-9-]+$/ }, (args) =>
+        unusedClients.has(args.path)
+          ? { path: args.path, namespace: OMITTED_DRIVER, pluginData: unusedClients.get(args.path) }
+          : undefined,
+      );
       esmFacades(build);
       requireExternals(build);
       mysqlDriverTrim(build);
@@ -313,7 +322,10 @@ function greenlightBundle(options = {}) {
         );
       }
       build.onResolve(
-        { filter: /^\.{1,2}\/(.*\/)?(deployment|listeners|target-groups|secret-resolvers|green-diagnosis)$/ },
+        {
+          filter:
+            /^\.{1,2}\/(.*\/)?(deployment|listeners|target-groups|secret-resolvers|green-diagnosis|remote-config|break-glass)$/,
+        },
         (args) => {
           const name = relative(ROOT, resolve(args.resolveDir, args.path)).split(sep).join('/');
           const why = leaveOut.get(name);
@@ -367,6 +379,27 @@ function greenlightBundle(options = {}) {
               }
             : undefined,
         );
+      }
+      // AWS clients of features this config does not use: bake windows and approvals (DynamoDB,
+      // Lambda), SNS and EventBridge notifications (greenlight.yml's notify: and the platform's
+      // notifyDefaults), a config read from S3 or SSM and break-glass (platform mode only).
+      const defaults = analyseNotifyDefaults(
+        process.env.GREENLIGHT_BUNDLE_NOTIFY_DEFAULTS,
+        'param notifyDefaults (GREENLIGHT_NOTIFY)',
+      );
+      if (!analysis.gated) {
+        unusedClients.set('@aws-sdk/client-dynamodb', 'no check has a window or is an approval');
+        unusedClients.set('@aws-sdk/client-lambda', 'no check has a window or is an approval');
+      }
+      if (!everything && !(analysis.snsTopics ?? []).length && !defaults.snsTopics.length)
+        unusedClients.set('@aws-sdk/client-sns', 'no notify: channel publishes to SNS');
+      if (!everything && !(analysis.eventBuses ?? []).length && !defaults.eventBuses.length)
+        unusedClients.set('@aws-sdk/client-eventbridge', 'no notify: channel puts EventBridge events');
+      if (!everything) {
+        const why =
+          'the stack was not in platform mode (where configs and break-glass switches are read at run time)';
+        leaveOut.set(OPTIONAL_MODULES.remoteConfig, why);
+        leaveOut.set(OPTIONAL_MODULES.breakGlass, why);
       }
       build.onLoad({ filter: /.*/, namespace: OMITTED_DRIVER }, (args) => ({
         contents: `throw new Error(${JSON.stringify(

@@ -235,6 +235,9 @@ class GreenlightPlugin {
       // A platform stack's bundles carry every check type: the configs are read at run time.
       if (stackMode(settings.mode) === 'platform') process.env.GREENLIGHT_BUNDLE_ALL = '1';
       else delete process.env.GREENLIGHT_BUNDLE_ALL;
+      // The platform's default notify: channels (param notifyDefaults): their SNS and EventBridge clients stay in.
+      process.env.GREENLIGHT_BUNDLE_NOTIFY_DEFAULTS =
+        (this.serverless.service.provider.environment || {}).GREENLIGHT_NOTIFY || '';
     } catch (err) {
       this.fail(err.message);
     }
