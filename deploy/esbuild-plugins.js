@@ -399,7 +399,7 @@ function greenlightBundle(options = {}) {
         const why =
           'the stack was not in platform mode (where configs and break-glass switches are read at run time)';
         leaveOut.set(OPTIONAL_MODULES.remoteConfig, why);
-        leaveOut.set(OPTIONAL_MODULES.breakGlass, why);
+        if (process.env.GREENLIGHT_BUNDLE_BREAK_GLASS !== '1') leaveOut.set(OPTIONAL_MODULES.breakGlass, why);
       }
       build.onLoad({ filter: /.*/, namespace: OMITTED_DRIVER }, (args) => ({
         contents: `throw new Error(${JSON.stringify(

@@ -236,8 +236,11 @@ class GreenlightPlugin {
       if (stackMode(settings.mode) === 'platform') process.env.GREENLIGHT_BUNDLE_ALL = '1';
       else delete process.env.GREENLIGHT_BUNDLE_ALL;
       // The platform's default notify: channels (param notifyDefaults): their SNS and EventBridge clients stay in.
-      process.env.GREENLIGHT_BUNDLE_NOTIFY_DEFAULTS =
-        (this.serverless.service.provider.environment || {}).GREENLIGHT_NOTIFY || '';
+      const environment = this.serverless.service.provider.environment || {};
+      process.env.GREENLIGHT_BUNDLE_NOTIFY_DEFAULTS = environment.GREENLIGHT_NOTIFY || '';
+      // A per-service stack that sets GREENLIGHT_BREAK_GLASS_PREFIX keeps the break-glass lookup.
+      if (environment.GREENLIGHT_BREAK_GLASS_PREFIX) process.env.GREENLIGHT_BUNDLE_BREAK_GLASS = '1';
+      else delete process.env.GREENLIGHT_BUNDLE_BREAK_GLASS;
     } catch (err) {
       this.fail(err.message);
     }

@@ -135,14 +135,29 @@ export function createHookHandler(
         },
       );
       pendingConfig.catch(() => {});
-      skipped = await pendingSkip;
+      // The checks do not wait for the lookup: a skip found while they run stops them.
+      const skipSignal = new AbortController();
+      const settledSkip = pendingSkip.then((found) => {
+        if (found) skipSignal.abort(new Error('the deployment was let through by break-glass'));
+        return found;
+      });
+      settledSkip.catch(() => {});
+      let config: Awaited<typeof pendingConfig> | undefined;
+      try {
+        config = await pendingConfig;
+        // A gate spans invocations: it starts only once the switch is known.
+        if (needsGate(config.plan(lifecycleEvent))) skipped = await settledSkip;
+      } catch (err) {
+        // A config that cannot load still yields to a switch set for this deployment.
+        skipped = await settledSkip;
+        if (!skipped) throw err;
+      }
       if (skipped) {
         status = 'Succeeded';
         reason = skipped.reason;
-        // A skip is notified as the service asked (its config is already on its way), else by the platform's defaults.
-        notify = (await pendingConfig.catch(() => undefined))?.config.notify;
-      } else {
-        const config = await pendingConfig;
+        // A skip is notified as the service asked, else by the platform's defaults.
+        notify = config?.config.notify;
+      } else if (config) {
         reserveMs = config.runner.reportReserveMs;
         notify = config.config.notify;
         const planned = config.plan(lifecycleEvent);
@@ -207,15 +222,27 @@ export function createHookHandler(
               log: hookLog,
               concurrency: config.runner.concurrency,
               failFast: config.runner.failFast,
+              signal: skipSignal.signal,
             });
-            logCheckResults(verdict, hookLog);
-            if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
-            status = verdict.status;
-            reason = verdict.reason;
-            if (options.diagnoseGreen !== false && wantsGreenDiagnosis(lifecycleEvent, verdict)) {
-              reason = `${reason}; ${await diagnoseGreen(execution.deploymentId, deadline, options.discovery)}`;
+            if (!skipSignal.signal.aborted) {
+              logCheckResults(verdict, hookLog);
+              if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
+              status = verdict.status;
+              reason = verdict.reason;
+              if (options.diagnoseGreen !== false && wantsGreenDiagnosis(lifecycleEvent, verdict)) {
+                reason = `${reason}; ${await diagnoseGreen(execution.deploymentId, deadline, options.discovery)}`;
+              }
             }
           }
+        }
+        // A switch found after the config was ready overrides whatever the checks decided.
+        const late = await settledSkip;
+        if (late) {
+          if (verdict) hookLog.info('checks stopped: the deployment was let through by break-glass');
+          skipped = late;
+          verdict = undefined;
+          status = 'Succeeded';
+          reason = late.reason;
         }
       }
     } catch (err) {
