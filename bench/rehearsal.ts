@@ -1,5 +1,6 @@
 import { startEmbeddedPostgres } from '../rehearsal/embedded-postgres';
-import { openRehearsalWorld, rehearseScenario } from '../rehearsal/rehearsal';
+import { rehearseScenario } from '../rehearsal/rehearsal';
+import { openRehearsalWorld } from '../rehearsal/rehearsal-world';
 import { SCENARIOS } from '../rehearsal/scenarios';
 import type { Bench } from './harness';
 

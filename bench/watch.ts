@@ -6,7 +6,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { AwsJsonServer } from '../test/support/aws-json-server';
 import { elbv2Server } from '../test/support/aws-query-server';
 import { ecsServer, virtualClock, type Doc } from '../test/watch/support/watch-world';
-import type { WatchClients } from '../watch/deployment-reader';
+import type { WatchClients } from '../watch/watch-target';
 import { watchDeployment } from '../watch/watch-deployment';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,48 +1,21 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// Plays one whole rehearsed ECS blue/green deployment of the sample app, hook by hook.
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type Redis from 'ioredis';
-import { parseDocument } from 'yaml';
-import type { CheckResult, LifecycleEvent } from '../checks/types';
-import { loadConfig } from '../config/config';
-import { ConfigError, errorMessage } from '../lib/errors';
-import { withinDeadline } from '../lib/within-deadline';
-import { scaledClock } from '../lib/clock';
-import { createHookHandler } from '../hooks/hook-handler';
+import type { LifecycleEvent } from '../checks/types';
 import { RehearsalApprovalDesk } from './approval-desk';
-import { CodeDeployStandIn } from './codedeploy-stand-in';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
-import { createHookLogRecorder } from './hook-log-recorder';
+import type { EmbeddedPostgres } from './embedded-postgres';
+import { invokeHook, type HookRun } from './hook-invocation';
 import { LocalLoadBalancer, type Color, type ListenerName } from './load-balancer';
 import { installGreen } from './green-install';
+import { prepareRehearsalConfig, sampleConfigPath } from './rehearsal-config';
+import { DEFAULT_PACE, type RehearsalPace } from './rehearsal-pace';
+import type { RehearsalWorld } from './rehearsal-world';
 import { newSessionSigning, startSampleApp, type SampleApp } from './sample-app';
 import { BLUE, type Scenario } from './scenarios';
 import { SessionStoreServer } from './session-store-server';
 import type { TimelineEvent } from './timeline';
-
-/** How fast the rehearsal plays a deployment. */
-export interface RehearsalPace {
-  /** One deployment-config minute takes this long (CodeDeployDefault.ECSLinear10PercentEvery1Minutes). */
-  minuteMs: number;
-  /** The hook's Lambda timeout. */
-  hookTimeoutMs: number;
-  /** CodeDeploy fails a hook that has not reported within an hour; the rehearsal waits this long. */
-  reportWaitMs: number;
-  /** Target group health check: interval, healthy threshold, and how long Install waits. */
-  healthIntervalMs: number;
-  healthyThreshold: number;
-  installTimeoutMs: number;
-}
-
-export const DEFAULT_PACE: RehearsalPace = {
-  minuteMs: 100,
-  hookTimeoutMs: 20_000,
-  reportWaitMs: 25_000,
-  healthIntervalMs: 250,
-  healthyThreshold: 2,
-  installTimeoutMs: 15_000,
-};
 
 const LINEAR_STEP_PERCENT = 10;
 const DEPLOYMENT_CONFIG = 'CodeDeployDefault.ECSLinear10PercentEvery1Minutes';
@@ -68,65 +41,6 @@ export interface RehearsalResult {
   weights: Record<ListenerName, Record<Color, number>>;
   events: TimelineEvent[];
   durationMs: number;
-}
-
-/** The sample config shipped with greenlight: `rehearsal/greenlight.yml`, from source or from `dist/`. */
-export function sampleConfigPath(): string {
-  const candidates = [
-    join(__dirname, 'greenlight.yml'),
-    join(__dirname, '..', '..', 'rehearsal', 'greenlight.yml'),
-  ];
-  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
-}
-
-/**
- * The parts that outlive one scenario: the embedded PostgreSQL (its start is the slow part) and
- * the CodeDeploy stand-in. Each scenario gets a fresh schema, store, apps and load balancer.
- */
-export interface RehearsalWorld {
-  postgres: EmbeddedPostgres;
-  codedeploy: CodeDeployStandIn;
-  close(): Promise<void>;
-}
-
-export async function openRehearsalWorld(): Promise<RehearsalWorld> {
-  const codedeploy = new CodeDeployStandIn();
-  await codedeploy.start();
-  let postgres: EmbeddedPostgres;
-  try {
-    postgres = await startEmbeddedPostgres();
-  } catch (err) {
-    await codedeploy.stop();
-    throw err;
-  }
-  return {
-    postgres,
-    codedeploy,
-    async close() {
-      await codedeploy.stop();
-      await postgres.stop();
-    },
-  };
-}
-
-/** Fills in `${rehearsal:...}` and points the targets at the rehearsal's listeners. */
-export function renderRehearsalConfig(text: string, source: string, values: Record<string, string>): string {
-  const rendered = text.replace(/\$\{rehearsal:([a-z][a-z0-9-]*)\}/g, (whole, name: string) => {
-    const value = values[name];
-    if (value === undefined) {
-      throw new ConfigError(
-        `${source}: unknown reference ${whole}; the rehearsal provides ${Object.keys(values)
-          .map((k) => `\${rehearsal:${k}}`)
-          .join(', ')}`,
-      );
-    }
-    return value;
-  });
-  const doc = parseDocument(rendered);
-  if (doc.errors.length) return rendered; // the config loader reports the YAML error with its position
-  doc.setIn(['targets', 'test'], values['test-url']);
-  doc.setIn(['targets', 'prod'], values['prod-url']);
-  return doc.toString();
 }
 
 class Stopwatch {
@@ -220,32 +134,13 @@ export async function rehearseScenario(
 
     const tmp = await mkdtemp(join(tmpdir(), 'greenlight-rehearsal-'));
     cleanup.push(() => rm(tmp, { recursive: true, force: true }));
-    const renderedPath = join(tmp, basename(configPath).replace(/\.(ya?ml|json)$/, '') + '.yml');
-    let text: string;
-    try {
-      text = await readFile(configPath, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`cannot read config ${configPath}: ${errorMessage(err)}`, { cause: err });
-    }
-    if (scenario.hooks) text = withScenarioHooks(text, scenario.hooks);
-    await writeFile(
-      renderedPath,
-      renderRehearsalConfig(text, configPath, {
-        'test-url': listeners.test.href.replace(/\/$/, ''),
-        'prod-url': listeners.prod.href.replace(/\/$/, ''),
-        'postgres-url': postgres.url,
-        'store-host': storeAddress.host,
-        'store-port': String(storeAddress.port),
-      }),
-    );
-    let config;
-    try {
-      config = await loadConfig(renderedPath);
-    } catch (err) {
-      if (err instanceof ConfigError)
-        throw new ConfigError(err.message.split(renderedPath).join(configPath), { cause: err });
-      throw err;
-    }
+    const { renderedPath, config } = await prepareRehearsalConfig(configPath, tmp, scenario.hooks, {
+      'test-url': listeners.test.href.replace(/\/$/, ''),
+      'prod-url': listeners.prod.href.replace(/\/$/, ''),
+      'postgres-url': postgres.url,
+      'store-host': storeAddress.host,
+      'store-port': String(storeAddress.port),
+    });
 
     emit({
       kind: 'deployment-started',
@@ -261,89 +156,23 @@ export async function rehearseScenario(
     cleanup.push(async () => client.destroy());
 
     const desk = new RehearsalApprovalDesk();
-    /** Invokes a lifecycle event's hook as CodeDeploy does and waits for its report. */
+    const hookRun: HookRun = {
+      config,
+      renderedPath,
+      client,
+      codedeploy,
+      deploymentId,
+      scenario,
+      pace,
+      desk,
+      emit,
+      at,
+      cleanup,
+    };
     const runHook = async (hook: LifecycleEvent): Promise<'Succeeded' | 'Failed'> => {
-      const planned = config.plan(hook);
-      if (planned.length === 0) {
-        emit({ kind: 'hook-skipped', atMs: at(), hook });
-        return 'Succeeded';
-      }
-      emit({ kind: 'hook-invoked', atMs: at(), hook, checks: planned.map((p) => p.check.name) });
-      let verdictReason = 'the hook logged no verdict';
-      const log = createHookLogRecorder((line) => {
-        if (line.message === 'check result')
-          emit({ kind: 'check', atMs: at(), hook, result: line.attributes.check as CheckResult });
-        if (line.message === 'verdict' && typeof line.attributes.reason === 'string')
-          verdictReason = line.attributes.reason;
-      });
-      const handler = createHookHandler(hook, {
-        configPath: renderedPath,
-        codedeploy: client,
-        log,
-        // The timeline is the rehearsal's output: the metric lines a Lambda would log stay out of it.
-        metrics: false,
-        // There is no ECS to read green's tasks from: Install shows their diagnosis instead.
-        diagnoseGreen: false,
-        // Bake windows and approvals run on deployment minutes, as fast as the rehearsal plays them.
-        gate: {
-          clock: scaledClock(60_000 / pace.minuteMs, Date.now()),
-          approvals: desk,
-          announce: async (event) => {
-            const approver = scenario.approver;
-            if (event.kind !== 'approval-requested' || !approver) return;
-            const timer = setTimeout(
-              () =>
-                desk.decide(event.deploymentId, {
-                  decision: 'approved',
-                  approver: 'arn:aws:sts::123456789012:assumed-role/ReleaseManagers/rehearsal',
-                  reason: 'rehearsal: dashboards look fine',
-                  decidedAt: Date.now(),
-                }),
-              approver.approvesAfterMinutes * pace.minuteMs,
-            );
-            cleanup.push(async () => clearTimeout(timer));
-          },
-        },
-      });
-      const execution = codedeploy.openExecution(deploymentId, hook);
-      const lambdaDeadline = Date.now() + pace.hookTimeoutMs;
-      const invocation = handler(
-        { DeploymentId: deploymentId, LifecycleEventHookExecutionId: execution.executionId },
-        {
-          getRemainingTimeInMillis: () => Math.max(0, lambdaDeadline - Date.now()),
-          awsRequestId: `rehearsal-${hook}`,
-        },
-      ).catch((err: unknown) => {
-        verdictReason = `the hook failed: ${errorMessage(err)}`;
-      });
-      // The stand-in's report never rejects: a rejection here is the wait running out.
-      const report = await withinDeadline(execution.reported, { timeoutMs: pace.reportWaitMs }).catch(
-        () => undefined,
-      );
-      await withinDeadline(invocation, { timeoutMs: 1_000 }).catch(() => {});
-      if (!report) {
-        const why = `no report within ${pace.reportWaitMs} ms (CodeDeploy waits an hour): ${verdictReason}`;
-        emit({
-          kind: 'hook-reported',
-          atMs: at(),
-          hook,
-          status: 'Failed',
-          reason: why,
-          reportedBy: 'timed out',
-        });
-        reason = why;
-        return 'Failed';
-      }
-      emit({
-        kind: 'hook-reported',
-        atMs: at(),
-        hook,
-        status: report.status,
-        reason: verdictReason,
-        reportedBy: 'PutLifecycleEventHookExecutionStatus',
-      });
-      if (report.status === 'Failed') reason = verdictReason;
-      return report.status;
+      const outcome = await invokeHook(hook, hookRun);
+      if (outcome.status === 'Failed') reason = outcome.reason;
+      return outcome.status;
     };
 
     const rollback = async (where: string) => {
@@ -467,17 +296,4 @@ export async function rehearseScenario(
     if (reason && status !== 'Succeeded') result.reason = reason;
     return result;
   }
-}
-
-/**
- * The config text with the scenario's own check lists for the events it names. A config that
- * lacks a check the scenario lists (a user's own, with --config) keeps its own lists.
- */
-function withScenarioHooks(text: string, hooks: NonNullable<Scenario['hooks']>): string {
-  const doc = parseDocument(text);
-  for (const [event, names] of Object.entries(hooks)) {
-    if (names.every((name) => doc.hasIn(['checks', name])))
-      doc.setIn(['hooks', event], doc.createNode(names, { flow: true }));
-  }
-  return String(doc);
 }

@@ -1,12 +1,7 @@
 import { errorMessage } from '../lib/errors';
 import { ApiPacer } from './api-pacer';
-import {
-  DeploymentReader,
-  isSetupError,
-  WatchSetupError,
-  type WatchClients,
-  type WatchTarget,
-} from './deployment-reader';
+import { DeploymentReader } from './deployment-reader';
+import { isSetupError, WatchSetupError, type WatchClients, type WatchTarget } from './watch-target';
 import { diagnose, diagnosisLine, type Diagnosis } from '../checks/diagnosis/diagnose';
 import { emptyEvidence, newRevision, type Ending, type Evidence } from '../checks/diagnosis/evidence';
 import { changes, type TimelineEvent } from './timeline';

@@ -1,12 +1,9 @@
 import { resolve } from 'node:path';
 import { ConfigError, errorMessage } from '../../lib/errors';
 import { redactText } from '../../lib/redact';
-import {
-  openRehearsalWorld,
-  rehearseScenario,
-  type RehearsalPace,
-  type RehearsalResult,
-} from '../../rehearsal/rehearsal';
+import { rehearseScenario, type RehearsalResult } from '../../rehearsal/rehearsal';
+import type { RehearsalPace } from '../../rehearsal/rehearsal-pace';
+import { openRehearsalWorld } from '../../rehearsal/rehearsal-world';
 import { SCENARIOS, findScenario, type Scenario } from '../../rehearsal/scenarios';
 import { formatTimelineEvent } from '../../rehearsal/timeline';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';

@@ -5,7 +5,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsClientConfig } from '../../lib/aws';
 import { redactText } from '../../lib/redact';
-import type { WatchClients, WatchTarget } from '../../watch/deployment-reader';
+import type { WatchClients, WatchTarget } from '../../watch/watch-target';
 import type { TimelineEvent } from '../../watch/timeline';
 import { timelineJsonLine } from '../../watch/timeline-json';
 import { realClock, type WatchClock } from '../../watch/watch-clock';

@@ -1,7 +1,8 @@
 // Runs rehearsal scenarios in a plain Node process and prints their results as one JSON line.
 // PGlite loads its Node parts with dynamic import(), which Jest's module sandbox does not allow,
 // so the scenario tests bundle this file and run it the way the CLI runs.
-import { openRehearsalWorld, rehearseScenario, type RehearsalResult } from '../../rehearsal/rehearsal';
+import { rehearseScenario, type RehearsalResult } from '../../rehearsal/rehearsal';
+import { openRehearsalWorld } from '../../rehearsal/rehearsal-world';
 import { findScenario } from '../../rehearsal/scenarios';
 
 interface Job {
