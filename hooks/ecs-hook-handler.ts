@@ -17,7 +17,8 @@ import { withinDeadline } from '../lib/within-deadline';
 import { ecsDeployment, notifyVerdict } from './notify/notify';
 import { gateAnnouncer } from './notify/gate-announcer';
 import type { NotifySettings } from '../config/notify-schema';
-import { needsGate, type GateState } from './gate/gate';
+import { needsGate } from './gate/gate-parts';
+import type { GateState } from './gate/gate-state';
 import { runEcsGate } from './gate/ecs-gate';
 import type { GateOptions } from './gate/gated-hook';
 

@@ -19,7 +19,9 @@ import {
 } from '../../lib/state-table';
 import type { HookExecution } from '../codedeploy-report';
 import type { Announce } from './announce';
-import { advanceGate, gateLimitProblem, newGateState, type GateContext, type GateState } from './gate';
+import { advanceGate } from './gate';
+import { gateLimitProblem } from './gate-parts';
+import { newGateState, type GateContext, type GateState } from './gate-state';
 
 // A CodeDeploy hook's gate across several Lambda invocations ("slices"). The state lives in one
 // DynamoDB item per hook execution (`hook#<lifecycleEventHookExecutionId>`), and every write is
