@@ -1,25 +1,22 @@
-import type { ECSClient } from '@aws-sdk/client-ecs';
-import type { Context } from 'aws-lambda';
-import type { CheckType } from '../checks/check-type';
-import { runChecks, type Verdict } from '../checks/runner';
+// The ECS built-in blue/green lifecycle hook: each stage's answer from its checks, IN_PROGRESS while it waits.
+import { runChecks } from '../checks/runner';
 import { toEcsHookStatus } from '../checks/verdict';
-import type { LoadOptions } from '../config/config';
-import { parseEcsHookEvent, rollbackFromWeights, type EcsHookInvocation } from './ecs-hook-event';
-import { ECS_TRAFFIC_SHIFT_STAGES } from '../config/ecs-lifecycle-stages';
+import { parseEcsHookEvent, type EcsHookInvocation } from './ecs-hook-event';
+import type { EcsContext, EcsHookDecision, EcsHookHandlerOptions, EcsHookResponse } from './ecs-hook-types';
 import { ConfigError, EventError, errorMessage } from '../lib/errors';
 import { autoTargetNames } from '../lib/auto-target';
 import { logCheckResults } from './hook-config';
 import { ecsSubject, hookConfigLoader } from './platform-config';
-import type { SkippedVerdict } from './break-glass';
-import type { ConfigReader } from '../config/config-reader';
-import { createLogger, type Logger } from '../lib/log';
+import { ecsBreakGlass } from './ecs-break-glass';
+import { defaultEcsClient, detectRollback } from './ecs-rollback';
+import { readState, STATE_KEY, waitKey, type EcsHookState } from './ecs-hook-state';
+import { createLogger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
 import { ecsDeployment, notifyVerdict } from './notify/notify';
 import { gateAnnouncer } from './notify/gate-announcer';
 import type { NotifySettings } from '../config/notify-schema';
-import { needsGate, type GateState } from './gate/gate';
+import { needsGate } from './gate/gate-parts';
 import { runEcsGate } from './gate/ecs-gate';
-import type { GateOptions } from './gate/gated-hook';
 
 // The config machinery, the secret resolvers and the ECS client load on first use, so that a cold
 // start pays only for what the invocation needs.
@@ -32,87 +29,6 @@ const RETURN_RESERVE_MS = 2_000;
 const NOTIFY_MARGIN_MS = 500;
 export const DEFAULT_CALLBACK_DELAY_SECONDS = 30;
 export const DEFAULT_MAX_WAIT_SECONDS = 600;
-/** Where greenlight keeps its state in hookDetails, beside whatever the hook's configuration passes. */
-export const STATE_KEY = 'greenlight';
-
-export type EcsHookStatus = 'SUCCEEDED' | 'FAILED' | 'IN_PROGRESS';
-
-/** Exactly what ECS reads back: anything else could make the answer invalid, which rolls back. */
-export interface EcsHookResponse {
-  hookStatus: EcsHookStatus;
-  callBackDelay?: number;
-  hookDetails?: Record<string, unknown>;
-}
-
-/**
- * What greenlight carries from one invocation of a stage to the next, in the `hookDetails` an
- * IN_PROGRESS answer returns (ECS documents passing them back on the next invocation). The wait
- * belongs to one stage of one service deployment towards one target revision, and for a
- * traffic-shift stage to one traffic step: fields ECS documents in the payload. `executionId` is
- * kept for the logs only; whether it stays the same across re-invocations is not documented.
- */
-export interface EcsHookState {
-  stage: string;
-  /** The service deployment (`resourceArn`), else the service. */
-  deployment?: string;
-  targetServiceRevisionArn?: string;
-  /** The traffic weights of a traffic-shift stage: each step of a linear or canary shift waits anew. */
-  trafficStep?: string;
-  executionId?: string;
-  firstAttemptAt: number;
-  attempts: number;
-  lastOutcome?: string;
-  lastReason?: string;
-  /** A bake window's or approval's progress (hooks/gate/). */
-  gate?: GateState;
-}
-
-export interface EcsHookDecision {
-  response: EcsHookResponse;
-  reason: string;
-  verdict?: Verdict;
-  /** Set when the invocation was recognised as part of a rollback (checks are not run). */
-  rollback?: string;
-  /** Set when the stage passed without running checks (break-glass). */
-  skipped?: SkippedVerdict;
-}
-
-export interface EcsHookHandlerOptions {
-  checkTypes?: readonly CheckType[];
-  /**
-   * Default: `GREENLIGHT_CONFIG`, else `greenlight.yml`, from the working directory (the Lambda task
-   * root); or an `s3://` / `ssm:/` template over the service (platform mode).
-   */
-  configPath?: string;
-  /** Reads platform-mode configs (default: S3 and SSM clients). */
-  configReader?: ConfigReader;
-  log?: Logger;
-  /** `${provider:...}` resolvers for the config (default: `secretsmanager` and `ssm`). */
-  resolvers?: LoadOptions['resolvers'];
-  /** Reads the service deployment's status to recognise a rollback. */
-  ecs?: Pick<ECSClient, 'send'>;
-  /** The stage when the payload names none (default `GREENLIGHT_ECS_STAGE`). */
-  stage?: string;
-  /** Seconds ECS waits before invoking again after IN_PROGRESS (default `GREENLIGHT_ECS_CALLBACK_DELAY_SECONDS`, else 30). */
-  callBackDelaySeconds?: number;
-  /** How long, from the first attempt, a stage may stay undecided before it fails (default `GREENLIGHT_ECS_MAX_WAIT_SECONDS`, else 600). */
-  maxWaitSeconds?: number;
-  now?: () => number;
-  /** Bake windows and approvals: their clock, announcer and state table (see hooks/gate/). */
-  gate?: GateOptions;
-}
-
-type EcsContext = Partial<Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>>;
-
-type EcsSender = Pick<ECSClient, 'send'>;
-let defaultEcs: Promise<EcsSender> | undefined;
-
-function defaultEcsClient(): Promise<EcsSender> {
-  defaultEcs ??= Promise.all([import('@aws-sdk/client-ecs'), import('../lib/aws')]).then(
-    ([{ ECSClient }, { awsClientConfig }]) => new ECSClient(awsClientConfig()),
-  );
-  return defaultEcs;
-}
 
 /** A stop signal's reason as the error to throw: nothing the hook waits for may outlive the Lambda's time. */
 const asError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)));
@@ -120,81 +36,6 @@ const asError = (reason: unknown) => (reason instanceof Error ? reason : new Err
 function positiveNumber(value: string | undefined): number | undefined {
   const n = value === undefined || value === '' ? NaN : Number(value);
   return Number.isFinite(n) && n > 0 ? n : undefined;
-}
-
-/** Which wait an invocation belongs to, from the documented payload fields. */
-function waitKey(
-  invocation: EcsHookInvocation,
-): Pick<EcsHookState, 'stage' | 'deployment' | 'targetServiceRevisionArn' | 'trafficStep'> {
-  const deployment = invocation.resourceArn ?? invocation.serviceArn;
-  const weights =
-    invocation.lifecycleStage === 'TEST_TRAFFIC_SHIFT'
-      ? invocation.testTrafficWeights
-      : invocation.lifecycleStage === 'PRODUCTION_TRAFFIC_SHIFT'
-        ? invocation.productionTrafficWeights
-        : undefined;
-  const trafficStep = weights
-    ? Object.keys(weights)
-        .sort()
-        .map((arn) => `${arn}=${weights[arn]}`)
-        .join(',')
-    : undefined;
-  return {
-    stage: invocation.lifecycleStage,
-    ...(deployment ? { deployment } : {}),
-    ...(invocation.targetServiceRevisionArn
-      ? { targetServiceRevisionArn: invocation.targetServiceRevisionArn }
-      : {}),
-    ...(trafficStep ? { trafficStep } : {}),
-  };
-}
-
-function readState(invocation: EcsHookInvocation, key: ReturnType<typeof waitKey>): EcsHookState | undefined {
-  const raw = invocation.hookDetails[STATE_KEY];
-  if (!raw || typeof raw !== 'object') return undefined;
-  const state = raw as Partial<EcsHookState>;
-  for (const field of ['stage', 'deployment', 'targetServiceRevisionArn', 'trafficStep'] as const)
-    if (state[field] !== key[field]) return undefined;
-  if (typeof state.firstAttemptAt !== 'number' || typeof state.attempts !== 'number') return undefined;
-  return state as EcsHookState;
-}
-
-/**
- * Recognises the re-invocations ECS makes while it rolls back: the service deployment's own
- * status when it can be read, else the traffic weights. Only the traffic-shift stages run again.
- */
-async function detectRollback(
-  invocation: EcsHookInvocation,
-  ecsClient: () => Promise<EcsSender>,
-  log: Logger,
-  signal: AbortSignal,
-): Promise<string | undefined> {
-  if (!ECS_TRAFFIC_SHIFT_STAGES.includes(invocation.lifecycleStage)) return undefined;
-  const arn = invocation.resourceArn;
-  if (arn?.includes(':service-deployment/')) {
-    try {
-      const [{ DescribeServiceDeploymentsCommand }, ecs] = await Promise.all([
-        import('@aws-sdk/client-ecs'),
-        ecsClient(),
-      ]);
-      const out = await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }), {
-        abortSignal: signal,
-      });
-      const status = out.serviceDeployments?.[0]?.status;
-      if (status?.startsWith('ROLLBACK')) return `service deployment ${arn} is ${status}`;
-      if (status) return undefined;
-      log.warn(
-        'ECS DescribeServiceDeployments returned no status; judging a rollback from the traffic weights',
-        { resourceArn: arn },
-      );
-    } catch (err) {
-      log.warn('could not read the service deployment; judging a rollback from the traffic weights', {
-        resourceArn: arn,
-        awsError: `${err instanceof Error ? err.name : 'error'}: ${errorMessage(err)}`,
-      });
-    }
-  }
-  return rollbackFromWeights(invocation);
 }
 
 /**
@@ -446,28 +287,6 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
       clearTimeout(guardTimer);
     }
   };
-}
-
-/**
- * The break-glass switch for this service deployment and stage (hooks/break-glass.ts), looked up
- * only when `GREENLIGHT_BREAK_GLASS_PREFIX` is set and the invocation names a service deployment;
- * a skip is counted as `VerdictSkipped`.
- */
-async function ecsBreakGlass(
-  invocation: EcsHookInvocation,
-  log: Logger,
-  budgetMs: number,
-): Promise<SkippedVerdict | undefined> {
-  if (!process.env.GREENLIGHT_BREAK_GLASS_PREFIX) return undefined;
-  const { ecsBreakGlassKey, emitSkippedMetric, findBreakGlass } = await import('./break-glass');
-  const deployment = ecsBreakGlassKey(invocation.resourceArn);
-  if (!deployment) return undefined;
-  const skipped = await findBreakGlass({ deployment, hook: invocation.lifecycleStage, log, budgetMs });
-  if (skipped) {
-    const service = process.env.GREENLIGHT_SERVICE || process.env.POWERTOOLS_SERVICE_NAME || 'greenlight';
-    emitSkippedMetric({ service, lifecycleEvent: invocation.lifecycleStage }, deployment);
-  }
-  return skipped;
 }
 
 /** The Lambda handler for ECS built-in blue/green lifecycle hooks: returns only what ECS reads. */

@@ -22,7 +22,7 @@ import { codeDeployDeployment, notifyVerdict } from './notify/notify';
 import { gateAnnouncer } from './notify/gate-announcer';
 import type { NotifySettings } from '../config/notify-schema';
 import { wantsGreenDiagnosis } from './wants-green-diagnosis';
-import { needsGate } from './gate/gate';
+import { needsGate } from './gate/gate-parts';
 import { runGatedHook, type GateOptions } from './gate/gated-hook';
 
 /** Used when the Lambda context gives no remaining time (e.g. a local invoke): Lambda's 15-minute maximum. */

@@ -5,7 +5,9 @@ import { clockFromEnv } from '../../lib/clock';
 import type { Logger } from '../../lib/log';
 import { defaultDynamoClient, stateTableName } from '../../lib/state-table';
 import { defaultAnnounce } from './announce';
-import { advanceGate, gateLimitProblem, newGateState, type GateState } from './gate';
+import { advanceGate } from './gate';
+import { gateLimitProblem } from './gate-parts';
+import { newGateState, type GateState } from './gate-state';
 import type { GateOptions } from './gated-hook';
 
 /** ECS may wait on a hook up to its longest timeoutConfiguration, a day. */

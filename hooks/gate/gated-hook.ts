@@ -7,7 +7,8 @@ import type { Logger } from '../../lib/log';
 import { defaultDynamoClient, stateTableName, type DynamoSender } from '../../lib/state-table';
 import type { HookExecution } from '../codedeploy-report';
 import { defaultAnnounce, type Announce } from './announce';
-import { runGateSlice, type LambdaSender, type SliceOutcome } from './codedeploy-slices';
+import { runGateSlice } from './codedeploy-slices';
+import type { LambdaSender, SliceOutcome } from './slice-options';
 
 /**
  * What the hooks' bake windows and approvals use, all optional: the clock (default: the system

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineCheckType } from '../../checks/check-type';
-import { createEcsHookDecider, createEcsHookHandler, STATE_KEY } from '../../hooks/ecs-hook-handler';
+import { createEcsHookDecider, createEcsHookHandler } from '../../hooks/ecs-hook-handler';
+import { STATE_KEY } from '../../hooks/ecs-hook-state';
 import { AwsJsonServer } from '../support/aws-json-server';
 import { scriptedCheckType } from '../support/test-check-types';
 
