@@ -25,16 +25,9 @@ import {
 import { introspect } from './introspect';
 import { readMigrationHistory } from './migrations';
 import { ENGINE_NAMES, type LiveSchema } from './model';
-import {
-  evaluateContract,
-  evaluateInFlight,
-  evaluateMigrations,
-  type Finding,
-  type Severity,
-  type SeverityPolicy,
-  type Version,
-  type VersionContract,
-} from './rules';
+import { evaluateContract } from './contract-rules';
+import { evaluateInFlight, evaluateMigrations } from './migration-rules';
+import type { Finding, Severity, SeverityPolicy, Version, VersionContract } from './finding';
 import type { Assertion, CheckContext, CheckReport } from '../types';
 import {
   checkStatements,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DbSession } from './connection';
 import { findTable, type LiveSchema, type LiveTable } from './model';
-import type { Finding } from './rules';
+import type { Finding } from './finding';
 import type { Assertion } from '../types';
 import { insertTarget, readOnlyForm, statementTables, updateTarget } from './statement-text';
 import type { PrepareOutcome, StatementReader } from './statement-reader';
