@@ -29,14 +29,10 @@ import { evaluateContract } from './contract-rules';
 import { evaluateInFlight, evaluateMigrations } from './migration-rules';
 import type { Finding, Severity, SeverityPolicy, Version, VersionContract } from './finding';
 import type { Assertion, CheckContext, CheckReport } from '../types';
-import {
-  checkStatements,
-  recordStatements,
-  saveRecorded,
-  statementSources,
-  statementsOption,
-  type StatementsResult,
-} from './observed-statements';
+import { checkStatements, type StatementsResult } from './check-statements';
+import { recordStatements } from './observed-statements';
+import { saveRecorded } from './recorded-statements';
+import { statementSources, statementsOption } from './statements-option';
 
 const severity = z.enum(['fail', 'warn'], { error: 'expected "fail" or "warn"' });
 
