@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectionSchema, resolveConnection } from '../checks/schema/connection';
 import { openSession } from '../checks/schema/open-session';
-import { RECORDED_FORMAT } from '../checks/schema/observed-statements';
+import { RECORDED_FORMAT } from '../checks/schema/recorded-statements';
 import { rehearseMigration } from '../checks/schema/rehearse-migration';
 import { openPglite } from '../checks/schema/shadow-database';
 import type { Bench, BenchFigure } from './harness';

@@ -6,7 +6,8 @@ import { connectionSchema, resolveConnection, type DbSession } from '../checks/s
 import { openSession } from '../checks/schema/open-session';
 import { introspect } from '../checks/schema/introspect';
 import type { Engine } from '../checks/schema/model';
-import { checkStatements, RECORDED_FORMAT } from '../checks/schema/observed-statements';
+import { checkStatements } from '../checks/schema/check-statements';
+import { RECORDED_FORMAT } from '../checks/schema/recorded-statements';
 import type { Bench, BenchFigure } from './harness';
 import { median } from './harness';
 

@@ -1,11 +1,9 @@
 import { parseCommandArgs } from '../command-args';
 import { connectionSchema, describeConnection, resolveConnection } from '../../checks/schema/connection';
 import { openSession } from '../../checks/schema/open-session';
-import {
-  DEFAULT_OBSERVED_TOP,
-  recordStatements,
-  saveRecorded,
-} from '../../checks/schema/observed-statements';
+import { recordStatements } from '../../checks/schema/observed-statements';
+import { saveRecorded } from '../../checks/schema/recorded-statements';
+import { DEFAULT_OBSERVED_TOP } from '../../checks/schema/statements-option';
 import { errorMessage } from '../../lib/errors';
 import { redactText } from '../../lib/redact';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';

@@ -5,7 +5,7 @@ import { connectionSchema, describeConnection, resolveConnection } from '../../c
 import { openSession } from '../../checks/schema/open-session';
 import { REHEARSAL_TOOLS, type RehearsalTool } from '../../checks/schema/migration-files';
 import { DEFAULT_LARGE_TABLE } from '../../checks/schema/migration-lint';
-import type { StatementsOption } from '../../checks/schema/observed-statements';
+import type { StatementsOption } from '../../checks/schema/statements-option';
 import { rehearseMigration, type RehearsalResult } from '../../checks/schema/rehearse-migration';
 import { errorMessage } from '../../lib/errors';
 import { redactText } from '../../lib/redact';

@@ -19,12 +19,9 @@ import {
   type LargeTable,
   type LockRule,
 } from './migration-lint';
-import {
-  checkStatements,
-  collectStatements,
-  type CollectedStatements,
-  type StatementsOption,
-} from './observed-statements';
+import { checkStatements } from './check-statements';
+import { collectStatements, type CollectedStatements } from './observed-statements';
+import type { StatementsOption } from './statements-option';
 import { postgresReader } from './observed-postgres';
 import { applyDdl, openPglite, shadowError, shadowSession, type ShadowGap } from './shadow-database';
 import { readLiveDdl, type LiveDdl } from './shadow-ddl';

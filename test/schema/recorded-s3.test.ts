@@ -1,5 +1,5 @@
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { loadRecorded, saveRecorded, type RecordedStatements } from '../../checks/schema/observed-statements';
+import { loadRecorded, saveRecorded, type RecordedStatements } from '../../checks/schema/recorded-statements';
 import { setS3Client } from '../../lib/s3-object';
 import { MotoServer } from '../support/moto-server';
 import { findingMessages, runSchemaCheck } from './support';
