@@ -15,8 +15,7 @@ import { withinDeadline } from '../lib/within-deadline';
 import { ecsDeployment, notifyVerdict } from './notify/notify';
 import { gateAnnouncer } from './notify/gate-announcer';
 import type { NotifySettings } from '../config/notify-schema';
-import { needsGate } from './gate/gate-parts';
-import { runEcsGate } from './gate/ecs-gate';
+import { needsGate } from './gate/needs-gate';
 
 // The config machinery, the secret resolvers and the ECS client load on first use, so that a cold
 // start pays only for what the invocation needs.
@@ -191,6 +190,7 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
       }
 
       if (needsGate(planned)) {
+        const { runEcsGate } = await import('./gate/ecs-gate');
         const gated = await runEcsGate({
           planned,
           runner: config.runner,

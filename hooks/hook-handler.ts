@@ -22,8 +22,8 @@ import { codeDeployDeployment, notifyVerdict } from './notify/notify';
 import { gateAnnouncer } from './notify/gate-announcer';
 import type { NotifySettings } from '../config/notify-schema';
 import { wantsGreenDiagnosis } from './wants-green-diagnosis';
-import { needsGate } from './gate/gate-parts';
-import { runGatedHook, type GateOptions } from './gate/gated-hook';
+import { needsGate } from './gate/needs-gate';
+import type { GateOptions } from './gate/gated-hook';
 
 /** Used when the Lambda context gives no remaining time (e.g. a local invoke): Lambda's 15-minute maximum. */
 const FALLBACK_REMAINING_MS = 900_000;
@@ -179,6 +179,7 @@ export function createHookHandler(
           if ('failure' in targets) {
             reason = targets.failure;
           } else if (needsGate(planned)) {
+            const { runGatedHook } = await import('./gate/gated-hook');
             const gated = await runGatedHook(planned, config, targets.resolved, {
               execution,
               lifecycleEvent,

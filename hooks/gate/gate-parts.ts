@@ -3,11 +3,6 @@ import { isApprovalCheck, type ApprovalCheck } from '../../checks/approval';
 import type { PlannedCheck } from '../../checks/runner';
 import type { WindowSpec } from '../../checks/window';
 
-/** True when a lifecycle event's checks need a gate: a bake window or an approval. */
-export function needsGate(planned: readonly PlannedCheck[]): boolean {
-  return planned.some((p) => p.window || isApprovalCheck(p.check));
-}
-
 /** A lifecycle event's checks by how they run: once, measured over a window, or awaiting a decision. */
 export interface Parts {
   plain: PlannedCheck[];
