@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
-import { firstMatching, noKeyMatched, type CookieFramework } from './framework';
-import { decodeSignedPayload } from './signed-payload';
+import type { CookieFramework } from './framework';
+import { verifyTimestampSigned } from './signed-payload';
 
 /** The salt of `django.contrib.sessions.backends.signed_cookies`. */
 export const DJANGO_COOKIE_SALT = 'django.contrib.sessions.backends.signed_cookies';
@@ -28,23 +28,13 @@ export const django: CookieFramework = {
   verify(cookie, name, keys, settings) {
     const raw = cookie(name);
     if (raw === undefined) return { ok: false, reason: `no ${name} cookie` };
-    const value = raw.replace(/^"(.*)"$/, '$1');
-    const colon = value.lastIndexOf(':');
-    const signedValue = value.slice(0, colon);
-    const tsColon = signedValue.lastIndexOf(':');
-    if (colon <= 0 || tsColon <= 0)
-      return { ok: false, reason: 'not a Django signed value (payload:timestamp:signature)' };
     const salt = settings.salt ?? DJANGO_COOKIE_SALT;
-    const keyIndex = firstMatching(
+    return verifyTimestampSigned(
+      raw,
+      ':',
+      (signedValue, key) => djangoSignature(signedValue, key, salt),
       keys,
-      (k) => djangoSignature(signedValue, k, salt),
-      value.slice(colon + 1),
+      'a Django signed value (payload:timestamp:signature)',
     );
-    if (keyIndex < 0) return noKeyMatched(keys);
-    const payload = decodeSignedPayload(signedValue.slice(0, tsColon));
-    if (!payload.ok) return payload;
-    return 'opaque' in payload
-      ? { ok: true, keyIndex, opaque: payload.opaque }
-      : { ok: true, keyIndex, payload: payload.value };
   },
 };

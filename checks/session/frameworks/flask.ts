@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { firstMatching, noKeyMatched, type CookieFramework } from './framework';
-import { decodeSignedPayload } from './signed-payload';
+import type { CookieFramework } from './framework';
+import { verifyTimestampSigned } from './signed-payload';
 
 /** Flask's `SecureCookieSessionInterface` salt. */
 export const FLASK_SALT = 'cookie-session';
@@ -27,19 +27,13 @@ export const flask: CookieFramework = {
   verify(cookie, name, keys, settings) {
     const raw = cookie(name);
     if (raw === undefined) return { ok: false, reason: `no ${name} cookie` };
-    const value = raw.replace(/^"(.*)"$/, '$1');
-    const dot = value.lastIndexOf('.');
-    const signedValue = value.slice(0, dot);
-    const tsDot = signedValue.lastIndexOf('.');
-    if (dot <= 0 || tsDot <= 0)
-      return { ok: false, reason: 'not an itsdangerous value (payload.timestamp.signature)' };
     const salt = settings.salt ?? FLASK_SALT;
-    const keyIndex = firstMatching(keys, (k) => flaskSignature(signedValue, k, salt), value.slice(dot + 1));
-    if (keyIndex < 0) return noKeyMatched(keys);
-    const payload = decodeSignedPayload(signedValue.slice(0, tsDot));
-    if (!payload.ok) return payload;
-    return 'opaque' in payload
-      ? { ok: true, keyIndex, opaque: payload.opaque }
-      : { ok: true, keyIndex, payload: payload.value };
+    return verifyTimestampSigned(
+      raw,
+      '.',
+      (signedValue, key) => flaskSignature(signedValue, key, salt),
+      keys,
+      'an itsdangerous value (payload.timestamp.signature)',
+    );
   },
 };
