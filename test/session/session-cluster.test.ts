@@ -1,12 +1,35 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { freePort } from './support/memcached-process';
 import { runSessionCheck } from './support/run-check';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
+/** A cluster node also listens on its port + 10000 (the cluster bus). */
+const BUS_OFFSET = 10_000;
+
+function listenable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose bus port is free too, and neither one another node's port or bus port. */
+async function nodePort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    const bus = port + BUS_OFFSET;
+    if (bus > 65_535 || taken.has(port) || taken.has(bus) || !(await listenable(bus))) continue;
+    taken.add(port);
+    taken.add(bus);
+    return port;
+  }
+}
 const canRun = existsSync(REDIS_SERVER) && existsSync('/usr/bin/redis-cli');
 
 /** Three primaries in cluster mode on free loopback ports, owned by this test. */
@@ -17,8 +40,9 @@ const canRun = existsSync(REDIS_SERVER) && existsSync('/usr/bin/redis-cli');
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'session-cluster-'));
+    const taken = new Set<number>();
     for (let i = 0; i < 3; i++) {
-      const port = await freePort();
+      const port = await nodePort(taken);
       ports.push(port);
       children.push(
         spawn(
