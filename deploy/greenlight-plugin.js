@@ -31,6 +31,7 @@ const {
   platformEnvironment,
   platformIamStatements,
   platformSettings,
+  splitList,
   stackMode,
 } = require('./platform-stack');
 
@@ -87,14 +88,6 @@ function paramProblems({ runtime, failureDestinationArn, alarmActionArn }) {
     );
   }
   return problems;
-}
-
-function splitList(value) {
-  if (Array.isArray(value)) return value.map(String).filter(Boolean);
-  return String(value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 }
 
 class GreenlightPlugin {

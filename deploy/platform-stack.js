@@ -16,6 +16,7 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const DEFAULT_TENANT_PREFIX = 'greenlight/{application}/';
 const DEFAULT_BREAK_GLASS_PREFIX = '/greenlight-break-glass/';
 
+/** A comma-separated param (or a list) as its non-empty trimmed entries. */
 function splitList(value) {
   if (Array.isArray(value)) return value.map(String).filter(Boolean);
   return String(value ?? '')
@@ -244,5 +245,6 @@ module.exports = {
   platformEnvironment,
   platformIamStatements,
   platformSettings,
+  splitList,
   stackMode,
 };

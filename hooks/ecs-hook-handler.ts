@@ -13,7 +13,7 @@ import { readState, STATE_KEY, waitKey, type EcsHookState } from './ecs-hook-sta
 import { createLogger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
 import { ecsDeployment, notifyVerdict } from './notify/notify';
-import { gateAnnouncer } from './notify/gate-announcer';
+import { withGateAnnouncer } from './notify/gate-announcer';
 import type { NotifySettings } from '../config/notify-schema';
 import { needsGate } from './gate/needs-gate';
 
@@ -201,17 +201,12 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
           waitKey: JSON.stringify(key),
           timeLeftMs: () => remaining() - Math.min(config.runner.reportReserveMs, RETURN_RESERVE_MS),
           log: hookLog,
-          options: {
-            ...options.gate,
-            announce:
-              options.gate?.announce ??
-              gateAnnouncer({
-                settings: notify,
-                deployment: ecsDeployment(invocation),
-                log: hookLog,
-                resolvers: options.resolvers,
-              }),
-          },
+          options: withGateAnnouncer(options.gate, {
+            settings: notify,
+            deployment: ecsDeployment(invocation),
+            log: hookLog,
+            resolvers: options.resolvers,
+          }),
         });
         if (gated.kind === 'invalid')
           return decide({ response: { hookStatus: 'FAILED' }, reason: gated.reason });

@@ -19,7 +19,7 @@ import { createLogger, type Logger } from '../lib/log';
 import { withinDeadline } from '../lib/within-deadline';
 import { DEFAULT_REPORT_RESERVE_MS } from '../lib/report-reserve';
 import { codeDeployDeployment, notifyVerdict } from './notify/notify';
-import { gateAnnouncer } from './notify/gate-announcer';
+import { withGateAnnouncer } from './notify/gate-announcer';
 import type { NotifySettings } from '../config/notify-schema';
 import { wantsGreenDiagnosis } from './wants-green-diagnosis';
 import { needsGate } from './gate/needs-gate';
@@ -187,18 +187,13 @@ export function createHookHandler(
               context,
               timeLeftMs: () => remaining() - reserveMs,
               log: hookLog,
-              options: {
-                ...options.gate,
-                announce:
-                  options.gate?.announce ??
-                  gateAnnouncer({
-                    settings: notify,
-                    deployment: codeDeployDeployment(execution, lifecycleEvent),
-                    log: hookLog,
-                    metrics: options.metrics,
-                    resolvers: options.resolvers,
-                  }),
-              },
+              options: withGateAnnouncer(options.gate, {
+                settings: notify,
+                deployment: codeDeployDeployment(execution, lifecycleEvent),
+                log: hookLog,
+                metrics: options.metrics,
+                resolvers: options.resolvers,
+              }),
             });
             reportHere = gated.report;
             reason = gated.reason;

@@ -1,5 +1,5 @@
 import { parseCommandArgs } from '../command-args';
-import { connectionSchema, describeConnection, resolveConnection } from '../../checks/schema/connection';
+import { connectionFromArgs, describeConnection } from '../../checks/schema/connection';
 import { openSession } from '../../checks/schema/open-session';
 import { recordStatements } from '../../checks/schema/observed-statements';
 import { saveRecorded } from '../../checks/schema/recorded-statements';
@@ -50,14 +50,7 @@ export const schemaRecordCommand: Command = {
     const top = values.top === undefined ? DEFAULT_OBSERVED_TOP : Number(values.top);
     if (!Number.isInteger(top) || top < 1 || top > 10_000)
       return fail(`--top: expected a whole number 1–10000, got "${values.top}"`, EXIT_USAGE);
-    const options = connectionSchema.safeParse({
-      url: values.db,
-      password: io.env.GREENLIGHT_DB_PASSWORD || undefined,
-      tls: values['ca-file'] ? { caFile: values['ca-file'] } : {},
-    });
-    const settings = options.success
-      ? resolveConnection(options.data)
-      : { field: 'db', message: options.error.issues[0]?.message ?? 'invalid' };
+    const settings = connectionFromArgs(values.db, values['ca-file'], io.env);
     if ('field' in settings) return fail(`--db: ${settings.message}`, EXIT_USAGE);
     if (settings.engine === 'mysql' && values.role?.length)
       return fail('--role applies to PostgreSQL only; MySQL digests are read per database', EXIT_USAGE);

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseCommandArgs } from '../command-args';
-import { connectionSchema, describeConnection, resolveConnection } from '../../checks/schema/connection';
+import { connectionFromArgs, describeConnection } from '../../checks/schema/connection';
 import { openSession } from '../../checks/schema/open-session';
 import { REHEARSAL_TOOLS, type RehearsalTool } from '../../checks/schema/migration-files';
 import { DEFAULT_LARGE_TABLE } from '../../checks/schema/migration-lint';
@@ -83,14 +83,7 @@ export const schemaRehearseCommand: Command = {
     const mb = positiveNumber(values['large-mb'], 'large-mb');
     if (rows instanceof Error) return fail(rows.message, EXIT_USAGE);
     if (mb instanceof Error) return fail(mb.message, EXIT_USAGE);
-    const options = connectionSchema.safeParse({
-      url: values.db,
-      password: io.env.GREENLIGHT_DB_PASSWORD || undefined,
-      tls: values['ca-file'] ? { caFile: values['ca-file'] } : {},
-    });
-    const settings = options.success
-      ? resolveConnection(options.data)
-      : { field: 'db', message: options.error.issues[0]?.message ?? 'invalid' };
+    const settings = connectionFromArgs(values.db, values['ca-file'], io.env);
     if ('field' in settings) return fail(`--db: ${settings.message}`, EXIT_USAGE);
     if (settings.engine !== 'postgres')
       return fail('--db: rehearsal needs PostgreSQL (a postgres:// URL)', EXIT_USAGE);

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MIGRATION_TOOLS, contractJsonSchema, type MigrationTool } from '../../checks/schema/contract';
-import { connectionSchema, describeConnection, resolveConnection } from '../../checks/schema/connection';
+import { connectionFromArgs, describeConnection } from '../../checks/schema/connection';
 import { openSession } from '../../checks/schema/open-session';
 import { snapshotContract } from '../../checks/schema/snapshot';
 import { errorMessage } from '../../lib/errors';
@@ -82,14 +82,7 @@ export const schemaSnapshotCommand: Command = {
       );
       return EXIT_USAGE;
     }
-    const options = connectionSchema.safeParse({
-      url: values.db,
-      password: io.env.GREENLIGHT_DB_PASSWORD || undefined,
-      tls: values['ca-file'] ? { caFile: values['ca-file'] } : {},
-    });
-    const settings = options.success
-      ? resolveConnection(options.data)
-      : { field: 'db', message: options.error.issues[0]?.message ?? 'invalid' };
+    const settings = connectionFromArgs(values.db, values['ca-file'], io.env);
     if ('field' in settings) {
       io.stderr.write(`greenlight schema snapshot: --db: ${redactText(settings.message)}\n`);
       return EXIT_USAGE;

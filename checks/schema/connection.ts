@@ -107,6 +107,25 @@ const SSLMODES: Record<string, TlsMode | 'unverified'> = {
  * caller can name the config path; the password (from the URL or the option) is registered for
  * redaction.
  */
+/**
+ * The connection a CLI command's `--db URL` (and `--ca-file`) names, the password from
+ * `GREENLIGHT_DB_PASSWORD`; or what is wrong with it.
+ */
+export function connectionFromArgs(
+  db: string | undefined,
+  caFile: string | undefined,
+  env: NodeJS.ProcessEnv,
+): ConnectionSettings | { field: string; message: string } {
+  const options = connectionSchema.safeParse({
+    url: db,
+    password: env.GREENLIGHT_DB_PASSWORD || undefined,
+    tls: caFile ? { caFile } : {},
+  });
+  return options.success
+    ? resolveConnection(options.data)
+    : { field: 'db', message: options.error.issues[0]?.message ?? 'invalid' };
+}
+
 export function resolveConnection(
   options: ConnectionOptions,
 ): ConnectionSettings | { field: string; message: string } {

@@ -2,6 +2,7 @@ import type { Logger } from '../../lib/log';
 import type { Resolver } from '../../config/interpolate';
 import type { NotifySettings } from '../../config/notify-schema';
 import type { Announce, GateEvent } from '../gate/announce';
+import type { GateOptions } from '../gate/gated-hook';
 import type { EventDeployment } from './greenlight-event';
 import { sendGreenlightEvent } from './notify';
 
@@ -49,4 +50,9 @@ export function gateAnnouncer(options: GateAnnouncerOptions): Announce {
       },
     );
   };
+}
+
+/** A hook's gate options with its announcer: the one given, else the notification channels. */
+export function withGateAnnouncer(gate: GateOptions | undefined, options: GateAnnouncerOptions): GateOptions {
+  return { ...gate, announce: gate?.announce ?? gateAnnouncer(options) };
 }
