@@ -8,6 +8,8 @@ import { findScenario } from '../../rehearsal/scenarios';
 interface Job {
   scenario: string;
   configPath?: string;
+  /** One deployment minute in real ms (default 10): windows and approvals need room to measure. */
+  minuteMs?: number;
 }
 
 async function main(): Promise<void> {
@@ -20,7 +22,7 @@ async function main(): Promise<void> {
       try {
         results.push(
           await rehearseScenario(world, findScenario(job.scenario)!, {
-            pace: { minuteMs: 10, healthIntervalMs: 100 },
+            pace: { minuteMs: job.minuteMs ?? 10, healthIntervalMs: 100 },
             ...(job.configPath ? { configPath: job.configPath } : {}),
           }),
         );

@@ -11,7 +11,7 @@ const run = promisify(execFile);
  * scenarios in one real Node process, sharing one embedded PostgreSQL, as `greenlight rehearse` does.
  */
 export async function runRehearsals(
-  jobs: Array<{ scenario: string; configPath?: string }>,
+  jobs: Array<{ scenario: string; configPath?: string; minuteMs?: number }>,
 ): Promise<Array<RehearsalResult | { error: string }>> {
   const { build } = await import('esbuild');
   const root = join(__dirname, '..', '..');
