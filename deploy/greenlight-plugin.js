@@ -21,6 +21,7 @@ const { resolve } = require('node:path');
 const { analyseConfig, analyseNotifyDefaults, awsSdkSource } = require('./config-analysis');
 const { gateResources } = require('./gate-resources');
 const { iamStatements } = require('./iam-statements');
+const { recompressZip } = require('./recompress-zips');
 const {
   FAILURE_DESTINATION_ARN,
   SNS_TOPIC_ARN,
@@ -103,6 +104,8 @@ class GreenlightPlugin {
         this.configureBundles();
       },
       'before:package:initialize': () => this.prepare(),
+      // serverless-esbuild zips in before:package:createDeploymentArtifacts, at zlib level 1.
+      'after:package:createDeploymentArtifacts': () => this.recompressArtifacts(),
     };
   }
 
@@ -137,6 +140,30 @@ class GreenlightPlugin {
       .join('\n');
     const ServerlessError = this.serverless.classes && this.serverless.classes.Error;
     throw ServerlessError ? new ServerlessError(text, 'GREENLIGHT_PACKAGE') : new Error(text);
+  }
+
+  /** Each function's zip written again at zlib level 9 (deploy/recompress-zips.js). */
+  async recompressArtifacts() {
+    const service = this.serverless.service;
+    const root = this.serverless.serviceDir || this.serverless.config.servicePath;
+    const zips = new Set(
+      service
+        .getAllFunctions()
+        .map((key) => service.getFunction(key).package?.artifact)
+        .filter((artifact) => typeof artifact === 'string' && artifact.endsWith('.zip'))
+        .map((artifact) => resolve(root, artifact)),
+    );
+    let before = 0;
+    let after = 0;
+    for (const zip of zips) {
+      const [was, is] = await recompressZip(zip);
+      before += was;
+      after += is;
+    }
+    if (zips.size)
+      this.log.notice(
+        `greenlight: ${zips.size} zips recompressed at level 9, ${Math.round(before / 1024)} KB -> ${Math.round(after / 1024)} KB`,
+      );
   }
 
   /** The params that shape the stack around the functions, as serverless resolved them. */

@@ -1,9 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { deflateRawSync } from 'node:zlib';
 import { main } from '../../bin/cli';
 import { projectCopy, REPO, serverless, type ServerlessRun } from './serverless-support';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { readEntries, recompressZip } = require('../../deploy/recompress-zips.js') as {
+  readEntries(zip: string): Promise<Array<{ name: string; mode: number | undefined; data: Buffer }>>;
+  recompressZip(zip: string): Promise<[number, number]>;
+};
 
 // One packaging run for the whole file: it bundles six functions (about 20-60 s).
 jest.setTimeout(240_000);
@@ -350,6 +357,36 @@ describe('serverless package, offline and without AWS credentials', () => {
       const others = files.filter((f) => !own.includes(f));
       expect(others.length).toBeGreaterThan(0);
       for (const file of others) expect(file).toMatch(new RegExp(`^handlers/${base}\\.chunk-\\w+\\.js$`));
+    }
+  });
+
+  it('compresses every entry at zlib level 9 with a fixed date, and writing a zip again changes no byte', async () => {
+    const zips = ['beforeInstall.zip', 'afterAllowTestTraffic.zip', 'ecsLifecycleHook.zip'];
+    for (const zip of zips) {
+      // unzip -Z: permissions, version, system, size, type, compressed size, method, date, time, name.
+      const rows = execFileSync('unzip', ['-Zl', join(out, zip)], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => /^-/.test(line))
+        .map((line) => line.trim().split(/\s+/));
+      const entries = await readEntries(join(out, zip));
+      expect(rows.map((r) => r[9])).toEqual(entries.map((e) => e.name));
+      entries.forEach((entry, i) => {
+        const [mode, , , size, , compressed, method, date, time] = rows[i]!;
+        expect({ name: entry.name, mode, size: Number(size), method, date, time }).toEqual({
+          name: entry.name,
+          mode: '-rw-r--r--',
+          size: entry.data.length,
+          method: 'defN',
+          date: '80-Jan-01',
+          time: '00:00',
+        });
+        // zlib's level 9 on the same bytes gives the same stream; serverless-esbuild's level 1 does not.
+        expect(Number(compressed)).toBe(deflateRawSync(entry.data, { level: 9 }).length);
+      });
+      const copy = join(dir, `again-${zip}`);
+      copyFileSync(join(out, zip), copy);
+      await recompressZip(copy);
+      expect(readFileSync(copy).equals(readFileSync(join(out, zip)))).toBe(true);
     }
   });
 
