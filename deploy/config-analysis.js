@@ -124,6 +124,7 @@ function analyseConfig(text, source, options = {}) {
       hookLists[event].some((name) => httpChecks.has(name)),
   );
   const expectsJsonSchema = checks.some(([, c]) => hasExpectedSchema(c));
+  const httpClient = checks.some(([, c]) => usesHttpClient(c));
   const targets = doc.targets && typeof doc.targets === 'object' ? doc.targets : {};
   const autoTargets = Object.keys(targets).filter((name) => targets[name] === 'auto');
   const reserve =
@@ -143,6 +144,7 @@ function analyseConfig(text, source, options = {}) {
     schemaEngines: [...schemaEngines].sort(),
     s3Objects,
     expectsJsonSchema,
+    httpClient,
     reportReserveMs: reserve,
     snsTopics,
     eventBuses,
@@ -196,6 +198,23 @@ function hasExpectedSchema(value) {
   if (!value || typeof value !== 'object') return false;
   if (value.expect && typeof value.expect === 'object' && 'schema' in value.expect) return true;
   return Object.values(value).some(hasExpectedSchema);
+}
+
+/** Check types that make HTTP requests whatever their options: the requests themselves, contracts and logins. */
+const HTTP_CHECK_TYPES = new Set(['http', 'session']);
+
+/**
+ * Whether a check makes HTTP requests with the http check's client: an http or session check, or
+ * a schema check with a contract fetched from a `url` or a `target` (a `file` or `inline` one is not).
+ */
+function usesHttpClient(check) {
+  if (!check || typeof check !== 'object') return false;
+  if (HTTP_CHECK_TYPES.has(check.type)) return true;
+  if (check.type !== 'schema' || check.contracts === undefined) return false;
+  if (!check.contracts || typeof check.contracts !== 'object') return true;
+  return Object.values(check.contracts).some(
+    (source) => !source || typeof source !== 'object' || 'url' in source || 'target' in source,
+  );
 }
 
 const URL_ENGINES = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql' };

@@ -67,6 +67,7 @@ const OPTIONAL_MODULES = {
   greenDiagnosis: 'hooks/green-diagnosis',
   remoteConfig: 'config/remote-config',
   breakGlass: 'hooks/break-glass',
+  httpFlow: 'checks/http/flow',
 };
 /** Check types the registry can offer: `import { xCheckType } from './x'` lines of checks/registry.ts. */
 function availableCheckTypes() {
@@ -92,6 +93,7 @@ function everythingAnalysis(checkTypes) {
     schemaEngines: ['mysql', 'postgres'],
     greenDiagnosis: true,
     expectsJsonSchema: true,
+    httpClient: true,
     s3Objects: { read: ['*'], write: ['*'] },
   };
 }
@@ -118,12 +120,15 @@ function greenlightBundle(options = {}) {
       moduleTypeMarker(build);
       browserOnlyModules(build);
       // AWS clients a config cannot reach are left out before any facade is made for them (filled below).
+      // A client maps to why it is left out, or to { why, importer } when only one importer's use goes.
       const unusedClients = new Map();
-      build.onResolve({ filter: /^@aws-sdk\/client-[a-z0-9-]+$/ }, (args) =>
-        unusedClients.has(args.path)
-          ? { path: args.path, namespace: OMITTED_DRIVER, pluginData: unusedClients.get(args.path) }
-          : undefined,
-      );
+      build.onResolve({ filter: /^@aws-sdk\/client-[a-z0-9-]+$/ }, (args) => {
+        const unused = unusedClients.get(args.path);
+        if (unused === undefined) return undefined;
+        if (typeof unused !== 'string' && !unused.importer.test(args.importer)) return undefined;
+        const why = typeof unused === 'string' ? unused : unused.why;
+        return { path: args.path, namespace: OMITTED_DRIVER, pluginData: why };
+      });
       esmFacades(build);
       requireExternals(build);
       mysqlDriverTrim(build);
@@ -191,6 +196,13 @@ function greenlightBundle(options = {}) {
           'no http check runs at AfterInstall or AfterAllowTestTraffic',
         );
       }
+      // The http check's client (undici) for schema contracts fetched from a url or a target.
+      if (!analysis.httpClient) {
+        leaveOut.set(
+          OPTIONAL_MODULES.httpFlow,
+          `no check makes HTTP requests${atEvents} (no http or session check, no schema contract from a url or target)`,
+        );
+      }
       if (analysis.secrets.length === 0 && analysis.parameters.length === 0) {
         leaveOut.set(
           OPTIONAL_MODULES.secretResolvers,
@@ -200,7 +212,7 @@ function greenlightBundle(options = {}) {
       build.onResolve(
         {
           filter:
-            /^\.{1,2}\/(.*\/)?(deployment|listeners|target-groups|secret-resolvers|green-diagnosis|remote-config|break-glass)$/,
+            /^\.{1,2}\/(.*\/)?(deployment|listeners|target-groups|secret-resolvers|green-diagnosis|remote-config|break-glass|flow)$/,
         },
         (args) => {
           const name = relative(ROOT, resolve(args.resolveDir, args.path)).split(sep).join('/');
@@ -245,16 +257,11 @@ function greenlightBundle(options = {}) {
       // The S3 client, for schema checks that read or record statements in S3 only.
       const s3Objects = analysis.s3Objects ?? { read: [], write: [] };
       if (!s3Objects.read.length && !s3Objects.write.length) {
-        build.onResolve({ filter: /^@aws-sdk\/client-s3$/ }, (args) =>
-          // Only the recorded-statements seam: other code that needs S3 keeps its client.
-          /[\\/]lib[\\/]s3-object\.[jt]s$/.test(args.importer)
-            ? {
-                path: args.path,
-                namespace: OMITTED_DRIVER,
-                pluginData: 'no schema check reads or records statements in S3',
-              }
-            : undefined,
-        );
+        // Only the recorded-statements seam: other code that needs S3 keeps its client.
+        unusedClients.set('@aws-sdk/client-s3', {
+          why: 'no schema check reads or records statements in S3',
+          importer: /[\\/]lib[\\/]s3-object\.[jt]s$/,
+        });
       }
       // AWS clients of features this config does not use: bake windows and approvals (DynamoDB,
       // Lambda), SNS and EventBridge notifications (greenlight.yml's notify: and the platform's

@@ -1,22 +1,31 @@
-import type { Dispatcher } from 'undici';
-import { Agent } from '../../checks/http/undici-parts';
 import { redactBodyText } from '../../lib/redact';
 import { errorMessage } from '../../lib/errors';
 import { DeliveryError } from './channel';
 
-/**
- * undici's `request` on its own: the raw Agent lacks the API methods undici's index adds, and the
- * index would load fetch and the rest (see checks/http/undici-parts.ts).
- */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const request = require('undici/lib/api/api-request.js') as (
-  this: Dispatcher,
-  options: Dispatcher.RequestOptions,
-) => Promise<Dispatcher.ResponseData>;
-
-/** Kept open between invocations of a warm container; TLS verification on, redirects not followed. */
-let agent: InstanceType<typeof Agent> | undefined;
 const MAX_ANSWER_CHARS = 200;
+/** The most of an answer read: enough for its start in an error, never a hostile endpoint's whole stream. */
+const MAX_ANSWER_BYTES = 4_096;
+
+/** The first bytes of an answer as text; the rest is not read. */
+async function answerStart(answer: Response): Promise<string> {
+  if (!answer.body) return '';
+  const reader = answer.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < MAX_ANSWER_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // The status decides; an answer cut short says nothing more.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8');
+}
 
 /**
  * POSTs a JSON body to a webhook and reads the answer; anything but 2xx is a DeliveryError
@@ -28,14 +37,13 @@ export async function postJson(
   body: string,
   options: { label: string; headers?: Record<string, string>; signal: AbortSignal },
 ): Promise<void> {
-  agent ??= new Agent({ keepAliveTimeout: 10_000 });
-  const target = new URL(url);
   let answer;
   try {
-    answer = await request.call(agent, {
-      origin: target.origin,
-      path: `${target.pathname}${target.search}`,
+    // Node's own fetch (undici inside Node): TLS verified, connections kept for a warm container,
+    // and nothing of undici in the bundle for a hook whose checks make no HTTP request.
+    answer = await fetch(url, {
       method: 'POST',
+      redirect: 'manual',
       headers: {
         'content-type': 'application/json',
         'user-agent': 'greenlight',
@@ -47,16 +55,11 @@ export async function postJson(
   } catch (err) {
     throw new DeliveryError(`POST to ${options.label} failed: ${errorMessage(err)}`, { cause: err });
   }
-  let text = '';
-  try {
-    text = await answer.body.text();
-  } catch {
-    // The status decides; an answer cut short says nothing more.
-  }
-  if (answer.statusCode < 200 || answer.statusCode > 299) {
+  const text = await answerStart(answer);
+  if (answer.status < 200 || answer.status > 299) {
     const excerpt = redactBodyText(text.replace(/\s+/g, ' ').trim()).slice(0, MAX_ANSWER_CHARS);
     throw new DeliveryError(
-      `${options.label} answered ${answer.statusCode}${excerpt ? `: ${excerpt}` : ''}, expected 2xx`,
+      `${options.label} answered ${answer.status}${excerpt ? `: ${excerpt}` : ''}, expected 2xx`,
     );
   }
 }

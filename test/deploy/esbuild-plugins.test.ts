@@ -133,6 +133,45 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     expect(omitted((await schema('{ recorded: "s3://art/web/blue.json" }')).inputs)).toBe(false);
   });
 
+  it('as shipped (ES modules, split, the AWS SDK bundled), leaves undici and the S3 client out of a schema hook that needs neither', async () => {
+    const schemaHook = async (options: string) => {
+      const configPath = join(dir, `greenlight-${++configCount}.yml`);
+      writeFileSync(
+        configPath,
+        `targets: { test: "http://127.0.0.1:9" }\nchecks:\n  db: { type: schema, url: "postgres://app@db:5432/app", ${options} }\nhooks:\n  BeforeInstall: [db]\n`,
+      );
+      const result = await build({
+        entryPoints: [join(REPO, 'handlers', 'before-install.ts')],
+        outdir: join(dir, `shipped-${configCount}`),
+        bundle: true,
+        platform: 'node',
+        target: 'node22',
+        format: 'esm',
+        splitting: true,
+        mainFields: ['module', 'main'],
+        metafile: true,
+        logLevel: 'silent',
+        plugins: [greenlightBundle({ configPath })],
+      });
+      const inputs = Object.values((result.metafile as Metafile).outputs).flatMap((o) =>
+        Object.keys(o.inputs),
+      );
+      return {
+        undici: inputs.some((i) => i.includes('node_modules/undici/')),
+        s3: inputs.some((i) => i.includes('node_modules/@aws-sdk/client-s3/')),
+      };
+    };
+    const inline =
+      'contracts: { green: { inline: { engine: postgres, schemas: [public], reads: { users: [id] } } } }';
+    expect(await schemaHook(inline)).toEqual({ undici: false, s3: false });
+    // A contract fetched from a target needs the http check's client; statements recorded in S3, the S3 client.
+    expect(await schemaHook('contracts: { green: { target: test } }')).toEqual({ undici: true, s3: false });
+    expect(await schemaHook(`${inline}, statements: { recorded: "s3://art/web/blue.json" }`)).toEqual({
+      undici: false,
+      s3: true,
+    });
+  });
+
   it('leaves discovery out of a target-groups bundle with fixed target groups, and keeps it for discover: true', async () => {
     const fixed = await bundle(
       'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, loadBalancer: app/web/1, green: targetgroup/g/1, blue: targetgroup/b/2 }\nhooks:\n  AfterAllowTestTraffic: [tg]\n',
