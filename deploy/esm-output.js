@@ -8,12 +8,13 @@
  * `require`, the AWS SDK from the runtime when asked, and browser-only modules left out.
  */
 const { mkdirSync, writeFileSync } = require('node:fs');
-const { createRequire } = require('node:module');
+const { builtinModules, createRequire } = require('node:module');
 const { basename, extname, join } = require('node:path');
 
 const REQUIRED = 'greenlight-required';
 const ESM_FACADE = 'greenlight-esm-facade';
 const BROWSER_ONLY = 'greenlight-browser-only';
+const BUILTIN_FACADE = 'greenlight-builtin-facade';
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const RUNTIME_SDK = '@aws-sdk/*';
 const REQUIRE_BANNER =
@@ -128,17 +129,57 @@ function requireExternals(build) {
   const patterns = external
     .filter((name) => !name.startsWith('node:') && !name.startsWith('.'))
     .map((name) => new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}(/.*)?$`));
-  if (format !== 'esm' || patterns.length === 0) return;
+  if (format !== 'esm') return;
+  build.onLoad({ filter: /.*/, namespace: REQUIRED }, (args) => ({
+    contents: `module.exports = require(${JSON.stringify(args.path)});`,
+    loader: 'js',
+  }));
+  requireBuiltins(build);
+  if (patterns.length === 0) return;
   build.onResolve({ filter: /^[^./]/ }, (args) => {
     if (!patterns.some((pattern) => pattern.test(args.path))) return undefined;
     if (args.namespace === REQUIRED) return { path: args.path, external: true };
     if (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') return undefined;
     return { path: args.path, namespace: REQUIRED };
   });
-  build.onLoad({ filter: /.*/, namespace: REQUIRED }, (args) => ({
-    contents: `module.exports = require(${JSON.stringify(args.path)});`,
-    loader: 'js',
-  }));
+}
+
+const BUILTINS = new Set(builtinModules.map((name) => name.replace(/^node:/, '')));
+
+/**
+ * In ES module output, static `import`s of Node's built-in modules become `require`s too. Node
+ * gives an imported built-in an ES module facade whose creation reads every export, and so runs
+ * the lazy getters a `require` leaves alone: `node:http`'s `WebSocket`, `CloseEvent` and
+ * `MessageEvent` load Node's own copy of undici and `node:http2`, ~30-40 ms of a cold start for a
+ * hook that uses neither. (`import()` of a built-in stays an import: a CommonJS chunk would export
+ * only `default`.)
+ * @param {import('esbuild').PluginBuild} build
+ */
+function requireBuiltins(build) {
+  build.onResolve({ filter: /^[a-z_]/ }, (args) => {
+    if (!args.path.startsWith('node:') && !BUILTINS.has(args.path)) return undefined;
+    if (args.namespace === REQUIRED || args.namespace === BUILTIN_FACADE)
+      return { path: args.path, external: true };
+    if (args.kind === 'import-statement') return { path: args.path, namespace: REQUIRED };
+    if (args.kind === 'dynamic-import') return { path: args.path, namespace: BUILTIN_FACADE };
+    return undefined;
+  });
+  // `import()` of a built-in: an ES module that `require`s it and names its plain exports (its
+  // lazy getters stay unread); the AWS SDK imports node:http this way for an http:// endpoint.
+  build.onLoad({ filter: /.*/, namespace: BUILTIN_FACADE }, (args) => {
+    const exported = require(args.path);
+    const names = Object.entries(Object.getOwnPropertyDescriptors(exported))
+      .filter(([name, descriptor]) => 'value' in descriptor && IDENTIFIER.test(name) && name !== 'default')
+      .map(([name]) => name);
+    return {
+      contents: [
+        `const builtin = require(${JSON.stringify(args.path)});`,
+        'export default builtin;',
+        ...names.map((name) => `export const ${name} = builtin.${name};`),
+      ].join('\n'),
+      loader: 'js',
+    };
+  });
 }
 
 module.exports = {

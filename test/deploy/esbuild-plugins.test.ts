@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
@@ -211,6 +212,48 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     const code = files.map((f) => readFileSync(join(outdir, f), 'utf8')).join('\n');
     expect(code).not.toMatch(/(from|import\()\s*["']@aws-sdk\//);
     expect(code).toMatch(/require\("@aws-sdk\/client-codedeploy"\)/);
+    // Node's built-ins are required, not imported: an imported node:http would run its lazy
+    // WebSocket getter, which loads Node's own undici. Only the banner imports node:module.
+    const builtinImports = [
+      ...code.matchAll(/^import\s[^;]*?from\s*["']((?:node:)?[a-z_/]+)["']/gm),
+      ...code.matchAll(/(?<![{\w.])import\(\s*["']((?:node:)?[a-z_/]+)["']\)/g),
+    ]
+      .map((m) => m[1])
+      .filter((name) => name !== 'node:module');
+    expect(builtinImports).toEqual([]);
+    expect(code).toMatch(/require\("node:http"\)/);
+  });
+
+  it('gives an import() of a built-in module its plain exports without reading its lazy getters', async () => {
+    const entry = join(dir, 'dynamic-builtin.ts');
+    writeFileSync(
+      entry,
+      "export async function load() { const http = await import('node:http'); return { agent: typeof http.Agent, request: typeof (http.default ?? http).request }; }\n",
+    );
+    const configPath = join(dir, 'greenlight-dynamic.yml');
+    writeFileSync(configPath, SMOKE);
+    const outdir = join(dir, 'esm-dynamic');
+    await build({
+      entryPoints: [entry],
+      outdir,
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'esm',
+      splitting: true,
+      outExtension: { '.js': '.mjs' },
+      logLevel: 'silent',
+      plugins: [greenlightBundle({ configPath })],
+    });
+    const code = readdirSync(outdir)
+      .map((f) => readFileSync(join(outdir, f), 'utf8'))
+      .join('\n');
+    expect(code).not.toMatch(/import\(\s*["']node:http["']\)/);
+    expect(code).not.toMatch(/WebSocket/);
+    // Loaded by a plain Node process, as the runtime loads it (Jest's sandbox runs CommonJS only).
+    const script = `import(${JSON.stringify(join(outdir, 'dynamic-builtin.mjs'))}).then(async (m) => process.stdout.write(JSON.stringify(await m.load())))`;
+    const printed = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(printed)).toEqual({ agent: 'function', request: 'function' });
   });
 
   it('fails the build, naming the type, when the config names a check type that does not exist', async () => {
