@@ -1,4 +1,5 @@
 import type { CheckType } from '../checks/check-type';
+import { ConfigError } from '../lib/errors';
 import { parseConfig, type LoadedConfig } from './config';
 import type { Resolver } from './interpolate';
 import { checkTenantNotify } from './tenant-notify';
@@ -12,6 +13,8 @@ export interface TenantConfigOptions {
   /** `${secretsmanager:...}` and `${ssm:...}` resolvers (held to the tenant's prefix when there are rules). */
   resolvers: Readonly<Record<'secretsmanager' | 'ssm', Resolver>>;
   checkTypes?: readonly CheckType[];
+  /** `${env:...}` without rules (with rules it is refused). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -26,6 +29,13 @@ export async function parseTenantConfig(text: string, options: TenantConfigOptio
     source,
     resolvers: rules ? tenantResolvers(options.resolvers, rules) : options.resolvers,
     ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  }).catch((err: unknown) => {
+    // A reference that cannot be resolved is reported by its field only; one hook reads many
+    // services' configs, so the message names which one.
+    if (err instanceof ConfigError && !err.message.startsWith(`${source}: `))
+      throw new ConfigError(`${source}: ${err.message}`, { cause: err });
+    throw err;
   });
   if (rules) {
     checkTenantHosts(loaded.config, rules, source);
