@@ -1,9 +1,10 @@
 import type { CheckType } from '../checks/check-type';
-import { parseConfig, type LoadedConfig } from './config';
+import type { LoadedConfig } from './config';
 import { describeConfigLocation, type ConfigLocation } from './config-location';
 import { awsConfigReader, type ConfigReader } from './config-reader';
 import type { Resolver } from './interpolate';
-import { checkTenantHosts, tenantResolvers, type TenantRules } from './tenant-rules';
+import { parseTenantConfig } from './tenant-config';
+import type { TenantRules } from './tenant-rules';
 
 export const DEFAULT_CONFIG_TTL_SECONDS = 60;
 /** Configs kept per container; the oldest is dropped first. */
@@ -74,14 +75,12 @@ export class RemoteConfigCache {
     return work;
   }
 
-  private async build(text: string, source: string, rules: TenantRules | undefined): Promise<LoadedConfig> {
-    const resolvers = rules ? tenantResolvers(this.options.resolvers, rules) : this.options.resolvers;
-    const loaded = await parseConfig(text, {
+  private build(text: string, source: string, rules: TenantRules | undefined): Promise<LoadedConfig> {
+    return parseTenantConfig(text, {
       source,
-      resolvers,
+      rules,
+      resolvers: this.options.resolvers,
       ...(this.options.checkTypes ? { checkTypes: this.options.checkTypes } : {}),
     });
-    if (rules) checkTenantHosts(loaded.config, rules, source);
-    return loaded;
   }
 }

@@ -1,6 +1,7 @@
 import { ConfigError } from '../lib/errors';
 import { formatPath } from '../lib/config-issues';
 import { AUTO_TARGET_URL } from '../lib/auto-target';
+import { fillTemplate, type DeploymentSubject } from './config-location';
 import type { Resolver } from './interpolate';
 
 /**
@@ -22,6 +23,51 @@ export interface TenantRules {
    * addresses, or `*.example.internal` for any name under a domain.
    */
   allowedHosts: readonly string[];
+  /**
+   * Hosts the service's own Slack and webhook channels may post to (Slack also to
+   * `hooks.slack.com`): exact names or `*.domain`. Plain `http` only to a host named exactly.
+   */
+  notifyHosts?: readonly string[];
+  /** SNS topics the service's own `sns` channels may publish to: names or ARNs, `*` matching anything. */
+  notifyTopics?: readonly string[];
+  /** Event buses the service's own `eventbridge` channels may put events on: names or ARNs, `*` matching anything. */
+  eventBuses?: readonly string[];
+}
+
+/** The platform's settings a tenant's rules are made from (the platform stack's params). */
+export interface TenantRuleSettings {
+  /** e.g. `greenlight/{application}/`, filled like the config location. */
+  tenantPrefix: string;
+  allowedHosts: readonly string[];
+  allowedNotifyHosts?: readonly string[];
+  /** May hold placeholders, e.g. `deployments-{application}`: filled per service. */
+  allowedNotifyTopics?: readonly string[];
+  allowedEventBuses?: readonly string[];
+}
+
+/** A list entry with its placeholders filled for this service; an entry it cannot fill is not the service's. */
+function filledEntries(entries: readonly string[] | undefined, subject: DeploymentSubject): string[] {
+  return (entries ?? []).flatMap((entry) => {
+    try {
+      return [fillTemplate(entry, subject)];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The rules one service's config is held to, from the platform's settings. */
+export function tenantRulesFor(subject: DeploymentSubject, settings: TenantRuleSettings): TenantRules {
+  return {
+    tenant: subject.cluster
+      ? `service ${subject.cluster}/${subject.service}`
+      : `application ${subject.application}`,
+    prefix: fillTemplate(settings.tenantPrefix, subject).replace(/^\//, ''),
+    allowedHosts: settings.allowedHosts,
+    notifyHosts: settings.allowedNotifyHosts ?? [],
+    notifyTopics: filledEntries(settings.allowedNotifyTopics, subject),
+    eventBuses: filledEntries(settings.allowedEventBuses, subject),
+  };
 }
 
 export const RULE_OWN_PREFIX = 'secrets and parameters under the service’s own prefix';
@@ -106,8 +152,9 @@ function urlHost(path: PropertyKey[], value: string): NamedHost {
 }
 
 /**
- * Every host the config connects to: its `targets`, and every `url`, `host` and `hostname` field
- * of its checks (database URLs, contract URLs, absolute request URLs, session stores).
+ * Every host the config's checks connect to: its `targets`, and every `url`, `host` and `hostname`
+ * field of its checks (database URLs, contract URLs, absolute request URLs, session stores). The
+ * `notify:` section is judged by its own rule (config/tenant-notify.ts).
  */
 export function hostsIn(doc: unknown, path: PropertyKey[] = []): NamedHost[] {
   const key = String(path[path.length - 1] ?? '');
@@ -125,7 +172,12 @@ export function hostsIn(doc: unknown, path: PropertyKey[] = []): NamedHost[] {
   }
   if (Array.isArray(doc)) return doc.flatMap((item, i) => hostsIn(item, [...path, i]));
   if (doc !== null && typeof doc === 'object')
-    return Object.entries(doc).flatMap(([k, value]) => hostsIn(value, [...path, k]));
+    return (
+      Object.entries(doc)
+        // Notification endpoints have their own rule and allow-list (config/tenant-notify.ts).
+        .filter(([k]) => path.length > 0 || k !== 'notify')
+        .flatMap(([k, value]) => hostsIn(value, [...path, k]))
+    );
   return [];
 }
 

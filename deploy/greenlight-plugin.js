@@ -281,7 +281,20 @@ class GreenlightPlugin {
     const functionIssues = functionProblems(functions, 10_000);
     if (functionIssues.length) this.fail(functionIssues.join('\n'));
     this.applyVpc(settings);
-    const statements = platformIamStatements(platform, { kmsKeyArn: settings.kmsKeyArn || undefined });
+    let notifyDefaults;
+    try {
+      // The platform's default notify: channels (param notifyDefaults) publish to their own topics and buses.
+      notifyDefaults = analyseNotifyDefaults(
+        (service.provider.environment || {}).GREENLIGHT_NOTIFY,
+        'param notifyDefaults (GREENLIGHT_NOTIFY)',
+      );
+    } catch (err) {
+      this.fail(err.message);
+    }
+    const statements = platformIamStatements(platform, {
+      kmsKeyArn: settings.kmsKeyArn || undefined,
+      notifyDefaults,
+    });
     service.provider.iam = service.provider.iam || {};
     service.provider.iam.role = service.provider.iam.role || {};
     service.provider.iam.role.statements = [...(service.provider.iam.role.statements || []), ...statements];

@@ -163,7 +163,8 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
 const REFERENCE = /\$\{[a-z][a-z0-9-]*:/;
 
 /**
- * sns:Publish on the topics and events:PutEvents on the buses the `notify:` sections name. A
+ * sns:Publish on the topics and events:PutEvents on the buses the `notify:` sections name (or
+ * the platform lists: a topic or bus given by name is the stack's account and region's). A
  * topic or bus given as a reference can only be granted by pattern: every topic, or every bus,
  * of the stack's account and region.
  */
@@ -172,9 +173,11 @@ function notifyStatements(analysis) {
   const topics = analysis.snsTopics ?? [];
   const buses = analysis.eventBuses ?? [];
   if (topics.length) {
-    const resources = topics.map((arn) =>
-      REFERENCE.test(arn) ? sub('arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:*') : arn,
-    );
+    const resources = topics.map((topic) => {
+      if (REFERENCE.test(topic)) return sub('arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:*');
+      if (topic.startsWith('arn:')) return topic;
+      return sub(`arn:\${AWS::Partition}:sns:\${AWS::Region}:\${AWS::AccountId}:${topic}`);
+    });
     statements.push({ Effect: 'Allow', Action: ['sns:Publish'], Resource: dedupe(resources) });
   }
   if (buses.length) {
@@ -199,4 +202,4 @@ function dedupe(resources) {
   });
 }
 
-module.exports = { iamStatements, sub };
+module.exports = { iamStatements, notifyStatements, sub };

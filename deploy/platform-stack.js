@@ -6,7 +6,7 @@
  * the listed ECS services, the config prefix, the tenants' own secret and parameter prefixes and
  * the break-glass prefix. Everything is computed offline from the params.
  */
-const { sub } = require('./iam-statements');
+const { notifyStatements, sub } = require('./iam-statements');
 
 const MODES = ['service', 'platform'];
 const PLACEHOLDER = /\{([A-Za-z]+)(?:\.[A-Za-z0-9_-]+)?\}/g;
@@ -15,6 +15,11 @@ const SERVICE = /^[A-Za-z0-9_*-]+\/[A-Za-z0-9_*-]+$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const DEFAULT_TENANT_PREFIX = 'greenlight/{application}/';
 const DEFAULT_BREAK_GLASS_PREFIX = '/greenlight-break-glass/';
+/** Placeholders a topic or bus entry may use: the ones the role can be filled with per service. */
+const LIST_PLACEHOLDERS = ['application', 'deploymentGroup', 'cluster', 'service'];
+const TOPIC_ENTRY = /^(arn:aws[a-z-]*:sns:[a-z0-9*-]+:[0-9*]+:)?[A-Za-z0-9_*{}.-]+$/;
+const BUS_ENTRY = /^(arn:aws[a-z-]*:events:[a-z0-9*-]+:[0-9*]+:event-bus\/)?[A-Za-z0-9._*{}/-]+$/;
+const HOST_ENTRY = /^(\*\.)?[A-Za-z0-9.:[\]-]+$/;
 
 /** A comma-separated param (or a list) as its non-empty trimmed entries. */
 function splitList(value) {
@@ -92,6 +97,32 @@ function platformSettings(params) {
     problems.push(
       `param breakGlassPrefix ${breakGlassPrefix} lies under the tenants' prefix ${tenantPrefix}: a service could set its own break-glass`,
     );
+  const allowedNotifyHosts = splitList(params.allowedNotifyHosts);
+  for (const host of allowedNotifyHosts)
+    if (!HOST_ENTRY.test(host))
+      problems.push(
+        `param allowedNotifyHosts: expected a host name, an address or *.domain, got ${JSON.stringify(host)}`,
+      );
+  const allowedNotifyTopics = splitList(params.allowedNotifyTopics);
+  const allowedEventBuses = splitList(params.allowedEventBuses);
+  for (const [param, entries, pattern, what] of [
+    ['allowedNotifyTopics', allowedNotifyTopics, TOPIC_ENTRY, 'an SNS topic name or ARN'],
+    ['allowedEventBuses', allowedEventBuses, BUS_ENTRY, 'an event bus name or ARN'],
+  ]) {
+    for (const entry of entries) {
+      const unknown = [...entry.matchAll(PLACEHOLDER)]
+        .map(([, name]) => name)
+        .filter((n) => !LIST_PLACEHOLDERS.includes(n));
+      if (!pattern.test(entry))
+        problems.push(
+          `param ${param}: expected ${what} (* for any characters), got ${JSON.stringify(entry)}`,
+        );
+      else if (unknown.length)
+        problems.push(
+          `param ${param}: ${JSON.stringify(entry)} uses {${unknown[0]}}; an entry may use only ${LIST_PLACEHOLDERS.map((n) => `{${n}}`).join(', ')}`,
+        );
+    }
+  }
   const ttl = Number(params.configTtlSeconds ?? 60);
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 3600)
     problems.push(
@@ -107,6 +138,9 @@ function platformSettings(params) {
       ecsServices,
       tenantPrefix,
       allowedHosts: splitList(params.allowedHosts),
+      allowedNotifyHosts,
+      allowedNotifyTopics,
+      allowedEventBuses,
       breakGlassPrefix,
       configTtlSeconds: ttl,
     },
@@ -120,6 +154,9 @@ function platformEnvironment(settings) {
     GREENLIGHT_CONFIG_TTL_SECONDS: String(settings.configTtlSeconds),
     GREENLIGHT_TENANT_PREFIX: settings.tenantPrefix,
     GREENLIGHT_ALLOWED_HOSTS: settings.allowedHosts.join(','),
+    GREENLIGHT_ALLOWED_NOTIFY_HOSTS: settings.allowedNotifyHosts.join(','),
+    GREENLIGHT_ALLOWED_NOTIFY_TOPICS: settings.allowedNotifyTopics.join(','),
+    GREENLIGHT_ALLOWED_EVENT_BUSES: settings.allowedEventBuses.join(','),
     GREENLIGHT_BREAK_GLASS_PREFIX: settings.breakGlassPrefix,
   };
 }
@@ -127,8 +164,14 @@ function platformEnvironment(settings) {
 const arn = (service, resource) =>
   sub(`arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resource}`);
 
-/** The platform role's statements: every check type's reads, scoped to the listed groups and services. */
-function platformIamStatements(settings, { kmsKeyArn } = {}) {
+/**
+ * The platform role's statements: every check type's reads, scoped to the listed groups and
+ * services; and publishing only to the platform's default notification topics and buses
+ * (`notifyDefaults`, analysed by config-analysis.js) and to those it lets services name
+ * (`allowedNotifyTopics`, `allowedEventBuses`, filled per served service). Which service may name
+ * which topic is the loader's rule (config/tenant-notify.ts); the role bounds them all.
+ */
+function platformIamStatements(settings, { kmsKeyArn, notifyDefaults } = {}) {
   const statements = [];
   const groups = settings.deploymentGroups;
   const services = settings.ecsServices;
@@ -206,6 +249,17 @@ function platformIamStatements(settings, { kmsKeyArn } = {}) {
       service: name,
     });
   }
+  // Each entry for each served service whose values fill it (an entry naming {cluster} is not a
+  // CodeDeploy group's), never widened to a wildcard.
+  const perTenant = (entries) => {
+    const filled = new Set();
+    for (const entry of entries)
+      for (const values of tenants.values()) {
+        const names = [...entry.matchAll(PLACEHOLDER)].map(([, name]) => name);
+        if (names.every((name) => values[name])) filled.add(filledFor(entry, values));
+      }
+    return [...filled].sort();
+  };
   const prefixes = [
     ...new Set(
       [...tenants.values()].map((values) => filledFor(settings.tenantPrefix, values).replace(/^\//, '')),
@@ -221,6 +275,13 @@ function platformIamStatements(settings, { kmsKeyArn } = {}) {
   // The break-glass switches: read only. Setting one takes ssm:PutParameter there, which this role lacks.
   parameterResources.push(arn('ssm', `parameter${settings.breakGlassPrefix.replace(/\/?$/, '/')}*`));
   statements.push({ Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: parameterResources });
+
+  statements.push(
+    ...notifyStatements({
+      snsTopics: [...(notifyDefaults?.snsTopics ?? []), ...perTenant(settings.allowedNotifyTopics ?? [])],
+      eventBuses: [...(notifyDefaults?.eventBuses ?? []), ...perTenant(settings.allowedEventBuses ?? [])],
+    }),
+  );
 
   if (kmsKeyArn) {
     statements.push({

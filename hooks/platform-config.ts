@@ -1,15 +1,9 @@
 import { resolve } from 'node:path';
 import type { CheckType } from '../checks/check-type';
 import type { LoadedConfig, LoadOptions } from '../config/config';
-import {
-  fillConfigLocation,
-  fillTemplate,
-  isRemoteConfig,
-  type DeploymentSubject,
-} from '../config/config-location';
+import { fillConfigLocation, isRemoteConfig, type DeploymentSubject } from '../config/config-location';
 import type { ConfigReader } from '../config/config-reader';
 import type { RemoteConfigCache } from '../config/remote-config';
-import type { TenantRules } from '../config/tenant-rules';
 import { awsErrorName } from '../lib/aws';
 import type { CodeDeploySender } from '../lib/codedeploy-client';
 import { ConfigError, errorMessage } from '../lib/errors';
@@ -32,6 +26,20 @@ export interface PlatformSettings {
   tenantPrefix?: string;
   /** `GREENLIGHT_ALLOWED_HOSTS`, comma-separated. */
   allowedHosts: string[];
+  /** `GREENLIGHT_ALLOWED_NOTIFY_HOSTS`: where a service's Slack and webhook channels may post. */
+  allowedNotifyHosts: string[];
+  /** `GREENLIGHT_ALLOWED_NOTIFY_TOPICS`: the SNS topics a service's `sns` channels may name. */
+  allowedNotifyTopics: string[];
+  /** `GREENLIGHT_ALLOWED_EVENT_BUSES`: the event buses a service's `eventbridge` channels may name. */
+  allowedEventBuses: string[];
+}
+
+/** A comma-separated setting as its non-empty trimmed entries. */
+export function listSetting(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
 }
 
 export function platformSettings(spec: string, env: NodeJS.ProcessEnv = process.env): PlatformSettings {
@@ -39,10 +47,10 @@ export function platformSettings(spec: string, env: NodeJS.ProcessEnv = process.
   const settings: PlatformSettings = {
     spec,
     ttlMs: (Number.isFinite(ttl) && ttl >= 0 && env.GREENLIGHT_CONFIG_TTL_SECONDS !== '' ? ttl : 60) * 1000,
-    allowedHosts: (env.GREENLIGHT_ALLOWED_HOSTS ?? '')
-      .split(',')
-      .map((h) => h.trim())
-      .filter(Boolean),
+    allowedHosts: listSetting(env.GREENLIGHT_ALLOWED_HOSTS),
+    allowedNotifyHosts: listSetting(env.GREENLIGHT_ALLOWED_NOTIFY_HOSTS),
+    allowedNotifyTopics: listSetting(env.GREENLIGHT_ALLOWED_NOTIFY_TOPICS),
+    allowedEventBuses: listSetting(env.GREENLIGHT_ALLOWED_EVENT_BUSES),
   };
   if (env.GREENLIGHT_TENANT_PREFIX) settings.tenantPrefix = env.GREENLIGHT_TENANT_PREFIX;
   return settings;
@@ -86,16 +94,13 @@ export function hookConfigLoader(options: HookConfigLoaderOptions = {}) {
     const subject = await request.subject();
     const location = fillConfigLocation(spec, subject);
     if (location.kind === 'file') throw new Error(`unreachable: ${spec} is remote`);
-    let rules: TenantRules | undefined;
-    if (settings.tenantPrefix) {
-      rules = {
-        tenant: subject.cluster
-          ? `service ${subject.cluster}/${subject.service}`
-          : `application ${subject.application}`,
-        prefix: fillTemplate(settings.tenantPrefix, subject).replace(/^\//, ''),
-        allowedHosts: settings.allowedHosts,
-      };
-    }
+    // Loaded on first use, as the cache is: a hook with a packaged config never loads either.
+    const rules = settings.tenantPrefix
+      ? (await import('../config/tenant-rules')).tenantRulesFor(subject, {
+          ...settings,
+          tenantPrefix: settings.tenantPrefix,
+        })
+      : undefined;
     if (!cache) {
       const { RemoteConfigCache } = await import('../config/remote-config');
       cache = new RemoteConfigCache({

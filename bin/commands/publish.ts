@@ -2,21 +2,16 @@ import { readFile } from 'node:fs/promises';
 import type { PutObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { CheckType } from '../../checks/check-type';
-import { parseConfig } from '../../config/config';
-import {
-  describeConfigLocation,
-  fillConfigLocation,
-  fillTemplate,
-  isRemoteConfig,
-  type DeploymentSubject,
-} from '../../config/config-location';
-import { checkTenantHosts, tenantResolvers, type TenantRules } from '../../config/tenant-rules';
+import { describeConfigLocation, fillConfigLocation, isRemoteConfig } from '../../config/config-location';
+import { parseTenantConfig } from '../../config/tenant-config';
+import type { TenantRules } from '../../config/tenant-rules';
 import { awsSecretResolvers } from '../../hooks/hook-config';
 import { awsClientConfig, awsErrorName } from '../../lib/aws';
 import { ConfigError, errorMessage } from '../../lib/errors';
 import { redactText } from '../../lib/redact';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from '../command';
 import { parseCommandArgs } from '../command-args';
+import { subjectFromArgs, TENANT_ARG_OPTIONS, TENANT_ARG_USAGE, tenantRulesFromArgs } from '../tenant-args';
 import { UsageError } from '../usage-error';
 import { configPathFrom } from './check';
 import { createValidateCommand } from './validate';
@@ -24,12 +19,7 @@ import { createValidateCommand } from './validate';
 const OPTIONS = {
   config: { type: 'string' },
   to: { type: 'string' },
-  application: { type: 'string' },
-  'deployment-group': { type: 'string' },
-  cluster: { type: 'string' },
-  service: { type: 'string' },
-  'tenant-prefix': { type: 'string' },
-  'allowed-hosts': { type: 'string' },
+  ...TENANT_ARG_OPTIONS,
   probe: { type: 'boolean' },
   'deployment-id': { type: 'string' },
   'dry-run': { type: 'boolean' },
@@ -43,23 +33,6 @@ export interface PublishCommandOptions {
   ssm?: Pick<SSMClient, 'send'>;
 }
 
-function subjectFrom(values: Record<string, string | boolean | undefined>): DeploymentSubject {
-  const get = (name: string) => values[name] as string | undefined;
-  if (get('cluster') || get('service')) {
-    const cluster = get('cluster');
-    const service = get('service');
-    if (!cluster || !service) throw new UsageError('--cluster and --service go together (an ECS service)');
-    return { application: service, deploymentGroup: cluster, cluster, service };
-  }
-  const application = get('application');
-  const deploymentGroup = get('deployment-group');
-  if (!application || !deploymentGroup)
-    throw new UsageError(
-      'name the service: --application and --deployment-group (CodeDeploy), or --cluster and --service (ECS)',
-    );
-  return { application, deploymentGroup };
-}
-
 /**
  * `greenlight publish`: checks a service's config the way the platform hooks will load it (valid,
  * secrets resolvable, the tenant rules kept) and uploads it to the platform's location for that
@@ -70,18 +43,14 @@ export function createPublishCommand(options: PublishCommandOptions = {}): Comma
     name: 'publish',
     summary: "Validate a service's config and upload it to the platform's S3 or SSM location.",
     usage:
-      'greenlight publish --to LOCATION (--application APP --deployment-group GROUP | --cluster C --service S) [--config FILE] [--tenant-prefix P] [--allowed-hosts H,...] [--probe [--deployment-id ID]] [--dry-run]\n\n' +
+      'greenlight publish --to LOCATION (--application APP --deployment-group GROUP | --cluster C --service S) [--config FILE] [--tenant-prefix P] [--allowed-hosts H,...] [--allowed-notify-hosts H,...] [--probe [--deployment-id ID]] [--dry-run]\n\n' +
       "  --to LOCATION        the platform stack's configLocation, e.g. s3://BUCKET/greenlight/{application}/{deploymentGroup}.yml\n" +
-      '  --application, --deployment-group  the CodeDeploy deployment group the config is for\n' +
-      '  --cluster, --service the ECS service the config is for (ECS built-in blue/green hooks)\n' +
-      "  --tenant-prefix P    the stack's tenantPrefix (default greenlight/{application}/)\n" +
-      "  --allowed-hosts H    the stack's allowedHosts, comma-separated\n" +
+      TENANT_ARG_USAGE +
       '  --probe              also run `greenlight validate` (targets answer, contracts load, alarms exist)\n' +
       '  --dry-run            check only; upload nothing\n' +
       'exit codes: 0 published, 1 a probe or the upload failed, 2 usage error or invalid config',
     async run(args, io) {
       let values;
-      let subject: DeploymentSubject;
       let path: string;
       let location;
       let rules: TenantRules;
@@ -89,22 +58,10 @@ export function createPublishCommand(options: PublishCommandOptions = {}): Comma
         values = parseCommandArgs(args, OPTIONS);
         const to = values.to as string | undefined;
         if (!to || !isRemoteConfig(to)) throw new UsageError('--to must be an s3://... or ssm:/... location');
-        subject = subjectFrom(values);
+        const subject = subjectFromArgs(values);
         path = configPathFrom(values.config as string | undefined, io);
         location = fillConfigLocation(to, subject);
-        rules = {
-          tenant: subject.cluster
-            ? `service ${subject.cluster}/${subject.service}`
-            : `application ${subject.application}`,
-          prefix: fillTemplate(
-            (values['tenant-prefix'] as string | undefined) ?? 'greenlight/{application}/',
-            subject,
-          ).replace(/^\//, ''),
-          allowedHosts: String(values['allowed-hosts'] ?? '')
-            .split(',')
-            .map((h) => h.trim())
-            .filter(Boolean),
-        };
+        rules = tenantRulesFromArgs(values, subject, io.env);
       } catch (err) {
         if (!(err instanceof UsageError || err instanceof ConfigError)) throw err;
         io.stderr.write(`greenlight publish: ${err.message}\nusage: ${command.usage.split('\n')[0]}\n`);
@@ -121,13 +78,13 @@ export function createPublishCommand(options: PublishCommandOptions = {}): Comma
         return EXIT_USAGE;
       }
       try {
-        // As the platform hook loads it: tenant resolvers (with the caller's credentials), then the host rule.
-        const loaded = await parseConfig(text, {
+        // As the platform hook loads it: tenant resolvers (with the caller's credentials), then the rules.
+        await parseTenantConfig(text, {
           source: path,
-          resolvers: tenantResolvers(awsSecretResolvers, rules),
+          rules,
+          resolvers: awsSecretResolvers,
           ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
         });
-        checkTenantHosts(loaded.config, rules, path);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         io.stdout.write(`FAIL config: ${redactText(err.message)}\nnot published: ${where} is unchanged\n`);

@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { CheckType, PreflightLine } from '../../checks/check-type';
-import { loadConfig } from '../../config/config';
+import { loadConfig, type LoadedConfig } from '../../config/config';
+import { describeConfigLocation, fillConfigLocation, isRemoteConfig } from '../../config/config-location';
+import { awsConfigReader, type ConfigReader } from '../../config/config-reader';
+import { parseTenantConfig } from '../../config/tenant-config';
 import { awsSecretResolvers } from '../../hooks/hook-config';
 import { isAutoTarget } from '../../lib/auto-target';
 import { ConfigError, errorMessage } from '../../lib/errors';
@@ -15,6 +18,7 @@ import {
 } from '../deployment-targets';
 import { terminalStyle } from '../../checks/terminal-style';
 import { parseSubnetIds, vpcEndpointsNeeded } from '../vpc-endpoints';
+import { subjectFromArgs, TENANT_ARG_OPTIONS, TENANT_ARG_USAGE, tenantRulesFromArgs } from '../tenant-args';
 import { UsageError } from '../usage-error';
 
 const TARGET_TIMEOUT_MS = 5_000;
@@ -22,6 +26,9 @@ const TARGET_TIMEOUT_MS = 5_000;
 const STEP_TIMEOUT_MS = 10_000;
 const OPTIONS = {
   config: { type: 'string' },
+  location: { type: 'string' },
+  'without-tenant-rules': { type: 'boolean' },
+  ...TENANT_ARG_OPTIONS,
   'deployment-id': { type: 'string' },
   'subnet-ids': { type: 'string' },
 } as const;
@@ -74,6 +81,76 @@ function stepContext() {
 /** Seams for tests and for callers that bring their own check types (and with them their own AWS clients). */
 export interface ValidateCommandOptions {
   checkTypes?: readonly CheckType[];
+  /** Reads a `--location` config (default: S3 and SSM through the caller's credentials). */
+  configReader?: ConfigReader;
+}
+
+/** A config ready for the pre-flight steps: where it came from, its text and what it built. */
+interface ValidatedConfig {
+  source: string;
+  text: string | undefined;
+  config: LoadedConfig;
+  /** Said on the line that reports the config valid, e.g. under which tenant rules. */
+  scope: string;
+}
+
+type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>;
+
+/** A local file, as the hooks of a per-service stack load it; a string is the failure to print. */
+async function localConfig(
+  path: string,
+  env: NodeJS.ProcessEnv,
+  options: ValidateCommandOptions,
+): Promise<ValidatedConfig | string> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  const missing = text === undefined ? [] : missingEnvReferences(text, env);
+  if (missing.length) return `environment variables not set: ${missing.join(', ')}`;
+  // Secret references resolve as in the hooks, with the caller's AWS credentials.
+  const config = await loadConfig(path, {
+    env,
+    resolvers: awsSecretResolvers,
+    ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
+  });
+  return { source: path, text, config, scope: '' };
+}
+
+/**
+ * The config a platform hook would read for the service the flags name: the location filled as
+ * the hook fills it, read through the hook's reader, and loaded through the same tenant rules.
+ */
+async function remoteConfig(
+  values: Values,
+  env: NodeJS.ProcessEnv,
+  options: ValidateCommandOptions,
+): Promise<ValidatedConfig> {
+  const spec = values.location as string;
+  if (!isRemoteConfig(spec))
+    throw new UsageError(`--location must be an s3://... or ssm:/... location, got ${JSON.stringify(spec)}`);
+  const subject = subjectFromArgs(values);
+  const location = fillConfigLocation(spec, subject);
+  if (location.kind === 'file') throw new UsageError(`--location ${spec} names a file`);
+  const source = describeConfigLocation(location);
+  const read = await (options.configReader ?? awsConfigReader()).read(
+    location,
+    undefined,
+    AbortSignal.timeout(STEP_TIMEOUT_MS),
+  );
+  if (read === 'unchanged')
+    throw new ConfigError(`${source}: the reader answered "unchanged" to a first read`);
+  const rules = values['without-tenant-rules'] ? undefined : tenantRulesFromArgs(values, subject, env);
+  const config = await parseTenantConfig(read.text, {
+    source,
+    rules,
+    resolvers: awsSecretResolvers,
+    env,
+    ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
+  });
+  return {
+    source,
+    text: read.text,
+    config,
+    scope: rules ? ` for ${rules.tenant} under the platform's tenant rules` : '',
+  };
 }
 
 /**
@@ -89,8 +166,12 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
     summary:
       'Pre-flight: the config is valid, every ${env:...} resolves, the targets answer, contracts load, alarms exist.',
     usage:
-      'greenlight validate [--config FILE] [--deployment-id ID] [--subnet-ids IDS]\n\n' +
+      'greenlight validate [--config FILE | --location LOCATION (--application APP --deployment-group GROUP | --cluster C --service S)] [--deployment-id ID] [--subnet-ids IDS]\n\n' +
       '  --config FILE       greenlight.yml (default: $GREENLIGHT_CONFIG, else ./greenlight.yml)\n' +
+      "  --location LOCATION a platform stack's configLocation (s3://... or ssm:/...): the config its hooks read for the service\n" +
+      '                      named below, checked against the tenant rules as the hooks check it\n' +
+      TENANT_ARG_USAGE +
+      '  --without-tenant-rules  a --location config of a stack that is not a platform stack\n' +
       '  --deployment-id ID  the CodeDeploy deployment (d-...) whose listeners replace `auto` targets\n' +
       '  --subnet-ids IDS    the hooks run in these subnets (the subnetIds param): name the VPC endpoints they need\n' +
       'exit codes: 0 ready, 1 a target, contract, alarm or discovery failed, 2 usage or config error',
@@ -107,44 +188,43 @@ export function createValidateCommand(options: ValidateCommandOptions = {}): Com
         io.stderr.write(`greenlight validate: ${err.message}\nusage: ${command.usage.split('\n')[0]}\n`);
         return EXIT_USAGE;
       };
-      let path: string;
+      let values;
       let deploymentId: string | undefined;
       let subnetIds: string[] | undefined;
       try {
-        const values = parseCommandArgs(args, OPTIONS);
-        path = configPathFrom(values.config as string | undefined, io);
+        values = parseCommandArgs(args, OPTIONS);
         deploymentId = parseDeploymentId(values['deployment-id'] as string | undefined);
         subnetIds = parseSubnetIds(values['subnet-ids'] as string | undefined);
+        if (values.location !== undefined && values.config !== undefined)
+          throw new UsageError('--config reads a file and --location a platform location: give one');
       } catch (err) {
         if (!(err instanceof UsageError)) throw err;
         return usage(err);
       }
-      const text = await readFile(path, 'utf8').catch(() => undefined);
-      const missing = text === undefined ? [] : missingEnvReferences(text, io.env);
-      if (missing.length) {
-        print({ status: 'fail', text: `environment variables not set: ${missing.join(', ')}` });
-        return EXIT_USAGE;
-      }
-      let config;
+      let loaded: ValidatedConfig;
       try {
-        // Secret references resolve as in the hooks, with the caller's AWS credentials.
-        config = await loadConfig(path, {
-          env: io.env,
-          resolvers: awsSecretResolvers,
-          ...(options.checkTypes ? { checkTypes: options.checkTypes } : {}),
-        });
-        requireDeploymentForAuto(config.targets, deploymentId);
+        const found =
+          values.location !== undefined
+            ? await remoteConfig(values, io.env, options)
+            : await localConfig(configPathFrom(values.config as string | undefined, io), io.env, options);
+        if (typeof found === 'string') {
+          print({ status: 'fail', text: found });
+          return EXIT_USAGE;
+        }
+        loaded = found;
+        requireDeploymentForAuto(loaded.config.targets, deploymentId);
       } catch (err) {
         if (err instanceof UsageError) return usage(err);
         if (!(err instanceof ConfigError)) throw err;
         print({ status: 'fail', text: `config: ${err.message}` });
         return EXIT_USAGE;
       }
+      const { config, text } = loaded;
       const checks = Object.keys(config.config.checks).length;
       const hooks = Object.values(config.config.hooks).filter((names) => names?.length).length;
       print({
         status: 'ok',
-        text: `config ${path} is valid: ${checks} check${checks === 1 ? '' : 's'} at ${hooks} lifecycle event${hooks === 1 ? '' : 's'}`,
+        text: `config ${loaded.source} is valid${loaded.scope}: ${checks} check${checks === 1 ? '' : 's'} at ${hooks} lifecycle event${hooks === 1 ? '' : 's'}`,
       });
       if (subnetIds) {
         const region = io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION || '<region>';

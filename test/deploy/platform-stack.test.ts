@@ -3,7 +3,10 @@
 type Settings = Record<string, unknown>;
 interface PlatformStack {
   platformSettings(params: Record<string, string>): { problems: string[]; settings: Settings };
-  platformIamStatements(settings: Settings, options?: { kmsKeyArn?: string }): unknown[];
+  platformIamStatements(
+    settings: Settings,
+    options?: { kmsKeyArn?: string; notifyDefaults?: { snsTopics: string[]; eventBuses: string[] } },
+  ): unknown[];
   platformEnvironment(settings: Settings): Record<string, string>;
   stackMode(value?: string): string;
 }
@@ -78,6 +81,40 @@ describe('platform stack', () => {
     expect(sub(grant(statements, 'ssm:GetParameter').Resource)).toContain('parameter/greenlight/*/*');
   });
 
+  it('publishes nowhere unless the platform names topics and buses, its defaults’ or those services may use', () => {
+    const none = statementsFor(PARAMS).flatMap((s) => s.Action);
+    expect(none).not.toContain('sns:Publish');
+    expect(none).not.toContain('events:PutEvents');
+
+    const params = {
+      ...PARAMS,
+      allowedNotifyTopics: 'deploys-{application},arn:aws:sns:eu-west-1:123456789012:shared',
+      allowedEventBuses: '{cluster}-events',
+    };
+    const { settings } = platformSettings(params);
+    const statements = platformIamStatements(settings, {
+      notifyDefaults: { snsTopics: ['arn:aws:sns:eu-west-1:123456789012:platform'], eventBuses: [] },
+    }) as Statement[];
+    const topics = sub(grant(statements, 'sns:Publish').Resource);
+    for (const topic of [
+      ':sns:eu-west-1:123456789012:platform',
+      ':sns:eu-west-1:123456789012:shared',
+      ':sns:${AWS::Region}:${AWS::AccountId}:deploys-web-app',
+      ':sns:${AWS::Region}:${AWS::AccountId}:deploys-billing-app',
+      ':sns:${AWS::Region}:${AWS::AccountId}:deploys-cart',
+    ])
+      expect(topics).toContain(topic);
+    expect(topics).not.toContain('deploys-*');
+    // {cluster} fills for the ECS service only: a CodeDeploy group's entry is left out, not widened.
+    expect(grant(statements, 'events:PutEvents').Resource).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/shop-events' },
+    ]);
+    expect(platformEnvironment(settings)).toMatchObject({
+      GREENLIGHT_ALLOWED_NOTIFY_TOPICS: 'deploys-{application},arn:aws:sns:eu-west-1:123456789012:shared',
+      GREENLIGHT_ALLOWED_EVENT_BUSES: '{cluster}-events',
+    });
+  });
+
   it('sets the functions’ environment from the params', () => {
     const { settings } = platformSettings(PARAMS);
     expect(platformEnvironment(settings)).toEqual({
@@ -85,6 +122,9 @@ describe('platform stack', () => {
       GREENLIGHT_CONFIG_TTL_SECONDS: '60',
       GREENLIGHT_TENANT_PREFIX: 'greenlight/{application}/',
       GREENLIGHT_ALLOWED_HOSTS: '*.internal.acme.example,10.20.0.15',
+      GREENLIGHT_ALLOWED_NOTIFY_HOSTS: '',
+      GREENLIGHT_ALLOWED_NOTIFY_TOPICS: '',
+      GREENLIGHT_ALLOWED_EVENT_BUSES: '',
       GREENLIGHT_BREAK_GLASS_PREFIX: '/greenlight-break-glass/',
     });
   });
@@ -97,6 +137,18 @@ describe('platform stack', () => {
     [{ tenantPrefix: 'shared/' }, 'must contain {application}'],
     [{ breakGlassPrefix: '/greenlight/overrides/' }, 'lies under the tenants’ prefix'.replace('’', "'")],
     [{ configTtlSeconds: '-1' }, 'param configTtlSeconds'],
+    [
+      { allowedNotifyTopics: 'deploys {application}' },
+      'param allowedNotifyTopics: expected an SNS topic name or ARN',
+    ],
+    [
+      { allowedEventBuses: 'bus-{hookDetails.env}' },
+      'param allowedEventBuses: "bus-{hookDetails.env}" uses {hookDetails}',
+    ],
+    [
+      { allowedNotifyHosts: 'https://hooks.acme.example/x' },
+      'param allowedNotifyHosts: expected a host name',
+    ],
   ])('refuses %j', (override, message) => {
     expect(platformSettings({ ...PARAMS, ...override }).problems.join('\n')).toContain(message);
   });

@@ -152,6 +152,37 @@ describe('one CodeDeploy hook for many services', () => {
     );
   });
 
+  it('refuses a service’s own webhook off the notification allow-list, and still tells the platform’s default channel', async () => {
+    const receiver = await startHttpServer((_req, res) => res.end('ok'));
+    // The platform team's default webhook is trusted: no allow-list holds it back.
+    process.env.GREENLIGHT_NOTIFY = JSON.stringify({
+      webhook: [{ url: `${receiver.url}/platform`, secret: 'platform-signing-secret' }],
+    });
+    try {
+      const nosy = await blueGreenDeployment(moto.url, 'nosy');
+      await putConfig(
+        nosy,
+        `${smoke('nosy-smoke', '/web/health')}notify:
+  webhook: [{ url: "${receiver.url}/tenant?key=nosy-credential", secret: "tenant-signing-secret" }]
+`,
+      );
+      const outcome = await invoke(nosy);
+      expect(outcome).toMatchObject({ status: 'Failed', reports: ['Failed'] });
+      expect(outcome.reason).toBe(
+        `config error: s3://${BUCKET}/greenlight/nosy-app/nosy-dg.yml: notify.webhook[0].url: tenant rule "notification endpoints on the platform’s allow-list": a webhook on 127.0.0.1 is not on the platform's notification allow-list (allowedNotifyHosts: none)`,
+      );
+      expect(receiver.requests.map((r) => r.url)).toEqual(['/platform']);
+      expect(JSON.parse(receiver.requests[0]!.body)).toMatchObject({
+        status: 'Failed',
+        reason: outcome.reason,
+      });
+      expect(JSON.stringify(output.lines())).not.toContain('nosy-credential');
+    } finally {
+      delete process.env.GREENLIGHT_NOTIFY;
+      await receiver.close();
+    }
+  });
+
   it('reports Failed naming the location when a service has no config', async () => {
     const lost = await blueGreenDeployment(moto.url, 'lost');
     const outcome = await invoke(lost);

@@ -6,7 +6,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { fillConfigLocation, type DeploymentSubject } from '../../config/config-location';
 import { awsConfigReader, type ConfigReader } from '../../config/config-reader';
 import { RemoteConfigCache } from '../../config/remote-config';
-import { checkTenantHosts, type TenantRules } from '../../config/tenant-rules';
+import { checkTenantHosts, tenantRulesFor, type TenantRules } from '../../config/tenant-rules';
 import { secretResolvers, resetSecretSources } from '../../config/secret-resolvers';
 import { parameter, secret } from '../support/aws-world';
 import { MotoServer } from '../support/moto-server';
@@ -307,6 +307,126 @@ hooks:
       withPassword('ssm:/greenlight/web/host').replace('"http://127.0.0.1:8080"', 'auto'),
     );
     expect(auto.targets.test!.hostname).toBe('auto.greenlight.invalid');
+  });
+});
+
+describe('tenant rules for a service’s own notify: channels', () => {
+  const SLACK_URL = 'https://hooks.slack.com/services/T0/B0/slack-credential-77';
+  const platform = {
+    tenantPrefix: 'greenlight/{application}/',
+    allowedHosts: ['127.0.0.1', '*.web.internal'],
+    allowedNotifyHosts: ['*.hooks.acme.example', 'receiver.acme.example', '127.0.0.1'],
+    allowedNotifyTopics: ['deploys-{application}', 'arn:aws:sns:eu-west-1:123456789012:shared-*'],
+    allowedEventBuses: ['greenlight-{application}', '{cluster}-events'],
+  };
+  let count = 0;
+  async function loadAs(tenant: DeploymentSubject, notify: string) {
+    const subject = { ...tenant, deploymentGroup: `notify-${++count}` };
+    await putConfig(subject, `${scripted('smoke', 'pass')}notify:\n${notify}`);
+    return cache(awsConfigReader(), { now: 0 }).load(
+      fillConfigLocation(TEMPLATE, subject) as never,
+      tenantRulesFor(subject, platform),
+      signal(),
+    );
+  }
+  const source = (n = count) => `s3://${BUCKET}/greenlight/web/notify-${n}.yml`;
+
+  it('lets a service send to Slack, allow-listed webhooks, and the topics and buses the platform lists for it', async () => {
+    const config = await loadAs(
+      web,
+      `  slack: [{ webhookUrl: "${SLACK_URL}" }, { webhookUrl: "https://chat.hooks.acme.example/x" }]
+  webhook:
+    - { url: "https://receiver.acme.example/greenlight", secret: "0123456789abcdef" }
+    - { url: "http://127.0.0.1:9/local", secret: "0123456789abcdef" }
+  sns:
+    - topicArn: arn:aws:sns:eu-west-1:123456789012:deploys-web
+    - topicArn: arn:aws:sns:eu-west-1:123456789012:shared-alerts
+  eventbridge: [{ eventBusName: greenlight-web }]
+`,
+    );
+    expect(config.config.notify?.webhook).toHaveLength(2);
+  });
+
+  it.each([
+    [
+      'a webhook to an internal host',
+      `  webhook: [{ url: "https://10.0.0.5/hook?token=hook-credential-31", secret: "0123456789abcdef" }]\n`,
+      `notify.webhook[0].url: tenant rule "notification endpoints on the platform’s allow-list": a webhook on 10.0.0.5 is not on the platform's notification allow-list (allowedNotifyHosts: *.hooks.acme.example, receiver.acme.example, 127.0.0.1)`,
+    ],
+    [
+      'a Slack webhook off hooks.slack.com',
+      `  slack: [{ webhookUrl: "https://slack.evil.example/services/T/B/slack-credential-32" }]\n`,
+      `notify.slack[0].webhookUrl: tenant rule "notification endpoints on the platform’s allow-list": a Slack webhook on slack.evil.example is neither on hooks.slack.com nor on the platform's notification allow-list`,
+    ],
+    [
+      'a Slack URL on hooks.slack.com used as a generic webhook',
+      `  webhook: [{ url: "${SLACK_URL}", secret: "0123456789abcdef" }]\n`,
+      'notify.webhook[0].url: tenant rule "notification endpoints on the platform’s allow-list": a webhook on hooks.slack.com is not',
+    ],
+    [
+      'another service’s topic',
+      `  sns: [{ topicArn: "arn:aws:sns:eu-west-1:123456789012:deploys-billing" }]\n`,
+      `notify.sns[0].topicArn: tenant rule "SNS topics and event buses the platform lists": topic arn:aws:sns:eu-west-1:123456789012:deploys-billing is not one the platform lets application web publish to (allowedNotifyTopics: deploys-web, arn:aws:sns:eu-west-1:123456789012:shared-*)`,
+    ],
+    [
+      'a listed topic name in another account, by a full ARN pattern',
+      `  sns: [{ topicArn: "arn:aws:sns:eu-west-1:999999999999:shared-alerts" }]\n`,
+      'notify.sns[0].topicArn: tenant rule "SNS topics and event buses the platform lists": topic arn:aws:sns:eu-west-1:999999999999:shared-alerts is not one the platform lets',
+    ],
+    [
+      'the account’s default bus, which the platform did not list',
+      `  eventbridge: [{ source: greenlight }]\n`,
+      `notify.eventbridge[0].eventBusName: tenant rule "SNS topics and event buses the platform lists": event bus default is not one the platform lets application web put events on (allowedEventBuses: greenlight-web)`,
+    ],
+  ])('refuses %s, naming the field and the rule', async (_, notify, message) => {
+    const load = loadAs(web, notify);
+    await expect(load).rejects.toThrow(`${source(count)}: ${message}`);
+    const error = (await load.catch((err: unknown) => err)) as Error;
+    expect(error.message).not.toMatch(/credential-\d+/);
+  });
+
+  it('allows plain http only to a host the allow-list names exactly, not through a wildcard', async () => {
+    const refused = loadAs(
+      web,
+      `  webhook: [{ url: "http://localhost:9/hook", secret: "0123456789abcdef" }]\n`,
+    );
+    await expect(refused).rejects.toThrow(
+      /a webhook on localhost is not on the platform's notification allow-list/,
+    );
+    const rules = tenantRulesFor(web, { ...platform, allowedNotifyHosts: ['*.acme.example'] });
+    const { checkTenantNotify } = await import('../../config/tenant-notify');
+    const notify = (url: string) => ({
+      on: ['failed' as const],
+      timeoutMs: 5_000,
+      sns: [],
+      eventbridge: [],
+      slack: [],
+      webhook: [{ url, secret: '0123456789abcdef' }],
+    });
+    expect(() => checkTenantNotify(notify('http://a.acme.example/x'), rules, 's3://b/k.yml')).toThrow(
+      's3://b/k.yml: notify.webhook[0].url: tenant rule "notification endpoints on the platform’s allow-list": plain http to a.acme.example is allowed only to a host the platform\'s notification allow-list names exactly (allowedNotifyHosts: *.acme.example); use https',
+    );
+    expect(() => checkTenantNotify(notify('https://a.acme.example/x'), rules, 's3://b/k.yml')).not.toThrow();
+  });
+
+  it('fills the lists per service, and leaves out an entry a service cannot fill', () => {
+    expect(tenantRulesFor(web, platform)).toMatchObject({
+      tenant: 'application web',
+      prefix: 'greenlight/web/',
+      notifyTopics: ['deploys-web', 'arn:aws:sns:eu-west-1:123456789012:shared-*'],
+      eventBuses: ['greenlight-web'],
+    });
+    const cart = { application: 'cart', deploymentGroup: 'shop', cluster: 'shop', service: 'cart' };
+    expect(tenantRulesFor(cart, platform)).toMatchObject({
+      tenant: 'service shop/cart',
+      eventBuses: ['greenlight-cart', 'shop-events'],
+    });
+  });
+
+  it('judges a webhook only by the notification list: the checks’ allow-list does not admit it', async () => {
+    await expect(
+      loadAs(web, `  webhook: [{ url: "https://api.web.internal/hook", secret: "0123456789abcdef" }]\n`),
+    ).rejects.toThrow(/a webhook on api\.web\.internal is not on the platform's notification allow-list/);
   });
 });
 
