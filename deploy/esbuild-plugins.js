@@ -10,6 +10,9 @@
  *   there alone is the only one to carry the driver;
  * - a database driver (pg, mysql2) is left out when no schema check connects to its engine, and
  *   ajv when no request has an `expect.schema`;
+ * - the http check's client (undici) when no check of the hook's events makes HTTP requests (no
+ *   http or session check, no schema contract from a `url` or `target`), and the S3 client when no
+ *   schema check reads or records statements in S3;
  * - deployment discovery (`targets: auto`) and the Secrets Manager / SSM resolvers are left out
  *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference,
  *   and the diagnosis of green's tasks when no http check runs at AfterInstall or AfterAllowTestTraffic;
@@ -27,7 +30,9 @@
  * It writes a `package.json` saying `"type": "module"` beside `.js` output, so that the Lambda
  * runtime, `serverless invoke local` and plain `node` all load the files as ES modules.
  * It gives every output file a `require` (from `createRequire`), which the bundled CommonJS
- * packages (undici, yaml, ...) call for Node's built-in modules, and loads the external packages
+ * packages (undici, yaml, ...) call for Node's built-in modules, as do the ES module sources (the
+ * AWS SDK's, greenlight's): an imported built-in gets an ES module facade whose creation reads every
+ * export, and `node:http`'s lazy `WebSocket` getter then loads Node's own undici. It loads the external packages
  * (the runtime's AWS SDK, with the `awsSdk: runtime` param) with it rather than with `import`:
  * they are CommonJS, and importing CommonJS from an ES module makes Node scan its exports first,
  * which adds ~80 ms to a cold start.

@@ -202,8 +202,6 @@ export function createHookHandler(
               if (gated.verdict) {
                 verdict = gated.verdict;
                 logCheckResults(verdict, hookLog);
-                if (options.metrics !== false)
-                  await emitMetrics(verdict, deployment, hookLog, options.metrics);
               }
             }
           } else {
@@ -222,7 +220,6 @@ export function createHookHandler(
             });
             if (!skipSignal.signal.aborted) {
               logCheckResults(verdict, hookLog);
-              if (options.metrics !== false) await emitMetrics(verdict, deployment, hookLog, options.metrics);
               status = verdict.status;
               reason = verdict.reason;
               if (options.diagnoseGreen !== false && wantsGreenDiagnosis(lifecycleEvent, verdict)) {
@@ -280,6 +277,9 @@ export function createHookHandler(
             log: hookLog,
           });
         } finally {
+          // The result metrics are log lines: written once CodeDeploy has the verdict, not before.
+          if (verdict && options.metrics !== false)
+            await emitMetrics(verdict, deployment, hookLog, options.metrics);
           await notified;
         }
       }
