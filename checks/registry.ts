@@ -6,6 +6,7 @@ import { alarmsCheckType } from './alarms';
 import { metricsCheckType } from './metrics';
 import { targetGroupsCheckType } from './target-groups';
 import { approvalCheckType } from './approval';
+import { migrationRehearsalCheckType } from './migration-rehearsal';
 
 /**
  * The check types a config may name. To add one: make `checks/<type>/index.ts` export a
@@ -19,6 +20,7 @@ export const builtinCheckTypes: readonly CheckType[] = [
   metricsCheckType,
   targetGroupsCheckType,
   approvalCheckType,
+  migrationRehearsalCheckType,
 ];
 
 /**
