@@ -10,6 +10,9 @@
  *   there alone is the only one to carry the driver;
  * - a database driver (pg, mysql2) is left out when no schema check connects to its engine, and
  *   ajv when no request has an `expect.schema`;
+ * - PGlite and its WebAssembly come only with a migration-rehearsal check at the hook's events
+ *   (deploy/pglite-assets.js), and never in a platform stack's bundles, which would all carry
+ *   ~10 MB and need 1 GiB of memory for it;
  * - deployment discovery (`targets: auto`) and the Secrets Manager / SSM resolvers are left out
  *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference,
  *   and the diagnosis of green's tasks when no http check runs at AfterInstall or AfterAllowTestTraffic;
@@ -41,7 +44,14 @@
  */
 const { readFileSync } = require('node:fs');
 const { dirname, join, relative, resolve, sep } = require('node:path');
-const { analyseConfig, analyseNotifyDefaults, awsSdkSource, handlerEvents } = require('./config-analysis');
+const {
+  MIGRATION_REHEARSAL,
+  analyseConfig,
+  analyseNotifyDefaults,
+  awsSdkSource,
+  handlerEvents,
+} = require('./config-analysis');
+const { pgliteAssets } = require('./pglite-assets');
 const { mysqlDriverTrim } = require('./mysql-driver-trim');
 const { undiciTrim } = require('./undici-trim');
 const { packagedConfigModule } = require('./packaged-config');
@@ -135,11 +145,14 @@ function greenlightBundle(options = {}) {
       // A platform stack (GREENLIGHT_BUNDLE_ALL, from the mode param) reads its configs at run time: all of it.
       const everything = process.env.GREENLIGHT_BUNDLE_ALL === '1';
       const text = everything ? '' : readFileSync(configPath, 'utf8');
-      const whole = everything ? everythingAnalysis([...available.keys()]) : analyseConfig(text, configPath);
+      const whole = everything
+        ? everythingAnalysis([...available.keys()].filter((type) => type !== MIGRATION_REHEARSAL))
+        : analyseConfig(text, configPath);
       // A hook's bundle holds the check types of its own lifecycle events only.
       const runs = everything ? undefined : entryEvents(build.initialOptions);
       const analysis = runs ? analyseConfig(text, configPath, { runs }) : whole;
       if (!everything) packagedConfigModule(build, text);
+      if (analysis.checkTypes.includes(MIGRATION_REHEARSAL)) pgliteAssets(build);
       const unknown = whole.checkTypes.filter((type) => !available.has(type));
 
       build.onLoad({ filter: /[\\/]checks[\\/]registry\.ts$/ }, (args) => {
@@ -244,14 +257,15 @@ function greenlightBundle(options = {}) {
       });
       // The S3 client, for schema checks that read or record statements in S3 only.
       const s3Objects = analysis.s3Objects ?? { read: [], write: [] };
-      if (!s3Objects.read.length && !s3Objects.write.length) {
+      if (!s3Objects.read.length && !s3Objects.write.length && !(s3Objects.folders ?? []).length) {
         build.onResolve({ filter: /^@aws-sdk\/client-s3$/ }, (args) =>
           // Only the recorded-statements seam: other code that needs S3 keeps its client.
           /[\\/]lib[\\/]s3-object\.[jt]s$/.test(args.importer)
             ? {
                 path: args.path,
                 namespace: OMITTED_DRIVER,
-                pluginData: 'no schema check reads or records statements in S3',
+                pluginData:
+                  'no schema check reads or records statements in S3, and no migration rehearsal reads migrations there',
               }
             : undefined,
         );
