@@ -76,6 +76,7 @@ export async function runMigrationRehearsal(
   );
   const onAbort = () => stop.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  if (ctx.signal.aborted) onAbort();
   const settings: ConnectionSettings = {
     ...base,
     connectTimeoutMs: Math.max(100, Math.min(base.connectTimeoutMs, budgetMs)),
