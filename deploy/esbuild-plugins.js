@@ -12,7 +12,7 @@
  *   ajv when no request has an `expect.schema`;
  * - PGlite and its WebAssembly come only with a migration-rehearsal check at the hook's events
  *   (deploy/pglite-assets.js), and never in a platform stack's bundles, which would all carry
- *   ~10 MB and need 1 GiB of memory for it;
+ *   ~11 MB and need 1 GiB of memory for it;
  * - deployment discovery (`targets: auto`) and the Secrets Manager / SSM resolvers are left out
  *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference,
  *   and the diagnosis of green's tasks when no http check runs at AfterInstall or AfterAllowTestTraffic;

@@ -10,7 +10,7 @@ import { runMigrationRehearsal } from './run-migration-rehearsal';
  * `BeforeInstall`), rebuilds the live PostgreSQL schema in an embedded PostgreSQL (PGlite) inside
  * the function, applies the pending migrations there, and prepares blue's statements on the
  * result. A type of its own rather than a `schema` option: it needs PostgreSQL in WebAssembly
- * (~10 MB in the zip, 1 GiB of memory), which only a function running this type should carry.
+ * (~11 MB in the zip, 1 GiB of memory), which only a function running this type should carry.
  */
 export const migrationRehearsalCheckType = defineCheckType({
   type: 'migration-rehearsal',
