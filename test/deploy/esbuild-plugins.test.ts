@@ -133,6 +133,26 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     expect(omitted((await schema('{ recorded: "s3://art/web/blue.json" }')).inputs)).toBe(false);
   });
 
+  it('carries PGlite, pg and the S3 client only in the bundle of the hook whose event runs a migration rehearsal', async () => {
+    const config =
+      'targets: { test: "http://127.0.0.1:9" }\nchecks:\n' +
+      '  r: { type: migration-rehearsal, url: "postgres://app@db:5432/app", migrations: "s3://art/web/migrations/" }\n' +
+      '  smoke: { type: http, requests: [{ path: /health }] }\n' +
+      'hooks:\n  BeforeInstall: [r]\n  AfterAllowTestTraffic: [smoke]\n';
+    const has = (inputs: string[], part: string) => inputs.some((i) => i.includes(part));
+
+    const rehearsing = (await bundle(config, 'before-install')).inputs;
+    expect(has(rehearsing, 'node_modules/@electric-sql/pglite/')).toBe(true);
+    expect(has(rehearsing, 'node_modules/pg/')).toBe(true);
+    expect(has(rehearsing, 'node_modules/mysql2/')).toBe(false);
+    expect(rehearsing.some((i) => i.endsWith(':@aws-sdk/client-s3'))).toBe(false);
+
+    const smoke = (await bundle(config)).inputs;
+    expect(has(smoke, 'node_modules/@electric-sql/pglite/')).toBe(false);
+    expect(has(smoke, 'checks/migration-rehearsal/')).toBe(false);
+    expect(has(smoke, 'node_modules/pg/')).toBe(false);
+  });
+
   it('leaves discovery out of a target-groups bundle with fixed target groups, and keeps it for discover: true', async () => {
     const fixed = await bundle(
       'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, loadBalancer: app/web/1, green: targetgroup/g/1, blue: targetgroup/b/2 }\nhooks:\n  AfterAllowTestTraffic: [tg]\n',
