@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -240,6 +240,22 @@ describe('migration-rehearsal options', () => {
     ['    url: postgres://app@db/app\n    migrations: m\n    engine: postgres', /checks\.r.*engine/],
   ])('rejects %j naming the field', async (options, message) => {
     await expect(config(options)).rejects.toThrow(message);
+  });
+
+  it('loads the README example as a valid config', async () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const start = readme.indexOf('#### In a hook: `type: migration-rehearsal`');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(readme.slice(start))![1]!;
+
+    const loaded = await parseConfig(`targets: { test: "http://127.0.0.1:9" }\n${yaml}`, {
+      checkTypes: [migrationRehearsalCheckType],
+      env: { DB_PASSWORD: 'example-password' },
+    });
+
+    expect(loaded.config.checks['rehearse-migration']).toMatchObject({
+      type: 'migration-rehearsal',
+      migrations: 's3://deploy-artifacts/web/migrations/',
+    });
   });
 
   it('takes PostgreSQL connection parts without a url', async () => {
