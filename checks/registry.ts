@@ -30,3 +30,9 @@ export const builtinCheckTypes: readonly CheckType[] = [
  * means the config is not the one packaged, and the hook says so instead of calling the type unknown.
  */
 export const omittedCheckTypes: readonly string[] = [];
+
+/**
+ * Why a type is left out of every bundle of this kind of stack, when it is not a matter of the
+ * packaged config (a platform stack's bundles carry no migration-rehearsal), by type.
+ */
+export const omittedCheckTypeReasons: Readonly<Record<string, string>> = {};

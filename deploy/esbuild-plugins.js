@@ -68,6 +68,9 @@ const ROOT = resolve(__dirname, '..');
 const REGISTRY = join(ROOT, 'checks', 'registry.ts');
 const OMITTED = 'greenlight-omitted';
 const OMITTED_DRIVER = 'greenlight-omitted-driver';
+/** What a platform stack's hooks say of a config that runs a migration rehearsal. */
+const PLATFORM_WITHOUT_REHEARSAL =
+  'a platform stack’s bundles leave PostgreSQL in WebAssembly (PGlite, ~11 MB and 1 GiB of memory per function) out; run the rehearsal from a per-service stack (mode: service) or in the pipeline with greenlight schema rehearse';
 /** Modules that only some configs need, by path from the repository root without extension. */
 const OPTIONAL_MODULES = {
   deploymentReads: 'checks/discovery/deployment',
@@ -173,6 +176,9 @@ function greenlightBundle(options = {}) {
           `export const builtinCheckTypes: readonly CheckType[] = [${used.map(([, name]) => name).join(', ')}];`,
           `export const omittedCheckTypes: readonly string[] = ${JSON.stringify(
             [...available.keys()].filter((type) => !analysis.checkTypes.includes(type)),
+          )};`,
+          `export const omittedCheckTypeReasons: Readonly<Record<string, string>> = ${JSON.stringify(
+            everything ? { [MIGRATION_REHEARSAL]: PLATFORM_WITHOUT_REHEARSAL } : {},
           )};`,
         ].join('\n');
         return { contents, loader: 'ts', resolveDir: dirname(REGISTRY) };

@@ -345,6 +345,27 @@ describe('each hook bundle carries the check types of its own lifecycle events',
     );
     expect(reported).toEqual(['Failed']);
   });
+
+  it('in a platform stack’s bundle, reports Failed for a migration rehearsal, saying where to run it instead', async () => {
+    process.env.GREENLIGHT_BUNDLE_ALL = '1';
+    let built: { file: string; inputs: string[] };
+    try {
+      built = await bundle('{}\n', 'before-install');
+    } finally {
+      delete process.env.GREENLIGHT_BUNDLE_ALL;
+    }
+    expect(built.inputs.some((i) => i.includes('node_modules/@electric-sql/pglite/'))).toBe(false);
+    const { outcome, reported } = await runHook(
+      built.file,
+      'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  r: { type: migration-rehearsal, url: "postgres://app@127.0.0.1:5432/app", migrations: "s3://art/web/migrations/" }\nhooks:\n  BeforeInstall: [r]\n',
+      'platform-rehearsal',
+    );
+    expect(outcome.status).toBe('Failed');
+    expect(outcome.reason).toMatch(
+      /checks\.r\.type: check type "migration-rehearsal" is not in this bundle: a platform stack’s bundles leave PostgreSQL in WebAssembly .* out; run the rehearsal from a per-service stack \(mode: service\) or in the pipeline with greenlight schema rehearse/,
+    );
+    expect(reported).toEqual(['Failed']);
+  });
 });
 
 describe('the packaged greenlight.yml, parsed into the bundle', () => {
