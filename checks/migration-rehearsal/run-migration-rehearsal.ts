@@ -56,7 +56,7 @@ export async function runMigrationRehearsal(
   if (budgetMs < MIN_BUDGET_MS) {
     return {
       outcome: 'inconclusive',
-      message: `not started: ${Math.max(0, budgetMs)} ms of the hook’s budget left, and a rehearsal needs ${MIN_BUDGET_MS} ms at least; ${ADVICE}`,
+      message: `not started: ${Math.max(0, budgetMs)} ms of the hook’s budget left, and a rehearsal needs ${MIN_BUDGET_MS} ms at least; ${ADVICE}, or the check’s timeoutMs if it has one`,
       assertions: [
         {
           what: 'time left',
