@@ -17,11 +17,23 @@ const SERVICES = [
   'elasticloadbalancing',
   'secretsmanager',
   'ssm',
+  's3',
   'sns',
   'events',
 ];
 const CLOUDWATCH_CHECK_TYPES = ['alarms', 'metrics', 'target-groups'];
 const SECRET_REFERENCE = /\$\{(secretsmanager|ssm):/g;
+
+/** The options of a schema or migration-rehearsal check that name an `s3://` location. */
+function s3Options(entry: Record<string, unknown>): string[] {
+  const statements = entry.statements as { recorded?: unknown } | string | undefined;
+  const found: Array<[string, unknown]> = [
+    ['statements.recorded', typeof statements === 'object' ? statements?.recorded : undefined],
+    ['record', entry.record],
+    ['migrations', entry.migrations],
+  ];
+  return found.filter(([, v]) => typeof v === 'string' && v.startsWith('s3://')).map(([option]) => option);
+}
 
 /** `--subnet-ids subnet-0a1b2c,subnet-3d4e5f`: one or more subnet ids, comma-separated. */
 export function parseSubnetIds(value: string | undefined): string[] | undefined {
@@ -43,7 +55,8 @@ export function parseSubnetIds(value: string | undefined): string[] | undefined 
  * the call to that service hangs until the hook's time runs out. CodeDeploy always (the report);
  * CloudWatch (`monitoring`) for the alarms, metrics and target-groups checks; ECS and Elastic Load
  * Balancing for `auto` targets and `discover: true`; Secrets Manager and SSM for secret
- * references; SNS and EventBridge (`events`) for notifications. No KMS: Secrets Manager and SSM decrypt with a customer-managed key on the hook's
+ * references; S3 for statements recorded there and a migration rehearsal's `s3://` migrations
+ * (a gateway endpoint serves as well); SNS and EventBridge (`events`) for notifications. No KMS: Secrets Manager and SSM decrypt with a customer-managed key on the hook's
  * behalf (the role's kms:Decrypt is conditioned on kms:ViaService). `text` is the config file as
  * written, where the secret references still stand.
  */
@@ -58,6 +71,7 @@ export function vpcEndpointsNeeded(config: LoadedConfig, text: string): Endpoint
     if (CLOUDWATCH_CHECK_TYPES.includes(type)) need('monitoring', `${type} check ${name}`);
     if (type === 'target-groups' && (entry as { discover?: boolean }).discover)
       discovery.push(`${type} check ${name} (discover: true)`);
+    for (const option of s3Options(entry)) need('s3', `${type} check ${name} (${option})`);
   }
   for (const why of discovery) {
     need('ecs', why);

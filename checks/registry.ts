@@ -6,6 +6,7 @@ import { alarmsCheckType } from './alarms';
 import { metricsCheckType } from './metrics';
 import { targetGroupsCheckType } from './target-groups';
 import { approvalCheckType } from './approval';
+import { migrationRehearsalCheckType } from './migration-rehearsal';
 
 /**
  * The check types a config may name. To add one: make `checks/<type>/index.ts` export a
@@ -19,6 +20,7 @@ export const builtinCheckTypes: readonly CheckType[] = [
   metricsCheckType,
   targetGroupsCheckType,
   approvalCheckType,
+  migrationRehearsalCheckType,
 ];
 
 /**
@@ -28,3 +30,9 @@ export const builtinCheckTypes: readonly CheckType[] = [
  * means the config is not the one packaged, and the hook says so instead of calling the type unknown.
  */
 export const omittedCheckTypes: readonly string[] = [];
+
+/**
+ * Why a type is left out of every bundle of this kind of stack, when it is not a matter of the
+ * packaged config (a platform stack's bundles carry no migration-rehearsal), by type.
+ */
+export const omittedCheckTypeReasons: Readonly<Record<string, string>> = {};

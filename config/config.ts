@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import type { CheckType, FactoryContext, PreflightContext, PreflightLine } from '../checks/check-type';
-import { builtinCheckTypes, omittedCheckTypes } from '../checks/registry';
+import { builtinCheckTypes, omittedCheckTypeReasons, omittedCheckTypes } from '../checks/registry';
 import type { PlannedCheck } from '../checks/runner';
 import type { LifecycleEvent } from '../checks/types';
 import { COMMON_CHECK_KEYS, configSchema, type GreenlightConfig, type RunnerSettings } from './config-schema';
@@ -153,7 +153,8 @@ export function buildConfig(document: unknown, options: LoadOptions = {}): Loade
     plan: (event) =>
       ((config.hooks as Record<string, string[] | undefined>)[event] ?? []).map((n) => {
         const type = omitted.get(n);
-        if (type !== undefined) throw omittedCheckError(source, n, type, event);
+        if (type !== undefined)
+          throw omittedCheckError(source, n, type, event, omittedCheckTypeReasons[type]);
         return built.get(n)!;
       }),
     preflights,

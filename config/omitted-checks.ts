@@ -27,8 +27,21 @@ export function withoutChecks(document: unknown, omitted: ReadonlyMap<string, st
   return { ...doc, checks };
 }
 
-/** Planning a check whose type is not in this bundle: the config is not the one it was packaged with. */
-export function omittedCheckError(source: string, name: string, type: string, event: string): ConfigError {
+/**
+ * Planning a check whose type is not in this bundle: the config is not the one it was packaged
+ * with, or (`reason`) no bundle of this stack carries the type.
+ */
+export function omittedCheckError(
+  source: string,
+  name: string,
+  type: string,
+  event: string,
+  reason?: string,
+): ConfigError {
+  if (reason)
+    return new ConfigError(
+      `${source}: ${formatPath(['checks', name, 'type'])}: check type "${type}" is not in this bundle: ${reason}`,
+    );
   return new ConfigError(
     `${source}: ${formatPath(['checks', name, 'type'])}: check type "${type}" is not in this bundle, ` +
       `which was packaged for a greenlight.yml that does not use it at ${event}; package the hooks again with this config`,

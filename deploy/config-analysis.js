@@ -10,6 +10,8 @@ const { parse } = require('yaml');
 
 const DEFAULT_REPORT_RESERVE_MS = 10_000;
 const REFERENCE = /\$\{(secretsmanager|ssm):([^}]*)\}/g;
+/** Check types that connect to a database of their own: the schema check, and the rehearsal (PostgreSQL). */
+const MIGRATION_REHEARSAL = 'migration-rehearsal';
 /** Check types whose `discover: true` reads the deployment (checks/discovery/target-groups.ts). */
 const DISCOVERING_CHECK_TYPES = new Set(['target-groups']);
 
@@ -109,9 +111,10 @@ function analyseConfig(text, source, options = {}) {
   const discoveringChecks = checks
     .filter(([, c]) => c && DISCOVERING_CHECK_TYPES.has(c.type) && c.discover === true)
     .map(([name]) => name);
-  const schemaEngines = new Set(
-    checks.filter(([, c]) => c && c.type === 'schema').flatMap(([, c]) => schemaEnginesOf(c)),
-  );
+  const schemaEngines = new Set([
+    ...checks.filter(([, c]) => c && c.type === 'schema').flatMap(([, c]) => schemaEnginesOf(c)),
+    ...(checks.some(([, c]) => c && c.type === MIGRATION_REHEARSAL) ? ['postgres'] : []),
+  ]);
   const { snsTopics, eventBuses } = notifyDestinations(doc.notify);
   const s3Objects = schemaS3Objects(checks);
   const hookLists = doc.hooks && typeof doc.hooks === 'object' ? doc.hooks : {};
@@ -231,25 +234,29 @@ function schemaEnginesOf(check) {
 }
 
 /**
- * The S3 objects schema checks read (`statements.recorded: s3://bucket/key`) and write
- * (`record: s3://bucket/key`), as `bucket/key` for the IAM resource.
+ * The S3 objects schema checks and migration rehearsals read (`statements.recorded:
+ * s3://bucket/key`) and write (`record: s3://bucket/key`), as `bucket/key` for the IAM resource;
+ * and the folders rehearsals list and read (`migrations: s3://bucket/prefix/`), as `bucket/prefix/`.
  */
 function schemaS3Objects(checks) {
   const reads = new Set();
   const writes = new Set();
+  const folders = new Set();
   const object = (value) =>
     typeof value === 'string' && value.startsWith('s3://') ? value.slice('s3://'.length) : undefined;
   for (const [, check] of checks) {
-    if (!check || check.type !== 'schema') continue;
+    if (!check || (check.type !== 'schema' && check.type !== MIGRATION_REHEARSAL)) continue;
     const recorded =
       check.statements && typeof check.statements === 'object'
         ? object(check.statements.recorded)
         : undefined;
     if (recorded) reads.add(recorded);
-    const record = object(check.record);
+    const record = check.type === 'schema' ? object(check.record) : undefined;
     if (record) writes.add(record);
+    const migrations = check.type === MIGRATION_REHEARSAL ? object(check.migrations) : undefined;
+    if (migrations) folders.add(migrations.endsWith('/') ? migrations : `${migrations}/`);
   }
-  return { read: [...reads].sort(), write: [...writes].sort() };
+  return { read: [...reads].sort(), write: [...writes].sort(), folders: [...folders].sort() };
 }
 
-module.exports = { analyseConfig, analyseNotifyDefaults, awsSdkSource, handlerEvents };
+module.exports = { MIGRATION_REHEARSAL, analyseConfig, analyseNotifyDefaults, awsSdkSource, handlerEvents };

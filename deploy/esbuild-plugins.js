@@ -13,6 +13,9 @@
  * - the http check's client (undici) when no check of the hook's events makes HTTP requests (no
  *   http or session check, no schema contract from a `url` or `target`), and the S3 client when no
  *   schema check reads or records statements in S3;
+ * - PGlite and its WebAssembly come only with a migration-rehearsal check at the hook's events
+ *   (deploy/pglite-assets.js), and never in a platform stack's bundles, which would all carry
+ *   ~11 MB and need 1 GiB of memory for it;
  * - deployment discovery (`targets: auto`) and the Secrets Manager / SSM resolvers are left out
  *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference,
  *   and the diagnosis of green's tasks when no http check runs at AfterInstall or AfterAllowTestTraffic;
@@ -46,7 +49,14 @@
  */
 const { readFileSync } = require('node:fs');
 const { dirname, join, relative, resolve, sep } = require('node:path');
-const { analyseConfig, analyseNotifyDefaults, awsSdkSource, handlerEvents } = require('./config-analysis');
+const {
+  MIGRATION_REHEARSAL,
+  analyseConfig,
+  analyseNotifyDefaults,
+  awsSdkSource,
+  handlerEvents,
+} = require('./config-analysis');
+const { pgliteAssets } = require('./pglite-assets');
 const { mysqlDriverTrim } = require('./mysql-driver-trim');
 const { undiciTrim } = require('./undici-trim');
 const { packagedConfigModule } = require('./packaged-config');
@@ -63,6 +73,9 @@ const ROOT = resolve(__dirname, '..');
 const REGISTRY = join(ROOT, 'checks', 'registry.ts');
 const OMITTED = 'greenlight-omitted';
 const OMITTED_DRIVER = 'greenlight-omitted-driver';
+/** What a platform stack's hooks say of a config that runs a migration rehearsal. */
+const PLATFORM_WITHOUT_REHEARSAL =
+  'a platform stack’s bundles leave PostgreSQL in WebAssembly (PGlite, ~11 MB and 1 GiB of memory per function) out; run the rehearsal from a per-service stack (mode: service) or in the pipeline with greenlight schema rehearse';
 /** Modules that only some configs need, by path from the repository root without extension. */
 const OPTIONAL_MODULES = {
   deploymentReads: 'checks/discovery/deployment',
@@ -145,11 +158,14 @@ function greenlightBundle(options = {}) {
       // A platform stack (GREENLIGHT_BUNDLE_ALL, from the mode param) reads its configs at run time: all of it.
       const everything = process.env.GREENLIGHT_BUNDLE_ALL === '1';
       const text = everything ? '' : readFileSync(configPath, 'utf8');
-      const whole = everything ? everythingAnalysis([...available.keys()]) : analyseConfig(text, configPath);
+      const whole = everything
+        ? everythingAnalysis([...available.keys()].filter((type) => type !== MIGRATION_REHEARSAL))
+        : analyseConfig(text, configPath);
       // A hook's bundle holds the check types of its own lifecycle events only.
       const runs = everything ? undefined : entryEvents(build.initialOptions);
       const analysis = runs ? analyseConfig(text, configPath, { runs }) : whole;
       if (!everything) packagedConfigModule(build, text);
+      if (analysis.checkTypes.includes(MIGRATION_REHEARSAL)) pgliteAssets(build);
       const unknown = whole.checkTypes.filter((type) => !available.has(type));
 
       build.onLoad({ filter: /[\\/]checks[\\/]registry\.ts$/ }, (args) => {
@@ -170,6 +186,9 @@ function greenlightBundle(options = {}) {
           `export const builtinCheckTypes: readonly CheckType[] = [${used.map(([, name]) => name).join(', ')}];`,
           `export const omittedCheckTypes: readonly string[] = ${JSON.stringify(
             [...available.keys()].filter((type) => !analysis.checkTypes.includes(type)),
+          )};`,
+          `export const omittedCheckTypeReasons: Readonly<Record<string, string>> = ${JSON.stringify(
+            everything ? { [MIGRATION_REHEARSAL]: PLATFORM_WITHOUT_REHEARSAL } : {},
           )};`,
         ].join('\n');
         return { contents, loader: 'ts', resolveDir: dirname(REGISTRY) };
@@ -261,10 +280,10 @@ function greenlightBundle(options = {}) {
       });
       // The S3 client, for schema checks that read or record statements in S3 only.
       const s3Objects = analysis.s3Objects ?? { read: [], write: [] };
-      if (!s3Objects.read.length && !s3Objects.write.length) {
+      if (!s3Objects.read.length && !s3Objects.write.length && !(s3Objects.folders ?? []).length) {
         // Only the recorded-statements seam: other code that needs S3 keeps its client.
         unusedClients.set('@aws-sdk/client-s3', {
-          why: 'no schema check reads or records statements in S3',
+          why: 'no schema check reads or records statements in S3, and no migration rehearsal reads migrations there',
           importer: /[\\/]lib[\\/]s3-object\.[jt]s$/,
         });
       }

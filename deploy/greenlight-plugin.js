@@ -4,7 +4,8 @@
  * Serverless plugin for the greenlight hooks. When the stack is packaged it:
  * - fails if a function name passes Lambda's 64-character limit, or if a CodeDeploy hook is not
  *   named `CodeDeployHook_*` (the managed role AWSCodeDeployRoleForECSLimited may invoke only those);
- * - fails if a function's timeout leaves no room for the checks after the report reserve;
+ * - fails if a function's timeout leaves no room for the checks after the report reserve, or if a
+ *   function that runs a migration-rehearsal check has less memory than PGlite needs;
  * - derives the role's statements from greenlight.yml: CodeDeploy actions on the deployment
  *   group ARN built from params, discovery reads only when a target is `auto` or a check has
  *   `discover: true`, CloudWatch reads only for the check types that use them, and
@@ -18,7 +19,13 @@
  */
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
-const { analyseConfig, analyseNotifyDefaults, awsSdkSource } = require('./config-analysis');
+const {
+  MIGRATION_REHEARSAL,
+  analyseConfig,
+  analyseNotifyDefaults,
+  awsSdkSource,
+  handlerEvents,
+} = require('./config-analysis');
 const { gateResources } = require('./gate-resources');
 const { iamStatements } = require('./iam-statements');
 const { recompressZip } = require('./recompress-zips');
@@ -42,6 +49,12 @@ const CODEDEPLOY_PREFIX = 'CodeDeployHook_';
 const ECS_HANDLER = 'handlers/ecs-lifecycle-hook.handler';
 /** The checks need at least this much of a function's time once the report reserve is set aside. */
 const MIN_CHECK_BUDGET_MS = 5_000;
+/**
+ * The least memory of a function that runs a migration-rehearsal check (PGlite runs inside it;
+ * checks/migration-rehearsal/run-migration-rehearsal.ts refuses to start below it too): Lambda
+ * stops a function past its memory before it can report, which stalls the deployment for an hour.
+ */
+const REHEARSAL_MIN_MEMORY_MB = 1024;
 /** The Lambda runtimes the hooks are built and tested for. */
 const RUNTIMES = ['nodejs22.x', 'nodejs24.x'];
 
@@ -60,6 +73,12 @@ function functionProblems(functions, reportReserveMs) {
     if (fn.handler !== ECS_HANDLER && !name.startsWith(CODEDEPLOY_PREFIX)) {
       problems.push(
         `function ${key}: CodeDeploy hook name "${name}" must start with ${CODEDEPLOY_PREFIX} (AWSCodeDeployRoleForECSLimited may invoke only those)`,
+      );
+    }
+    const memoryMb = Number(fn.memorySize);
+    if (fn.rehearses && Number.isFinite(memoryMb) && memoryMb < REHEARSAL_MIN_MEMORY_MB) {
+      problems.push(
+        `function ${key}: memorySize ${fn.memorySize} MiB is too small for its ${MIGRATION_REHEARSAL} check, which runs PostgreSQL (PGlite) inside the function; set param memorySize to ${REHEARSAL_MIN_MEMORY_MB} or more`,
       );
     }
     const timeoutMs = Number(fn.timeout) * 1000;
@@ -211,6 +230,8 @@ class GreenlightPlugin {
     }
 
     const functions = this.functionsOf(service);
+    for (const fn of Object.values(functions))
+      fn.rehearses = this.runsRehearsal(fn.handler, text, configFile);
     const problems = functionProblems(functions, analysis.reportReserveMs);
     if (problems.length) this.fail(problems.join('\n'));
 
@@ -243,7 +264,7 @@ class GreenlightPlugin {
     );
   }
 
-  /** The functions with their names, handlers and timeouts, for the checks on them. */
+  /** The functions with their names, handlers, timeouts and memory, for the checks on them. */
   functionsOf(service) {
     const functions = {};
     for (const key of service.getAllFunctions()) {
@@ -252,9 +273,19 @@ class GreenlightPlugin {
         name: fn.name,
         handler: fn.handler,
         timeout: fn.timeout ?? service.provider.timeout,
+        memorySize: fn.memorySize ?? service.provider.memorySize,
       };
     }
     return functions;
+  }
+
+  /** Whether the handler's lifecycle events run a migration-rehearsal check of the config. */
+  runsRehearsal(handler, text, configFile) {
+    const file = `${handler.slice(0, handler.lastIndexOf('.'))}.ts`;
+    const runs = handlerEvents(
+      resolve(this.serverless.serviceDir || this.serverless.config.servicePath, file),
+    );
+    return analyseConfig(text, configFile, runs ? { runs } : {}).checkTypes.includes(MIGRATION_REHEARSAL);
   }
 
   /** The VPC from the subnetIds / securityGroupIds params. */

@@ -109,13 +109,31 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
     });
   }
 
-  // Recorded statements: the exact objects, never the bucket.
+  // Recorded statements: the exact objects, never the bucket. Migration folders: their objects.
   const s3Objects = analysis.s3Objects ?? { read: [], write: [] };
-  if (s3Objects.read.length) {
+  const folders = s3Objects.folders ?? [];
+  const readable = [...s3Objects.read, ...folders.map((f) => `${f}*`)];
+  if (readable.length) {
     statements.push({
       Effect: 'Allow',
       Action: ['s3:GetObject'],
-      Resource: s3Objects.read.map((o) => sub(`arn:\${AWS::Partition}:s3:::${o}`)),
+      Resource: readable.map((o) => sub(`arn:\${AWS::Partition}:s3:::${o}`)),
+    });
+  }
+  // ListBucket is authorised on the bucket; the s3:prefix condition key keeps it to the folder
+  // the rehearsal lists (ListObjectsV2 with exactly that Prefix). One statement per bucket.
+  const prefixes = new Map();
+  for (const folder of folders) {
+    const at = folder.indexOf('/');
+    const bucket = folder.slice(0, at);
+    prefixes.set(bucket, [...(prefixes.get(bucket) ?? []), folder.slice(at + 1)]);
+  }
+  for (const [bucket, list] of prefixes) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [sub(`arn:\${AWS::Partition}:s3:::${bucket}`)],
+      Condition: { StringEquals: { 's3:prefix': list } },
     });
   }
   if (s3Objects.write.length) {

@@ -1,9 +1,13 @@
-import { readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseCommandArgs } from '../command-args';
 import { connectionFromArgs, describeConnection } from '../../checks/schema/connection';
 import { openSession } from '../../checks/schema/open-session';
-import { REHEARSAL_TOOLS, type RehearsalTool } from '../../checks/schema/migration-files';
+import {
+  folderMigrations,
+  inferRehearsalTool,
+  REHEARSAL_TOOLS,
+  type RehearsalTool,
+} from '../../checks/schema/migration-files';
 import { DEFAULT_LARGE_TABLE } from '../../checks/schema/migration-lint';
 import type { StatementsOption } from '../../checks/schema/statements-option';
 import { rehearseMigration, type RehearsalResult } from '../../checks/schema/rehearse-migration';
@@ -31,13 +35,6 @@ export const REHEARSE_USAGE = `greenlight schema rehearse --db URL --migrations 
   --large-rows N     a table counts as large from N rows (default ${DEFAULT_LARGE_TABLE.rows})
   --large-mb N       ... or from N MiB (default ${DEFAULT_LARGE_TABLE.bytes / 1024 / 1024})
   --json             print the result as JSON`;
-
-async function detectTool(dir: string): Promise<RehearsalTool> {
-  const files = await readdir(dir).catch(() => [] as string[]);
-  if (files.some((f) => /^V[0-9][0-9._]*__.*\.sql$/.test(f))) return 'flyway';
-  if (files.some((f) => /^[0-9]+_.*\.up\.sql$/.test(f))) return 'golang-migrate';
-  return 'plain';
-}
 
 function positiveNumber(raw: string | undefined, name: string): number | undefined | Error {
   if (raw === undefined) return undefined;
@@ -89,7 +86,13 @@ export const schemaRehearseCommand: Command = {
       return fail('--db: rehearsal needs PostgreSQL (a postgres:// URL)', EXIT_USAGE);
 
     const migrations = resolve(io.cwd, values.migrations);
-    const tool = (values.tool as RehearsalTool | undefined) ?? (await detectTool(migrations));
+    const tool =
+      (values.tool as RehearsalTool | undefined) ??
+      inferRehearsalTool(
+        await folderMigrations(migrations)
+          .list()
+          .catch(() => []),
+      );
     let statements: StatementsOption | undefined;
     if (values.statements || values.observed) {
       statements = {

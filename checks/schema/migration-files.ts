@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { getS3Text, listS3Folder } from '../../lib/s3-object';
 import type { DbSession } from './connection';
 import { isApplied, readMigrationHistory, type MigrationHistory } from './migrations';
 import { tokenize } from './statement-text';
@@ -128,24 +129,70 @@ export async function readHistory(
 }
 
 /**
- * The migrations in `dir` that the live database has not applied, in the order the tool runs
+ * Where a release's migration files are: a folder, or an S3 prefix the pipeline uploaded them
+ * to. Only the pending files are read.
+ */
+export interface MigrationSource {
+  /** The folder or `s3://bucket/prefix/`, for messages. */
+  location: string;
+  /** The file names directly in it. */
+  list(): Promise<string[]>;
+  read(file: string): Promise<string>;
+}
+
+/** The largest migration file read from S3. */
+const MIGRATION_MAX_BYTES = 16 * 1024 * 1024;
+/** The most objects an S3 migrations folder may hold. */
+const MIGRATION_MAX_FILES = 10_000;
+
+export function folderMigrations(dir: string): MigrationSource {
+  return {
+    location: dir,
+    async list() {
+      try {
+        return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+      } catch (err) {
+        throw new MigrationFilesError(
+          `cannot read the migrations directory ${dir}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+    },
+    read: (file) => readFile(join(dir, file), 'utf8'),
+  };
+}
+
+/** The migration files under `s3://bucket/prefix/` (s3:ListBucket on the prefix, s3:GetObject on its objects). */
+export function s3Migrations(location: string, signal?: AbortSignal): MigrationSource {
+  const folder = location.endsWith('/') ? location : `${location}/`;
+  const bounded = signal ? { signal } : {};
+  return {
+    location: folder,
+    list: () => listS3Folder(folder, { maxKeys: MIGRATION_MAX_FILES, ...bounded }),
+    read: (file) => getS3Text(`${folder}${file}`, { maxBytes: MIGRATION_MAX_BYTES, ...bounded }),
+  };
+}
+
+/** The tool a folder's file names say: flyway's `V<version>__x.sql`, golang-migrate's `<version>_x.up.sql`, else plain. */
+export function inferRehearsalTool(files: readonly string[]): RehearsalTool {
+  if (files.some((f) => FLYWAY_VERSIONED.test(f))) return 'flyway';
+  if (files.some((f) => GOLANG_UP.test(f))) return 'golang-migrate';
+  return 'plain';
+}
+
+/**
+ * The migrations in `source` that the live database has not applied, in the order the tool runs
  * them. Flyway and golang-migrate: from the tool's history table (a failed flyway row counts as
  * not applied); plain: every `.sql` file, in natural name order (the directory holds the
  * release's migrations only).
  */
 export async function pendingMigrations(
-  dir: string,
+  source: string | MigrationSource,
   tool: RehearsalTool,
   history: MigrationHistory | undefined,
 ): Promise<{ pending: PendingMigration[]; applied: number }> {
-  let files: string[];
-  try {
-    files = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
-  } catch (err) {
-    throw new MigrationFilesError(`cannot read the migrations directory ${dir}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  const from = typeof source === 'string' ? folderMigrations(source) : source;
+  const files = await from.list();
   const all = candidates(tool, files);
   if (all.length === 0) {
     const names: Record<RehearsalTool, string> = {
@@ -153,7 +200,9 @@ export async function pendingMigrations(
       'golang-migrate': '<version>_<title>.up.sql',
       plain: '*.sql',
     };
-    throw new MigrationFilesError(`no ${tool} migrations in ${dir}: expected files named ${names[tool]}`);
+    throw new MigrationFilesError(
+      `no ${tool} migrations in ${from.location}: expected files named ${names[tool]}`,
+    );
   }
   const pending: PendingMigration[] = [];
   let applied = 0;
@@ -162,7 +211,7 @@ export async function pendingMigrations(
       applied++;
       continue;
     }
-    const text = await readFile(join(dir, c.file), 'utf8');
+    const text = await from.read(c.file);
     pending.push({ file: c.file, id: c.id, statements: splitScript(text) });
   }
   return { pending, applied };

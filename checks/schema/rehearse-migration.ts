@@ -5,6 +5,7 @@ import {
   MigrationFilesError,
   pendingMigrations,
   readHistory,
+  type MigrationSource,
   type PendingMigration,
   type RehearsalTool,
 } from './migration-files';
@@ -40,7 +41,8 @@ export interface RehearsalFinding {
 export interface RehearsalInput {
   /** The live database, read-only: the DDL, the sizes, the history table and observed statements come from it. */
   live: DbSession;
-  migrations: string;
+  /** A folder, or a source such as an S3 prefix. */
+  migrations: string | MigrationSource;
   tool: RehearsalTool;
   /** The tool's history table when not its default (`schema.table` allowed). */
   historyTable?: string;
@@ -50,6 +52,7 @@ export interface RehearsalInput {
   searchPath?: readonly string[];
   large?: LargeTable;
   cwd?: string;
+  /** Stops the rehearsal between two steps (a hook's deadline): it then throws RehearsalStopped. */
   signal?: AbortSignal;
   /** The initialised PGlite data directory to start from; false for a fresh one. */
   cacheFile?: string | false;
@@ -69,9 +72,48 @@ export interface RehearsalResult {
   ms: { read: number; shadow: number; migrations: number; statements: number; total: number };
 }
 
+/** What the rehearsal was doing when it was stopped. */
+export type RehearsalPhase =
+  | 'reading the live schema'
+  | 'starting PGlite'
+  | 'rebuilding the schema in PGlite'
+  | 'applying the migrations'
+  | 'preparing blue’s statements'
+  | 'reading the live schema again';
+
+/** The rehearsal was stopped (its signal fired) before it finished; nothing was decided. */
+export class RehearsalStopped extends Error {
+  constructor(
+    readonly phase: RehearsalPhase,
+    readonly elapsedMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(`stopped while ${phase}, after ${elapsedMs} ms`, options);
+    this.name = 'RehearsalStopped';
+  }
+}
+
 /** Builds the shadow, applies the pending migrations there, and prepares blue's statements on it. */
 export async function rehearseMigration(input: RehearsalInput): Promise<RehearsalResult> {
   const started = performance.now();
+  let phase: RehearsalPhase = 'reading the live schema';
+  try {
+    return await rehearse(input, started, (next) => {
+      input.signal?.throwIfAborted();
+      phase = next;
+    });
+  } catch (err) {
+    if (input.signal?.aborted)
+      throw new RehearsalStopped(phase, Math.round(performance.now() - started), { cause: err });
+    throw err;
+  }
+}
+
+async function rehearse(
+  input: RehearsalInput,
+  started: number,
+  step: (phase: RehearsalPhase) => void,
+): Promise<RehearsalResult> {
   const { live } = input;
   if (live.engine !== 'postgres') throw new MigrationFilesError('rehearsal needs PostgreSQL');
   if (!live.readOnly)
@@ -92,8 +134,10 @@ export async function rehearseMigration(input: RehearsalInput): Promise<Rehearsa
   const ddl = await readLiveDdl(live);
   const read = performance.now();
 
+  step('starting PGlite');
   const db = await openPglite(input.cacheFile);
   try {
+    step('rebuilding the schema in PGlite');
     const gaps = await applyDdl(db, ddl.statements);
     const shadow = shadowSession(db, live.database);
     const shadowReady = performance.now();
@@ -108,11 +152,15 @@ export async function rehearseMigration(input: RehearsalInput): Promise<Rehearsa
     if (failingBefore) notChecked['fail on the shadow before the migration too'] = failingBefore;
 
     const findings: RehearsalFinding[] = [];
-    const migrated = await applyMigrations(db, pending, ddl, large, findings);
+    step('applying the migrations');
+    const migrated = await applyMigrations(db, pending, ddl, large, findings, () =>
+      step('applying the migrations'),
+    );
     const migrationsDone = performance.now();
 
     let prepared = 0;
     if (migrated && usable.length) {
+      step('preparing blue’s statements');
       const after = await introspect(shadow, searchPath);
       const result = await checkStatements({
         session: shadow,
@@ -129,6 +177,7 @@ export async function rehearseMigration(input: RehearsalInput): Promise<Rehearsa
     }
     const statementsDone = performance.now();
 
+    step('reading the live schema again');
     const afterDdl = await readLiveDdl(live);
     const unchanged = afterDdl.digest === ddl.digest;
     return {
@@ -188,9 +237,11 @@ async function applyMigrations(
   ddl: LiveDdl,
   large: LargeTable,
   findings: RehearsalFinding[],
+  between: () => void,
 ): Promise<boolean> {
   for (const migration of pending) {
     for (const statement of migration.statements) {
+      between();
       const where = `${migration.file}:${statement.line}`;
       const named = statementTable(statement.sql);
       const target = named ? await resolveTable(db, named).catch(() => undefined) : undefined;

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type { ConnectionSettings, DbSession } from './connection';
+import { pgliteAssets } from './pglite-assets';
 import type { DdlStatement } from './shadow-ddl';
 
 /** Where an initialised PGlite data directory is kept between runs: beside PGlite in node_modules/.cache. */
@@ -20,11 +21,14 @@ export function defaultPgliteCacheFile(): string | false {
 
 /**
  * Starts PGlite (PostgreSQL in WebAssembly, in this process). Its own initdb is most of its
- * start-up time, so the first run keeps the fresh data directory and later runs start from it;
- * a missing, unreadable or corrupt cache only costs the slower start.
+ * start-up time (and doubles its memory), so the first run keeps the fresh data directory and
+ * later runs start from it; a missing, unreadable or corrupt cache only costs the slower start.
+ * In a hook bundle, the data directory initialised at packaging time is used (pglite-assets.ts).
  */
 export async function openPglite(cacheFile: string | false = defaultPgliteCacheFile()): Promise<PGlite> {
   const { PGlite } = await import('@electric-sql/pglite');
+  const packaged = await pgliteAssets();
+  if (packaged) return PGlite.create(packaged);
   if (cacheFile) {
     const cached = await readFile(cacheFile).catch(() => undefined);
     if (cached) {

@@ -256,6 +256,8 @@ describe('packaged CodeDeploy hooks, unzipped and run as Lambda runs them', () =
       const listing = execFileSync('unzip', ['-Z1', fn.zip], { encoding: 'utf8' }).split('\n');
       expect(listing).toContain(`${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.js`);
       expect(listing).toContain('handlers/package.json');
+      // No migration-rehearsal check in this config: no PostgreSQL in WebAssembly in any zip.
+      expect([fn.key, listing.filter((file) => /pglite/i.test(file))]).toEqual([fn.key, []]);
     }
   });
 

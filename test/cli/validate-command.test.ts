@@ -445,6 +445,40 @@ describe('greenlight validate: VPC endpoints', () => {
     ]);
   });
 
+  it('names S3 for the statements and migrations a migration rehearsal reads there', async () => {
+    const { io, stdout } = cliIO({ env });
+
+    await builtin.run(
+      [
+        '--config',
+        file(
+          [
+            'targets: { test: "http://127.0.0.1:9" }',
+            'checks:',
+            '  rehearse:',
+            '    type: migration-rehearsal',
+            '    url: postgres://greenlight_ro@db.internal:5432/app',
+            '    migrations: s3://deploy-artifacts/web/migrations/',
+            '    statements: { recorded: s3://deploy-artifacts/web/blue-statements.json }',
+            'hooks: { BeforeInstall: [rehearse] }',
+          ].join('\n'),
+        ),
+        '--subnet-ids',
+        'subnet-0a1b2c3d',
+      ],
+      io,
+    );
+
+    expect(
+      stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('note com.amazonaws')),
+    ).toEqual([
+      'note com.amazonaws.eu-west-1.codedeploy: the verdict report',
+      'note com.amazonaws.eu-west-1.s3: migration-rehearsal check rehearse (statements.recorded); migration-rehearsal check rehearse (migrations)',
+    ]);
+  });
+
   it('names the SNS and EventBridge endpoints that notifications need', async () => {
     const { io, stdout } = cliIO({ env });
 

@@ -173,6 +173,26 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     });
   });
 
+  it('carries PGlite, pg and the S3 client only in the bundle of the hook whose event runs a migration rehearsal', async () => {
+    const config =
+      'targets: { test: "http://127.0.0.1:9" }\nchecks:\n' +
+      '  r: { type: migration-rehearsal, url: "postgres://app@db:5432/app", migrations: "s3://art/web/migrations/" }\n' +
+      '  smoke: { type: http, requests: [{ path: /health }] }\n' +
+      'hooks:\n  BeforeInstall: [r]\n  AfterAllowTestTraffic: [smoke]\n';
+    const has = (inputs: string[], part: string) => inputs.some((i) => i.includes(part));
+
+    const rehearsing = (await bundle(config, 'before-install')).inputs;
+    expect(has(rehearsing, 'node_modules/@electric-sql/pglite/')).toBe(true);
+    expect(has(rehearsing, 'node_modules/pg/')).toBe(true);
+    expect(has(rehearsing, 'node_modules/mysql2/')).toBe(false);
+    expect(rehearsing.some((i) => i.endsWith(':@aws-sdk/client-s3'))).toBe(false);
+
+    const smoke = (await bundle(config)).inputs;
+    expect(has(smoke, 'node_modules/@electric-sql/pglite/')).toBe(false);
+    expect(has(smoke, 'checks/migration-rehearsal/')).toBe(false);
+    expect(has(smoke, 'node_modules/pg/')).toBe(false);
+  });
+
   it('leaves discovery out of a target-groups bundle with fixed target groups, and keeps it for discover: true', async () => {
     const fixed = await bundle(
       'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  tg: { type: target-groups, loadBalancer: app/web/1, green: targetgroup/g/1, blue: targetgroup/b/2 }\nhooks:\n  AfterAllowTestTraffic: [tg]\n',
@@ -404,6 +424,27 @@ describe('each hook bundle carries the check types of its own lifecycle events',
     expect(outcome.status).toBe('Failed');
     expect(outcome.reason).toMatch(
       /checks\.db\.type: check type "schema" is not in this bundle, which was packaged for a greenlight\.yml that does not use it at AfterAllowTestTraffic; package the hooks again/,
+    );
+    expect(reported).toEqual(['Failed']);
+  });
+
+  it('in a platform stack’s bundle, reports Failed for a migration rehearsal, saying where to run it instead', async () => {
+    process.env.GREENLIGHT_BUNDLE_ALL = '1';
+    let built: { file: string; inputs: string[] };
+    try {
+      built = await bundle('{}\n', 'before-install');
+    } finally {
+      delete process.env.GREENLIGHT_BUNDLE_ALL;
+    }
+    expect(built.inputs.some((i) => i.includes('node_modules/@electric-sql/pglite/'))).toBe(false);
+    const { outcome, reported } = await runHook(
+      built.file,
+      'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  r: { type: migration-rehearsal, url: "postgres://app@127.0.0.1:5432/app", migrations: "s3://art/web/migrations/" }\nhooks:\n  BeforeInstall: [r]\n',
+      'platform-rehearsal',
+    );
+    expect(outcome.status).toBe('Failed');
+    expect(outcome.reason).toMatch(
+      /checks\.r\.type: check type "migration-rehearsal" is not in this bundle: a platform stack’s bundles leave PostgreSQL in WebAssembly .* out; run the rehearsal from a per-service stack \(mode: service\) or in the pipeline with greenlight schema rehearse/,
     );
     expect(reported).toEqual(['Failed']);
   });

@@ -21,19 +21,22 @@ const plugin = {
     discoveringChecks: string[];
     gated: boolean;
     schemaEngines: string[];
-    s3Objects: { read: string[]; write: string[] };
+    s3Objects: { read: string[]; write: string[]; folders?: string[] };
     expectsJsonSchema: boolean;
     reportReserveMs: number;
   };
   handlerEvents(entryPath: string): ((hook: string) => boolean) | undefined;
   functionProblems(
-    functions: Record<string, { name?: string; handler: string; timeout?: number }>,
+    functions: Record<
+      string,
+      { name?: string; handler: string; timeout?: number; memorySize?: number; rehearses?: boolean }
+    >,
     reportReserveMs: number,
   ): string[];
   iamStatements(
     analysis: ReturnType<typeof plugin.analyseConfig>,
     options: { application: string; deploymentGroup: string; ecsHook: boolean; kmsKeyArn?: string },
-  ): Array<{ Action: string[]; Resource: unknown }>;
+  ): Array<{ Action: string[]; Resource: unknown; Condition?: unknown }>;
   paramProblems(params: {
     runtime?: string;
     failureDestinationArn?: string;
@@ -71,6 +74,24 @@ describe('packaging refuses a stack CodeDeploy could not use', () => {
     expect(`${run.stdout}\n${run.stderr}`).toContain(
       `greenlight: function afterAllowTestTraffic: name "${name}" is ${name.length} characters; Lambda allows 64. Use a shorter service or stage name.`,
     );
+  });
+
+  it('refuses the default 512 MiB for the function whose event runs a migration rehearsal, before anything is bundled', async () => {
+    const copy = projectCopy(
+      'targets: { test: "http://127.0.0.1:9" }\nchecks:\n  r: { type: migration-rehearsal, url: "postgres://a@db/app", migrations: "s3://art/web/migrations/" }\nhooks:\n  BeforeInstall: [r]\n',
+    );
+    try {
+      const run = await serverless(copy, ['package', '--stage', 'dev', '--package', `${copy}/out`], 110_000);
+
+      expect(run.code).not.toBe(0);
+      const output = `${run.stdout}\n${run.stderr}`;
+      expect(output).toContain(
+        'greenlight: function beforeInstall: memorySize 512 MiB is too small for its migration-rehearsal check',
+      );
+      expect(output).not.toContain('function afterInstall: memorySize');
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   it.each(['nodejs20.x', 'python3.12'])(
@@ -202,7 +223,7 @@ describe('the packaging plugin', () => {
       discoveringChecks: [],
       greenDiagnosis: false,
       schemaEngines: [],
-      s3Objects: { read: [], write: [] },
+      s3Objects: { read: [], write: [], folders: [] },
       expectsJsonSchema: false,
       reportReserveMs: 20_000,
       snsTopics: [],
@@ -233,6 +254,87 @@ describe('the packaging plugin', () => {
         Action: ['s3:PutObject'],
         Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::art/web/next.json' }],
       },
+    ]);
+  });
+
+  it('grants a migration rehearsal s3:ListBucket on its migrations prefix and s3:GetObject on the objects under it', () => {
+    const analysis = plugin.analyseConfig(
+      'targets: { test: "http://alb" }\nchecks:\n' +
+        '  r: { type: migration-rehearsal, url: "postgres://a@db/app", migrations: "s3://art/web/migrations/", statements: { recorded: "s3://art/web/blue.json" } }\n' +
+        '  s: { type: migration-rehearsal, url: "postgres://a@db/app", migrations: "s3://art/api/migrations" }\n' +
+        '  o: { type: migration-rehearsal, url: "postgres://a@db/app", migrations: "s3://other/db/" }\n' +
+        '  f: { type: migration-rehearsal, url: "postgres://a@db/app", migrations: db/migrations }\n',
+      'greenlight.yml',
+    );
+    expect(analysis.schemaEngines).toEqual(['postgres']);
+    expect(analysis.s3Objects).toEqual({
+      read: ['art/web/blue.json'],
+      write: [],
+      folders: ['art/api/migrations/', 'art/web/migrations/', 'other/db/'],
+    });
+
+    const statements = plugin.iamStatements(analysis, {
+      application: 'app',
+      deploymentGroup: 'dg',
+      ecsHook: false,
+    });
+
+    const arn = (resource: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${resource}` });
+    expect(statements.slice(1)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: [
+          arn('art/web/blue.json'),
+          arn('art/api/migrations/*'),
+          arn('art/web/migrations/*'),
+          arn('other/db/*'),
+        ],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: [arn('art')],
+        Condition: { StringEquals: { 's3:prefix': ['api/migrations/', 'web/migrations/'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: [arn('other')],
+        Condition: { StringEquals: { 's3:prefix': ['db/'] } },
+      },
+    ]);
+  });
+
+  it('refuses a function that runs a migration rehearsal with less than 1024 MiB, and only that one', () => {
+    const problems = plugin.functionProblems(
+      {
+        beforeInstall: {
+          name: 'CodeDeployHook_web-prod-BeforeInstall',
+          handler: 'handlers/before-install.handler',
+          timeout: 300,
+          memorySize: 512,
+          rehearses: true,
+        },
+        afterInstall: {
+          name: 'CodeDeployHook_web-prod-AfterInstall',
+          handler: 'handlers/after-install.handler',
+          timeout: 300,
+          memorySize: 512,
+          rehearses: false,
+        },
+        afterAllowTraffic: {
+          name: 'CodeDeployHook_web-prod-AfterAllowTraffic',
+          handler: 'handlers/after-allow-traffic.handler',
+          timeout: 300,
+          memorySize: 1024,
+          rehearses: true,
+        },
+      },
+      10_000,
+    );
+    expect(problems).toEqual([
+      'function beforeInstall: memorySize 512 MiB is too small for its migration-rehearsal check, which runs PostgreSQL (PGlite) inside the function; set param memorySize to 1024 or more',
     ]);
   });
 
