@@ -225,6 +225,8 @@ describe('the packaging plugin', () => {
       schemaEngines: [],
       s3Objects: { read: [], write: [], folders: [] },
       expectsJsonSchema: false,
+      // An http check makes requests: the bundle keeps the http check's client.
+      httpClient: true,
       reportReserveMs: 20_000,
       snsTopics: [],
       eventBuses: [],
