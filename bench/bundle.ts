@@ -94,7 +94,10 @@ hooks:
 `;
 }
 
-/** Every check type, `auto` targets and both secret providers: the most a zip can carry. */
+/**
+ * Every check type but `migration-rehearsal` (its PGlite makes that one zip ~11 MB, by design), `auto`
+ * targets and both secret providers: the most an ordinary hook zip carries.
+ */
 const EVERY_FEATURE_CONFIG = `targets:
   test: auto
   prod: auto
