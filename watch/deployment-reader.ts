@@ -22,6 +22,7 @@ import {
   serviceView,
 } from './aws-views';
 import { endingOf } from './deployment-ending';
+import { appSpecHookFunctions, serviceHookFunctions, type HookFunctions } from './hook-functions';
 import { HookVerdictReader } from './hook-verdict-reader';
 import { ListenerReader } from './listener-reader';
 import { remember } from './seen-ids';
@@ -58,6 +59,8 @@ export class DeploymentReader {
   private readonly health: TaskHealthReader;
   private readonly listeners: ListenerReader;
   private readonly hookVerdicts: HookVerdictReader;
+  /** The hook functions found from the deployment, when no --hook-log-group was given. */
+  private foundHooks: HookFunctions | undefined;
 
   constructor(
     private readonly clients: WatchClients,
@@ -78,7 +81,17 @@ export class DeploymentReader {
       : this.serviceDeploymentArn
         ? `service deployment ${this.serviceDeploymentArn.slice(this.serviceDeploymentArn.lastIndexOf('/') + 1)}`
         : `deployment ${this.evidence.newRevisionId ?? '(none)'}`;
-    return `${what} of service ${this.service} in cluster ${this.cluster} (${this.evidence.kind})`;
+    const hooks = this.foundHooks
+      ? `; hook verdicts from ${this.hookVerdicts.groups.join(', ')} (found in ${this.foundHooks.source})`
+      : '';
+    return `${what} of service ${this.service} in cluster ${this.cluster} (${this.evidence.kind})${hooks}`;
+  }
+
+  /** Follows the hooks a deployment names, unless log groups were given. */
+  private followHooks(found: HookFunctions | undefined): void {
+    if (!found || this.foundHooks || this.hookVerdicts.following) return;
+    this.foundHooks = found;
+    this.hookVerdicts.follow(found.functions);
   }
 
   /** Finds the deployment to follow; a WatchSetupError when there is none to follow. */
@@ -114,6 +127,7 @@ export class DeploymentReader {
     }
     for (const d of service.deployments ?? []) if (d.status === 'PRIMARY') this.evidence.newRevisionId = d.id;
     this.applyService(service);
+    if (this.evidence.kind === 'ecs-blue-green') this.followHooks(serviceHookFunctions(service));
     if (service.deploymentController?.type !== 'CODE_DEPLOY') await this.findServiceDeployment();
     for (const name of service.deploymentConfiguration?.alarms?.alarmNames ?? []) this.health.addAlarm(name);
     for (const e of service.events ?? []) if (e.id) this.seenEvents.add(e.id);
@@ -225,7 +239,10 @@ export class DeploymentReader {
         this.clients.codedeploy.send(new GetDeploymentCommand({ deploymentId: id })),
       )
     ).deploymentInfo;
-    if (info) this.applyDeployment(id, info);
+    if (info) {
+      this.applyDeployment(id, info);
+      this.followHooks(appSpecHookFunctions(info));
+    }
     if (!info?.applicationName || !info.deploymentGroupName) {
       throw new WatchSetupError(`CodeDeploy deployment ${id} names no application or deployment group`);
     }

@@ -22,17 +22,32 @@ export class HookVerdictReader {
   constructor(
     private readonly logs: Pick<CloudWatchLogsClient, 'send'> | undefined,
     private readonly pacer: ApiPacer,
-    private readonly hookLogGroups: string[] | undefined,
+    private hookLogGroups: string[] | undefined,
     /** epoch ms the watch started; the hooks' log is read from an hour before. */
     private readonly startedAt: number,
   ) {}
+
+  /** Whether log groups were given (`--hook-log-group`) or found already. */
+  get following(): boolean {
+    return (this.hookLogGroups ?? []).length > 0;
+  }
+
+  /** The log groups read, as `/aws/lambda/...` names. */
+  get groups(): string[] {
+    return [...new Set((this.hookLogGroups ?? []).map(logGroupOf))];
+  }
+
+  /** Follows these functions' or log groups' logs too (hooks found from the deployment). */
+  follow(namesOrArns: string[]): void {
+    this.hookLogGroups = [...new Set([...(this.hookLogGroups ?? []), ...namesOrArns])];
+  }
 
   /**
    * One hook log group per poll, in turn: FilterLogEvents for the deployment's id from where the
    * last call stopped, keeping the greenlight verdicts about this deployment.
    */
   async read(note: NoteCall, deployment: string | undefined, evidence: Evidence): Promise<void> {
-    const groups = (this.hookLogGroups ?? []).map(logGroupOf);
+    const groups = this.groups;
     const logs = this.logs;
     if (!groups.length || !deployment || !logs) return;
     const group = groups[this.logGroupTurn % groups.length]!;

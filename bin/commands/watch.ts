@@ -166,7 +166,8 @@ export function createWatchCommand(options: WatchCommandOptions = {}): Command {
       '  --deployment-id ID        a CodeDeploy deployment (its service comes from the deployment group)\n' +
       `  --interval DURATION       time between polls; each AWS API is called at most once per interval (default ${DEFAULT_INTERVAL_MS / 1_000}s, at least 1s)\n` +
       `  --stall-after DURATION    no progress for this long ends the watch as stalled (default ${DEFAULT_STALL_AFTER_MS / 60_000}m)\n` +
-      "  --hook-log-group G        a greenlight hook's log group or Lambda function name (repeatable): its verdicts go on the timeline\n" +
+      "  --hook-log-group G        a greenlight hook's log group or Lambda function name (repeatable): its verdicts go on the timeline;\n" +
+      "                            without it, the hooks the deployment's appspec or the service's lifecycle hooks name\n" +
       '  --json                    one JSON object per event line (schema in the README)\n\n' +
       'exit codes: 0 completed, 1 failed or rolled back, 2 usage error or nothing to follow, 3 stalled or AWS unreachable',
     async run(args, io) {

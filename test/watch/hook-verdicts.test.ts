@@ -210,6 +210,107 @@ describe('greenlight watch: hook verdicts from the hooks’ log groups', () => {
     );
   });
 
+  it('finds the hooks’ log groups in the deployment’s appspec when none is given', async () => {
+    world = await blueGreenDeployment(moto.url, 'hookfound');
+    await hookLog('CodeDeployHook_greenlight-prod-AfterAllowTestTraffic', [
+      {
+        agoMs: 40_000,
+        doc: verdictLine(world.deploymentId, 'AfterAllowTestTraffic', 'Failed', "'smoke' failed: 503"),
+      },
+    ]);
+    // The appspec as `aws deploy create-deployment --revision AppSpecContent` carries it (YAML).
+    const appspec = [
+      'version: 0.0',
+      'Resources:',
+      '  - TargetService: { Type: AWS::ECS::Service, Properties: { TaskDefinition: "arn:td:7" } }',
+      'Hooks:',
+      '  - AfterAllowTestTraffic: "CodeDeployHook_greenlight-prod-AfterAllowTestTraffic"',
+      '  - BeforeAllowTraffic: "arn:aws:lambda:eu-west-1:123456789012:function:CodeDeployHook_greenlight-prod-BeforeAllowTraffic"',
+    ].join('\n');
+    scriptCodeDeploy(
+      (poll) => ({
+        revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appspec } },
+        ...(poll < 2
+          ? { status: 'InProgress' }
+          : {
+              status: 'Failed',
+              errorInformation: { code: 'HOOK_EXECUTION_FAILURE', message: 'a lifecycle event hook failed.' },
+            }),
+      }),
+      (poll, lifecycle) => {
+        if (poll > 1) Object.assign(lifecycle[4]!, { status: 'Failed' });
+      },
+    );
+
+    const { code, stdout } = await run(['--deployment-id', world.deploymentId, '--interval', '10s']);
+
+    expect(code).toBe(EXIT_FAILED);
+    expect(stdout).toContain(
+      "hook verdicts from /aws/lambda/CodeDeployHook_greenlight-prod-AfterAllowTestTraffic, /aws/lambda/CodeDeployHook_greenlight-prod-BeforeAllowTraffic (found in the deployment's appspec)",
+    );
+    expect(stdout).toContain("hook AfterAllowTestTraffic: Failed ('smoke' failed: 503)");
+  });
+
+  it('finds an ECS blue/green service’s hook in its lifecycle hooks; a given --hook-log-group comes first', async () => {
+    const hookArn = 'arn:aws:lambda:eu-west-1:123456789012:function:greenlight-prod-EcsLifecycleHook';
+    const deploymentArn =
+      'arn:aws:ecs:eu-west-1:123456789012:service-deployment/web-cluster/web/r3k1TQhG5Jg9OCw2aFgGp';
+    await hookLog('greenlight-prod-EcsLifecycleHook', [
+      {
+        agoMs: 20_000,
+        doc: {
+          level: 'INFO',
+          message: 'hook status',
+          resourceArn: deploymentArn,
+          lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT',
+          hookStatus: 'SUCCEEDED',
+          reason: 'all 1 gating checks passed',
+        },
+      },
+    ]);
+    ecs.on('DescribeServices', () => {
+      const doc = fixture('ecs-describe-services-rolling');
+      const service = doc.services[0];
+      delete service.deploymentConfiguration.alarms;
+      service.loadBalancers = [];
+      service.deploymentConfiguration.strategy = 'BLUE_GREEN';
+      service.deploymentConfiguration.lifecycleHooks = [
+        {
+          hookTargetArn: hookArn,
+          roleArn: 'arn:aws:iam::123456789012:role/ecs-hooks',
+          lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT'],
+        },
+      ];
+      return { body: doc };
+    });
+    ecs.on('ListServiceDeployments', () => ({ body: fixture('ecs-list-service-deployments') }));
+    ecs.on('DescribeServiceDeployments', () => {
+      const doc = fixture('ecs-describe-service-deployments');
+      Object.assign(doc.serviceDeployments[0], { status: 'SUCCESSFUL', lifecycleStage: 'CLEAN_UP' });
+      return { body: doc };
+    });
+    ecs.on('ListTasks', () => ({ body: { taskArns: [] } }));
+
+    const found = await run(['--cluster', 'web-cluster', '--service', 'web']);
+    expect(found.code).toBe(EXIT_OK);
+    expect(found.stdout).toContain(
+      "hook verdicts from /aws/lambda/greenlight-prod-EcsLifecycleHook (found in the service's lifecycle hooks)",
+    );
+    expect(found.stdout).toContain('hook POST_TEST_TRAFFIC_SHIFT: Succeeded (all 1 gating checks passed)');
+
+    // A log group given on the command line is the one read: nothing is looked up instead.
+    const given = await run([
+      '--cluster',
+      'web-cluster',
+      '--service',
+      'web',
+      '--hook-log-group',
+      'other-hook',
+    ]);
+    expect(given.stdout).not.toContain('found in');
+    expect(given.stdout).not.toContain('hook POST_TEST_TRAFFIC_SHIFT');
+  });
+
   it('follows a deployment to completion without log groups, reading no logs', async () => {
     world = await blueGreenDeployment(moto.url, 'hooknone');
     scriptCodeDeploy(
