@@ -109,11 +109,13 @@ export function createHookHandler(
     let delivery: Delivery | undefined;
     let notify: NotifySettings | undefined;
     let skipped: SkippedVerdict | undefined;
+    /** The lookup, when a Succeeded verdict went out without waiting for it (a switch would not change it). */
+    let unneededSkip: Promise<SkippedVerdict | undefined> | undefined;
     let reportHere = true;
 
     try {
       // The break-glass lookup and the config load run side by side: a skip makes the config moot.
-      const pendingSkip = breakGlass(deployment, hookLog, remaining() - MIN_REPORT_MS, options.metrics);
+      const pendingSkip = breakGlass(deployment, hookLog, remaining() - MIN_REPORT_MS);
       // The config's own reserve is not known yet: loading may use all but what a report needs.
       const loadBudgetMs = remaining() - MIN_REPORT_MS;
       const pendingConfig = withinDeadline(
@@ -228,8 +230,10 @@ export function createHookHandler(
             }
           }
         }
-        // A switch found after the config was ready overrides whatever the checks decided.
-        const late = await settledSkip;
+        // A switch found after the config was ready overrides a verdict that would hold the
+        // deployment back. A Succeeded one goes out without waiting: a switch would not change it.
+        const late = status === 'Succeeded' && reportHere ? undefined : await settledSkip;
+        if (status === 'Succeeded' && reportHere) unneededSkip = settledSkip;
         if (late) {
           if (verdict) hookLog.info('checks stopped: the deployment was let through by break-glass');
           skipped = late;
@@ -280,6 +284,12 @@ export function createHookHandler(
           // The result metrics are log lines: written once CodeDeploy has the verdict, not before.
           if (verdict && options.metrics !== false)
             await emitMetrics(verdict, deployment, hookLog, options.metrics);
+          if (skipped && options.metrics !== false) await countSkip(deployment, options.metrics);
+          const unused = await unneededSkip?.catch(() => undefined);
+          if (unused)
+            hookLog.info('a break-glass switch names this deployment, but its checks passed: not used', {
+              skipped: { by: unused.by, parameter: unused.parameter },
+            });
           await notified;
         }
       }
@@ -334,29 +344,34 @@ async function diagnoseGreen(
 
 /**
  * The break-glass switch for this deployment and lifecycle event (hooks/break-glass.ts), looked up
- * only when `GREENLIGHT_BREAK_GLASS_PREFIX` is set; a skip is counted as `VerdictSkipped`.
+ * only when `GREENLIGHT_BREAK_GLASS_PREFIX` is set.
  */
 async function breakGlass(
   deployment: { deploymentId: string; lifecycleEvent: string },
   log: Logger,
   budgetMs: number,
-  metrics: HookHandlerOptions['metrics'],
 ): Promise<SkippedVerdict | undefined> {
   if (!process.env.GREENLIGHT_BREAK_GLASS_PREFIX) return undefined;
-  const { emitSkippedMetric, findBreakGlass } = await import('./break-glass');
-  const skipped = await findBreakGlass({
+  const { findBreakGlass } = await import('./break-glass');
+  return findBreakGlass({
     deployment: deployment.deploymentId,
     hook: deployment.lifecycleEvent,
     log,
     budgetMs,
   });
-  if (skipped && metrics !== false)
-    emitSkippedMetric(
-      { service: metricsServiceName(deployment.deploymentId), lifecycleEvent: deployment.lifecycleEvent },
-      deployment.deploymentId,
-      metrics,
-    );
-  return skipped;
+}
+
+/** A verdict let through by break-glass, counted as `VerdictSkipped`. */
+async function countSkip(
+  deployment: { deploymentId: string; lifecycleEvent: string },
+  metrics: HookHandlerOptions['metrics'],
+): Promise<void> {
+  const { emitSkippedMetric } = await import('./break-glass');
+  emitSkippedMetric(
+    { service: metricsServiceName(deployment.deploymentId), lifecycleEvent: deployment.lifecycleEvent },
+    deployment.deploymentId,
+    metrics === false ? undefined : metrics,
+  );
 }
 
 /**

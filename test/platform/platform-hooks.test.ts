@@ -8,6 +8,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { createEcsHookDecider } from '../../hooks/ecs-hook-handler';
 import { createHookHandler } from '../../hooks/hook-handler';
+import { AwsJsonServer, forwardCall, type AwsCall } from '../support/aws-json-server';
 import { blueGreenDeployment, type BlueGreenWorld } from '../support/aws-world';
 import { captureOutput } from '../support/capture-output';
 import { CodeDeployOverMoto } from '../support/codedeploy-over-moto';
@@ -18,6 +19,14 @@ jest.setTimeout(60_000);
 
 const moto = new MotoServer();
 const codedeploy = new CodeDeployOverMoto(() => moto.url);
+// The hooks reach SSM (the break-glass lookup) through this front to moto; a test may hold a lookup.
+const ssmFront = new AwsJsonServer({ targetPrefix: 'AmazonSSM', contentType: 'application/x-amz-json-1.1' });
+let holdLookup: Promise<unknown> | undefined;
+const toMoto = async (call: AwsCall) => {
+  await holdLookup;
+  return forwardCall(moto.url, call);
+};
+ssmFront.on('GetParameter', toMoto).on('GetParameters', toMoto);
 const BUCKET = 'platform-hooks';
 const PLATFORM_ENV = {
   GREENLIGHT_CONFIG: `s3://${BUCKET}/greenlight/{application}/{deploymentGroup}.yml`,
@@ -36,9 +45,10 @@ let execution = 0;
 beforeAll(async () => {
   const url = await moto.start();
   const codeDeployUrl = await codedeploy.start();
+  const ssmUrl = await ssmFront.start();
   Object.assign(process.env, PLATFORM_ENV, {
     AWS_ENDPOINT_URL_S3: url,
-    AWS_ENDPOINT_URL_SSM: url,
+    AWS_ENDPOINT_URL_SSM: ssmUrl,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
     AWS_ENDPOINT_URL_CODEDEPLOY: codeDeployUrl,
   });
@@ -63,6 +73,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await codedeploy.stop();
+  await ssmFront.stop();
   await moto.stop();
   for (const name of [...Object.keys(PLATFORM_ENV), 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SSM'])
     delete process.env[name];
@@ -232,6 +243,42 @@ describe('break-glass', () => {
     const stopped = output.lines().some((l) => String(l.message).startsWith('checks stopped'));
     expect(stopped).toBe(ran);
     expect(output.lines().some((l) => l.message === 'check result')).toBe(false);
+  });
+
+  it('reports a passing verdict without waiting for the lookup, and leaves a switch it did not need unused', async () => {
+    await breakGlass(web.deploymentId, { hooks: ['*'], expiresAt: inOneHour() });
+    // The lookup is answered only once CodeDeploy has the report: a hook that waited for it would
+    // report only after its lookup timed out, and would never see the switch.
+    holdLookup = new Promise<void>((reported) => {
+      codedeploy.onReport = (r) => {
+        if (r.executionId === 'exec-unused') reported();
+      };
+    });
+    const metrics: Record<string, unknown>[] = [];
+    const handler = createHookHandler('AfterAllowTestTraffic', {
+      metrics: (line) => metrics.push(JSON.parse(line) as Record<string, unknown>),
+    });
+    try {
+      const outcome = await handler(
+        { DeploymentId: web.deploymentId, LifecycleEventHookExecutionId: 'exec-unused' },
+        { getRemainingTimeInMillis: () => 60_000 },
+      );
+      expect(outcome).toMatchObject({ status: 'Succeeded', delivery: 'reported' });
+      expect(outcome.skipped).toBeUndefined();
+      expect(outcome.verdict!.checks.map((c) => [c.name, c.outcome])).toEqual([['web-smoke', 'passed']]);
+      expect(codedeploy.reportsOf('exec-unused')).toEqual(['Succeeded']);
+      // Logged after the report, and not counted as a skipped verdict.
+      const lines = output.lines().map((l) => l.message);
+      expect(
+        lines.indexOf('a break-glass switch names this deployment, but its checks passed: not used'),
+      ).toBeGreaterThan(lines.indexOf('reported to CodeDeploy'));
+      expect(metrics.some((m) => 'VerdictSkipped' in m)).toBe(false);
+      expect(metrics.some((m) => m.VerdictSucceeded === 1)).toBe(true);
+    } finally {
+      holdLookup = undefined;
+      codedeploy.onReport = undefined;
+      await ssm.send(new DeleteParameterCommand({ Name: `/greenlight-break-glass/${web.deploymentId}` }));
+    }
   });
 
   it('does not cover the next deployment of the same service, which runs its checks', async () => {
