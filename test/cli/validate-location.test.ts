@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { EXIT_OK, EXIT_USAGE } from '../../bin/command';
 import { createPublishCommand } from '../../bin/commands/publish';
@@ -12,6 +12,7 @@ import { createValidateCommand } from '../../bin/commands/validate';
 import { resetSecretSources } from '../../config/secret-resolvers';
 import { secret } from '../support/aws-world';
 import { startHttpServer, type TestServer } from '../support/http-servers';
+import { closeConfigStore, openConfigStore } from '../support/config-store';
 import { MotoServer } from '../support/moto-server';
 import { scriptedCheckType } from '../support/test-check-types';
 import { cliIO, normalise } from './cli-io';
@@ -30,16 +31,7 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   const url = await moto.start();
-  env = { AWS_ENDPOINT_URL_S3: url, AWS_ENDPOINT_URL_SSM: url, AWS_ENDPOINT_URL_SECRETS_MANAGER: url };
-  Object.assign(process.env, env);
-  s3 = new S3Client({ endpoint: url, forcePathStyle: true });
-  ssm = new SSMClient({ endpoint: url });
-  await s3.send(
-    new CreateBucketCommand({
-      Bucket: BUCKET,
-      CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
-    }),
-  );
+  ({ s3, ssm, env } = await openConfigStore(url, BUCKET));
   await secret(url, 'greenlight/web/token', { value: 'web-token-8841' });
   await secret(url, 'greenlight/billing/token', { value: 'billing-token-8842' });
   green = await startHttpServer((_req, res) => res.writeHead(204).end());
@@ -49,7 +41,7 @@ afterAll(async () => {
   await green?.close();
   await moto.stop();
   resetSecretSources();
-  for (const name of Object.keys(env)) delete process.env[name];
+  closeConfigStore({ env });
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { EXIT_OK, EXIT_USAGE } from '../../bin/command';
 import { createBreakGlassCommand } from '../../bin/commands/break-glass';
@@ -11,6 +11,7 @@ import { parseBreakGlassRecord } from '../../hooks/break-glass';
 import { resetSecretSources } from '../../config/secret-resolvers';
 import { cliIO } from '../cli/cli-io';
 import { secret } from '../support/aws-world';
+import { closeConfigStore, openConfigStore } from '../support/config-store';
 import { MotoServer } from '../support/moto-server';
 import { scriptedCheckType } from '../support/test-check-types';
 
@@ -26,16 +27,7 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   const url = await moto.start();
-  env = { AWS_ENDPOINT_URL_S3: url, AWS_ENDPOINT_URL_SSM: url, AWS_ENDPOINT_URL_SECRETS_MANAGER: url };
-  Object.assign(process.env, env);
-  s3 = new S3Client({ endpoint: url, forcePathStyle: true });
-  ssm = new SSMClient({ endpoint: url });
-  await s3.send(
-    new CreateBucketCommand({
-      Bucket: BUCKET,
-      CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
-    }),
-  );
+  ({ s3, ssm, env } = await openConfigStore(url, BUCKET));
   await secret(url, 'greenlight/web/token', { value: 'web-token-123' });
   await secret(url, 'greenlight/billing/token', { value: 'billing-token-456' });
 });
@@ -43,7 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await moto.stop();
   resetSecretSources();
-  for (const name of Object.keys(env)) delete process.env[name];
+  closeConfigStore({ env });
   rmSync(dir, { recursive: true, force: true });
 });
 

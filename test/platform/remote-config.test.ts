@@ -1,7 +1,7 @@
 // Platform configs read from S3 and SSM (moto's server, through the real SDK clients): one config
 // per deployment from a template, kept per container with a conditional re-read after the TTL,
 // and the tenant rules that keep one service's config away from another's secrets and hosts.
-import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { fillConfigLocation, type DeploymentSubject } from '../../config/config-location';
 import { awsConfigReader, type ConfigReader } from '../../config/config-reader';
@@ -9,6 +9,7 @@ import { RemoteConfigCache } from '../../config/remote-config';
 import { checkTenantHosts, tenantRulesFor, type TenantRules } from '../../config/tenant-rules';
 import { secretResolvers, resetSecretSources } from '../../config/secret-resolvers';
 import { parameter, secret } from '../support/aws-world';
+import { closeConfigStore, openConfigStore, type ConfigStore } from '../support/config-store';
 import { MotoServer } from '../support/moto-server';
 import { scriptedCheckType } from '../support/test-check-types';
 
@@ -19,20 +20,12 @@ const BUCKET = 'platform-configs';
 const TEMPLATE = `s3://${BUCKET}/greenlight/{application}/{deploymentGroup}.yml`;
 let s3: S3Client;
 let ssm: SSMClient;
+let store: ConfigStore | undefined;
 
 beforeAll(async () => {
   const url = await moto.start();
-  process.env.AWS_ENDPOINT_URL_S3 = url;
-  process.env.AWS_ENDPOINT_URL_SSM = url;
-  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = url;
-  s3 = new S3Client({ endpoint: url, forcePathStyle: true });
-  ssm = new SSMClient({ endpoint: url });
-  await s3.send(
-    new CreateBucketCommand({
-      Bucket: BUCKET,
-      CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
-    }),
-  );
+  store = await openConfigStore(url, BUCKET);
+  ({ s3, ssm } = store);
   await secret(url, 'greenlight/web/db', { password: 'web-db-secret' });
   await secret(url, 'greenlight/billing/db', { password: 'billing-db-secret' });
   await parameter(url, '/greenlight/web/host', 'db.web.internal');
@@ -41,7 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await moto.stop();
   resetSecretSources();
-  for (const service of ['S3', 'SSM', 'SECRETS_MANAGER']) delete process.env[`AWS_ENDPOINT_URL_${service}`];
+  closeConfigStore(store);
 });
 
 const web: DeploymentSubject = { application: 'web', deploymentGroup: 'web-prod' };
