@@ -30,7 +30,10 @@ function awsSdkSource(value = 'bundled') {
   return value;
 }
 
+/** Where a failed http check adds green's tasks' diagnosis (hooks/wants-green-diagnosis.ts): CodeDeploy events… */
 const GREEN_DIAGNOSIS_EVENTS = ['AfterInstall', 'AfterAllowTestTraffic'];
+/** …and ECS built-in stages (hooks/ecs-green-diagnosis.ts). */
+const ECS_GREEN_DIAGNOSIS_STAGES = ['POST_SCALE_UP', 'TEST_TRAFFIC_SHIFT', 'POST_TEST_TRAFFIC_SHIFT'];
 
 /** The CodeDeploy lifecycle events; every other key of `hooks` is an Amazon ECS lifecycle stage. */
 const CODEDEPLOY_EVENTS = [
@@ -118,14 +121,15 @@ function analyseConfig(text, source, options = {}) {
   const { snsTopics, eventBuses } = notifyDestinations(doc.notify);
   const s3Objects = schemaS3Objects(checks);
   const hookLists = doc.hooks && typeof doc.hooks === 'object' ? doc.hooks : {};
-  // A failed http check at these events adds green's tasks' diagnosis (hooks/green-diagnosis.ts).
+  // A failed http check at these events adds green's tasks' diagnosis (hooks/green-diagnosis.ts,
+  // hooks/ecs-green-diagnosis.ts).
   const httpChecks = new Set(checks.filter(([, c]) => c && c.type === 'http').map(([name]) => name));
-  const greenDiagnosis = GREEN_DIAGNOSIS_EVENTS.some(
-    (event) =>
-      options.runs?.(event) !== false &&
-      Array.isArray(hookLists[event]) &&
-      hookLists[event].some((name) => httpChecks.has(name)),
-  );
+  const httpCheckAt = (event) =>
+    options.runs?.(event) !== false &&
+    Array.isArray(hookLists[event]) &&
+    hookLists[event].some((name) => httpChecks.has(name));
+  const greenDiagnosis = GREEN_DIAGNOSIS_EVENTS.some(httpCheckAt);
+  const ecsGreenDiagnosis = ECS_GREEN_DIAGNOSIS_STAGES.some(httpCheckAt);
   const expectsJsonSchema = checks.some(([, c]) => hasExpectedSchema(c));
   const httpClient = checks.some(([, c]) => usesHttpClient(c));
   const targets = doc.targets && typeof doc.targets === 'object' ? doc.targets : {};
@@ -144,6 +148,7 @@ function analyseConfig(text, source, options = {}) {
     autoTargets,
     discoveringChecks,
     greenDiagnosis,
+    ecsGreenDiagnosis,
     schemaEngines: [...schemaEngines].sort(),
     s3Objects,
     expectsJsonSchema,
@@ -259,4 +264,12 @@ function schemaS3Objects(checks) {
   return { read: [...reads].sort(), write: [...writes].sort(), folders: [...folders].sort() };
 }
 
-module.exports = { MIGRATION_REHEARSAL, analyseConfig, analyseNotifyDefaults, awsSdkSource, handlerEvents };
+module.exports = {
+  ECS_GREEN_DIAGNOSIS_STAGES,
+  GREEN_DIAGNOSIS_EVENTS,
+  MIGRATION_REHEARSAL,
+  analyseConfig,
+  analyseNotifyDefaults,
+  awsSdkSource,
+  handlerEvents,
+};

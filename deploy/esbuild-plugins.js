@@ -18,7 +18,8 @@
  *   ~11 MB and need 1 GiB of memory for it;
  * - deployment discovery (`targets: auto`) and the Secrets Manager / SSM resolvers are left out
  *   when the config has no `auto` target or no `${secretsmanager:...}` / `${ssm:...}` reference,
- *   and the diagnosis of green's tasks when no http check runs at AfterInstall or AfterAllowTestTraffic;
+ *   and the diagnosis of green's tasks when no http check runs at AfterInstall or AfterAllowTestTraffic
+ *   (the ECS hook's: at POST_SCALE_UP, TEST_TRAFFIC_SHIFT or POST_TEST_TRAFFIC_SHIFT);
  *   if a left-out module were ever loaded, it throws an error saying so (the hook then reports
  *   Failed with that reason), never a silent pass;
  * - the packaged greenlight.yml goes in parsed, so that a cold start does not load the YAML parser
@@ -50,6 +51,8 @@
 const { readFileSync } = require('node:fs');
 const { dirname, join, relative, resolve, sep } = require('node:path');
 const {
+  ECS_GREEN_DIAGNOSIS_STAGES,
+  GREEN_DIAGNOSIS_EVENTS,
   MIGRATION_REHEARSAL,
   analyseConfig,
   analyseNotifyDefaults,
@@ -83,6 +86,7 @@ const OPTIONAL_MODULES = {
   targetGroupDiscovery: 'checks/discovery/target-groups',
   secretResolvers: 'config/secret-resolvers',
   greenDiagnosis: 'hooks/green-diagnosis',
+  ecsGreenDiagnosis: 'hooks/ecs-green-diagnosis',
   remoteConfig: 'config/remote-config',
   breakGlass: 'hooks/break-glass',
   httpFlow: 'checks/http/flow',
@@ -110,6 +114,7 @@ function everythingAnalysis(checkTypes) {
     discoveringChecks: ['*'],
     schemaEngines: ['mysql', 'postgres'],
     greenDiagnosis: true,
+    ecsGreenDiagnosis: true,
     expectsJsonSchema: true,
     httpClient: true,
     s3Objects: { read: ['*'], write: ['*'] },
@@ -211,13 +216,19 @@ function greenlightBundle(options = {}) {
       ) {
         leaveOut.set(
           OPTIONAL_MODULES.deploymentReads,
-          `no target is "auto", no check discovers and no http check runs at AfterInstall or AfterAllowTestTraffic${atEvents}`,
+          `no target is "auto", no check discovers and no http check runs at ${GREEN_DIAGNOSIS_EVENTS.join(' or ')}${atEvents}`,
         );
       }
       if (!analysis.greenDiagnosis) {
         leaveOut.set(
           OPTIONAL_MODULES.greenDiagnosis,
-          'no http check runs at AfterInstall or AfterAllowTestTraffic',
+          `no http check runs at ${GREEN_DIAGNOSIS_EVENTS.join(' or ')}`,
+        );
+      }
+      if (!analysis.ecsGreenDiagnosis) {
+        leaveOut.set(
+          OPTIONAL_MODULES.ecsGreenDiagnosis,
+          `no http check runs at ${ECS_GREEN_DIAGNOSIS_STAGES.join(', ')}`,
         );
       }
       // The http check's client (undici) for schema contracts fetched from a url or a target.
@@ -236,7 +247,7 @@ function greenlightBundle(options = {}) {
       build.onResolve(
         {
           filter:
-            /^\.{1,2}\/(.*\/)?(deployment|listeners|target-groups|secret-resolvers|green-diagnosis|remote-config|break-glass|flow)$/,
+            /^\.{1,2}\/(.*\/)?(deployment|listeners|target-groups|secret-resolvers|green-diagnosis|ecs-green-diagnosis|remote-config|break-glass|flow)$/,
         },
         (args) => {
           const name = relative(ROOT, resolve(args.resolveDir, args.path)).split(sep).join('/');

@@ -41,6 +41,8 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
   // A failed http check adds green's tasks' diagnosis (hooks/green-diagnosis.ts), which finds them
   // through the deployment group and the service's task sets.
   const diagnosesGreen = analysis.greenDiagnosis === true;
+  // The ECS hook's does the same from the target service revision (hooks/ecs-green-diagnosis.ts).
+  const ecsDiagnosesGreen = ecsHook === true && analysis.ecsGreenDiagnosis === true;
   if (discovers || diagnosesGreen) codedeployActions.push('codedeploy:GetDeploymentGroup');
   const statements = [{ Effect: 'Allow', Action: codedeployActions, Resource: [groupArn] }];
 
@@ -64,7 +66,7 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
       Resource: '*',
     });
   }
-  if (diagnosesGreen) {
+  if (diagnosesGreen || ecsDiagnosesGreen) {
     // ListTasks is authorised against container instances, DescribeTasks against tasks (both carry
     // the ecs:cluster condition key); DescribeTargetHealth cannot be scoped to a resource.
     statements.push(
@@ -78,6 +80,13 @@ function iamStatements(analysis, { application, deploymentGroup, ecsHook, kmsKey
       },
       { Effect: 'Allow', Action: ['elasticloadbalancing:DescribeTargetHealth'], Resource: '*' },
     );
+  }
+  if (ecsDiagnosesGreen) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['ecs:DescribeServiceRevisions'],
+      Resource: [sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-revision/*')],
+    });
   }
   if (ecsHook) {
     // AWS authorises DescribeServiceDeployments against the service and the service deployment both.

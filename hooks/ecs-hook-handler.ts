@@ -16,6 +16,8 @@ import { ecsDeployment, notifyVerdict } from './notify/notify';
 import { withGateAnnouncer } from './notify/gate-announcer';
 import type { NotifySettings } from '../config/notify-schema';
 import { needsGate } from './gate/needs-gate';
+import { wantsGreenDiagnosis } from './wants-green-diagnosis';
+import type { Verdict } from '../checks/runner';
 
 // The config machinery, the secret resolvers and the ECS client load on first use, so that a cold
 // start pays only for what the invocation needs.
@@ -234,8 +236,14 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
         budgetMs,
         attempt: state.attempts,
       });
+      const deadline = Date.now() + budgetMs;
+      // A FAILED answer for an http check that could not reach green says what green's tasks show.
+      const explained = async (reason: string, verdict: Verdict) =>
+        options.diagnoseGreen !== false && wantsGreenDiagnosis(stage, verdict)
+          ? `${reason}; ${await diagnoseGreen(invocation, deadline, options)}`
+          : reason;
       const verdict = await runChecks(planned, {
-        deadline: Date.now() + budgetMs,
+        deadline,
         targets: config.targets,
         deployment: {
           lifecycleEvent: stage,
@@ -264,13 +272,17 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
         }
         return decide({
           response: { hookStatus: toEcsHookStatus(verdict.outcome) },
-          reason: `still ${verdict.outcome} after ${state.attempts} attempts over ${waitedSeconds} s (limit ${maxWaitSeconds} s): ${verdict.reason}`,
+          reason: await explained(
+            `still ${verdict.outcome} after ${state.attempts} attempts over ${waitedSeconds} s (limit ${maxWaitSeconds} s): ${verdict.reason}`,
+            verdict,
+          ),
           verdict,
         });
       }
+      const hookStatus = toEcsHookStatus(verdict.outcome);
       return decide({
-        response: { hookStatus: toEcsHookStatus(verdict.outcome) },
-        reason: verdict.reason,
+        response: { hookStatus },
+        reason: hookStatus === 'FAILED' ? await explained(verdict.reason, verdict) : verdict.reason,
         verdict,
       });
     } catch (err) {
@@ -282,6 +294,24 @@ export function createEcsHookDecider(options: EcsHookHandlerOptions = {}) {
       clearTimeout(guardTimer);
     }
   };
+}
+
+/**
+ * Green's tasks' diagnosis from the invocation's target service revision, loaded only when wanted
+ * (a bundle packaged without it never loads it); a failure to load or run it never changes the answer.
+ */
+async function diagnoseGreen(
+  invocation: EcsHookInvocation,
+  deadline: number,
+  options: EcsHookHandlerOptions,
+): Promise<string> {
+  try {
+    const { defaultEcsDiagnosisClients, ecsGreenDiagnosis } = await import('./ecs-green-diagnosis');
+    const clients = await defaultEcsDiagnosisClients(options.ecs, options.elbv2);
+    return await ecsGreenDiagnosis(invocation, deadline, clients);
+  } catch (err) {
+    return `diagnosis of green's tasks not available: ${errorMessage(err)}`;
+  }
 }
 
 /** The Lambda handler for ECS built-in blue/green lifecycle hooks: returns only what ECS reads. */

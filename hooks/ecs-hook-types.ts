@@ -1,5 +1,6 @@
 // The ECS hook's contract: the options it takes, the answer ECS reads and the decision behind it.
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Context } from 'aws-lambda';
 import type { CheckType } from '../checks/check-type';
 import type { Verdict } from '../checks/runner';
@@ -42,8 +43,15 @@ export interface EcsHookHandlerOptions {
   log?: Logger;
   /** `${provider:...}` resolvers for the config (default: `secretsmanager` and `ssm`). */
   resolvers?: LoadOptions['resolvers'];
-  /** Reads the service deployment's status to recognise a rollback. */
+  /** Reads the service deployment's status to recognise a rollback, and green's service revision and tasks. */
   ecs?: Pick<ECSClient, 'send'>;
+  /** Reads green's target health for the diagnosis (default: created on first use). */
+  elbv2?: Pick<ElasticLoadBalancingV2Client, 'send'>;
+  /**
+   * Whether a FAILED answer for an http check at POST_SCALE_UP, TEST_TRAFFIC_SHIFT or
+   * POST_TEST_TRAFFIC_SHIFT adds green's tasks' diagnosis (default true).
+   */
+  diagnoseGreen?: boolean;
   /** The stage when the payload names none (default `GREENLIGHT_ECS_STAGE`). */
   stage?: string;
   /** Seconds ECS waits before invoking again after IN_PROGRESS (default `GREENLIGHT_ECS_CALLBACK_DELAY_SECONDS`, else 30). */

@@ -38,23 +38,25 @@ export interface GreenDiagnosis {
   denied: string[];
 }
 
-class Unread extends Error {
+/** A read the diagnosis could not make: the IAM action it needed, and whether it was denied. */
+export class UnreadEvidence extends Error {
   constructor(
     readonly action: string,
     readonly denied: boolean,
     message: string,
   ) {
     super(message);
-    this.name = 'Unread';
+    this.name = 'UnreadEvidence';
   }
 }
 
-async function read<T>(action: string, send: () => Promise<T>): Promise<T> {
+/** One AWS read for the diagnosis; a failure becomes UnreadEvidence naming `action`. */
+export async function readEvidence<T>(action: string, send: () => Promise<T>): Promise<T> {
   try {
     return await send();
   } catch (err) {
     const name = awsErrorName(err) ?? '';
-    throw new Unread(
+    throw new UnreadEvidence(
       action,
       DENIED.test(name),
       `${action}: ${name && !errorMessage(err).startsWith(name) ? `${name}: ` : ''}${errorMessage(err)}`,
@@ -68,7 +70,7 @@ async function stoppedTasks(
   clients: GreenEvidenceClients,
   signal: AbortSignal,
 ): Promise<StoppedTask[]> {
-  const listed = await read('ecs:ListTasks', () =>
+  const listed = await readEvidence('ecs:ListTasks', () =>
     clients.ecs.send(
       new ListTasksCommand({
         cluster: where.cluster,
@@ -81,7 +83,7 @@ async function stoppedTasks(
   );
   const arns = (listed.taskArns ?? []).slice(0, PER_CALL);
   if (!arns.length) return [];
-  const described = await read('ecs:DescribeTasks', () =>
+  const described = await readEvidence('ecs:DescribeTasks', () =>
     clients.ecs.send(new DescribeTasksCommand({ cluster: where.cluster, tasks: arns }), {
       abortSignal: signal,
     }),
@@ -101,7 +103,7 @@ async function targets(
 ): Promise<TargetView[]> {
   const out: TargetView[] = [];
   for (const arn of where.targetGroupArns) {
-    const health = await read('elasticloadbalancing:DescribeTargetHealth', () =>
+    const health = await readEvidence('elasticloadbalancing:DescribeTargetHealth', () =>
       clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }), { abortSignal: signal }),
     );
     out.push(...(health.TargetHealthDescriptions ?? []).map((d) => targetView(arn, d)));
@@ -132,15 +134,15 @@ export async function diagnoseGreenTasks(
 ): Promise<GreenDiagnosis> {
   const evidence = emptyEvidence('codedeploy');
   evidence.replacementTargetGroupArns = [...where.targetGroupArns];
-  const unread: Unread[] = [];
+  const unread: UnreadEvidence[] = [];
   const [tasks, health] = await Promise.allSettled([
     stoppedTasks(where, clients, signal),
     targets(where, clients, signal),
   ]);
   for (const r of [tasks, health]) {
     if (r.status === 'rejected') {
-      if (r.reason instanceof Unread) unread.push(r.reason);
-      else unread.push(new Unread('the diagnosis', false, errorMessage(r.reason)));
+      if (r.reason instanceof UnreadEvidence) unread.push(r.reason);
+      else unread.push(new UnreadEvidence('the diagnosis', false, errorMessage(r.reason)));
     }
   }
   if (tasks.status === 'fulfilled') evidence.stoppedTasks = tasks.value;

@@ -15,7 +15,8 @@ import {
   secret,
   type BlueGreenWorld,
 } from '../support/aws-world';
-import { ecsHookEvent } from '../support/ecs-hook-events';
+import { ecsHookEvent, GREEN_REVISION } from '../support/ecs-hook-events';
+import { fixture } from '../watch/support/watch-world';
 import { invoke, packageStack, verdicts, type InvokeResult, type PackagedStack } from './artifact-kit';
 
 // The CodeDeploy hooks as a user deploys them: one `serverless package` of a config that uses
@@ -30,7 +31,7 @@ const run = randomBytes(3).toString('hex');
 const moto = new MotoServer();
 const codedeploy = new CodeDeployOverMoto(() => moto.url);
 const memcached = new MemcachedProcess();
-/** ECS DescribeServiceDeployments, which moto does not implement. */
+/** ECS DescribeServiceDeployments and DescribeServiceRevisions, which moto does not implement. */
 const ecs = new AwsJsonServer({
   targetPrefix: 'AmazonEC2ContainerServiceV20141113',
   contentType: 'application/x-amz-json-1.1',
@@ -410,6 +411,44 @@ describe('packaged CodeDeploy hooks, unzipped and run as Lambda runs them', () =
     it('answers SUCCEEDED when green passes its smoke test', async () => {
       const result = await decide('POST_TEST_TRAFFIC_SHIFT', `ecs-${run}-smoke`);
       expect(result.records).toEqual([{ result: { hookStatus: 'SUCCEEDED' } }]);
+    });
+
+    it('answers FAILED when green answers 503, the reason naming the crash of a task of green’s revision', async () => {
+      const taskDefinition = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/web:9';
+      ecs.on('DescribeServiceRevisions', () => ({
+        body: {
+          serviceRevisions: [
+            {
+              serviceRevisionArn: GREEN_REVISION,
+              serviceArn: 'arn:aws:ecs:eu-west-1:123456789012:service/web-cluster/web',
+              clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/web-cluster',
+              taskDefinition,
+              resolvedConfiguration: { loadBalancers: [{ targetGroupArn: world.greenTargetGroupArn }] },
+            },
+          ],
+          failures: [],
+        },
+      }));
+      const stopped = fixture('ecs-describe-tasks-stopped');
+      stopped.tasks[0].taskDefinitionArn = taskDefinition;
+      ecs.on('ListTasks', () => ({ body: { taskArns: [stopped.tasks[0].taskArn] } }));
+      ecs.on('DescribeTasks', () => ({ body: stopped }));
+      app.greenHealth = 503;
+      try {
+        const result = await decide('POST_TEST_TRAFFIC_SHIFT', `ecs-${run}-green-crash`);
+
+        expect(result.records).toEqual([{ result: { hookStatus: 'FAILED' } }]);
+        // Green's target health comes from moto's ELBv2 (no targets there); its tasks from the stand-in.
+        expect(result.logs.find((l) => l.message === 'hook status')?.reason).toMatch(
+          /^'smoke' failed: .*503.*; green's tasks: essential container exited: task 4f1c3b9e2a7d4c0f8e6b5a4d3c2b1a09: essential container web exited with code 1/,
+        );
+        expect(ecs.callsOf('ListTasks').at(-1)!.body).toMatchObject({
+          serviceName: 'web',
+          desiredStatus: 'STOPPED',
+        });
+      } finally {
+        app.greenHealth = 200;
+      }
     });
 
     it('answers FAILED at a traffic step while the alarm is in ALARM, and SUCCEEDED once ECS rolls back', async () => {

@@ -2,29 +2,36 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AwsJsonServer } from '../support/aws-json-server';
+import { elbv2Server } from '../support/aws-query-server';
 import { CodeDeployOverMoto } from '../support/codedeploy-over-moto';
 import { MotoServer } from '../support/moto-server';
 import { startHttpServer, type TestServer } from '../support/http-servers';
 import { serverless } from '../deploy/serverless-support';
 import { alarm } from '../support/aws-world';
-import { ecsHookEvent, serviceDeploymentArn } from '../support/ecs-hook-events';
+import { ecsHookEvent, GREEN_REVISION, serviceDeploymentArn } from '../support/ecs-hook-events';
+import { fixture } from '../watch/support/watch-world';
 import { invoke, packageStack, unpack, verdicts, type PackagedStack } from './artifact-kit';
 
 // The hooks packaged with `--param=awsSdk=runtime`: the zips carry no AWS SDK and load the copy
 // the Lambda runtime provides (here a stand-in folder on NODE_PATH holding the SDK clients and
 // their dependencies, and nothing else). The ECS built-in hook answers a passing, a failing and a
-// rollback invocation; a config naming a check type the bundle left out reports Failed saying so;
+// rollback invocation, a failing one with what green's tasks show (ECS and ELBv2 stand-ins); a
+// config naming a check type the bundle left out reports Failed saying so;
 // and `serverless invoke local` runs a CodeDeploy hook and the ECS hook to one answer each.
 jest.setTimeout(300_000);
 
 const run = randomBytes(3).toString('hex');
 const moto = new MotoServer();
 const codedeploy = new CodeDeployOverMoto(() => moto.url);
-/** ECS DescribeServiceDeployments, which moto does not implement. */
+/** ECS DescribeServiceDeployments and DescribeServiceRevisions, which moto does not implement. */
 const ecs = new AwsJsonServer({
   targetPrefix: 'AmazonEC2ContainerServiceV20141113',
   contentType: 'application/x-amz-json-1.1',
 });
+/** ELBv2 target health with its reasons, which moto does not give. */
+const elb = elbv2Server();
+const GREEN_TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/3333cccc4444dddd';
+const GREEN_TASK_DEFINITION = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/web:9';
 let stack: PackagedStack;
 let green: TestServer;
 const app = { greenHealth: 200 };
@@ -40,7 +47,7 @@ beforeAll(async () => {
   green = await startHttpServer((req, res) =>
     res.writeHead(req.url === '/health' ? app.greenHealth : 404).end('green'),
   );
-  await Promise.all([moto.start(), codedeploy.start(), ecs.start()]);
+  await Promise.all([moto.start(), codedeploy.start(), ecs.start(), elb.start()]);
   ecs.on('DescribeServiceDeployments', () => ({
     body: {
       serviceDeployments: [{ serviceDeploymentArn: DEPLOYMENT, status: serviceDeploymentStatus.value }],
@@ -68,7 +75,7 @@ hooks:
 });
 
 afterAll(async () => {
-  await Promise.all([green?.close(), moto.stop(), codedeploy.stop(), ecs.stop()]);
+  await Promise.all([green?.close(), moto.stop(), codedeploy.stop(), ecs.stop(), elb.stop()]);
   stack?.remove();
 });
 
@@ -76,6 +83,7 @@ const awsEnv = () => ({
   AWS_ENDPOINT_URL: moto.url,
   AWS_ENDPOINT_URL_CODEDEPLOY: codedeploy.server.url,
   AWS_ENDPOINT_URL_ECS: ecs.url,
+  AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elb.url,
 });
 
 describe('hooks packaged to use the Lambda runtime’s AWS SDK', () => {
@@ -170,14 +178,76 @@ describe('the ECS built-in hook, unzipped, using the runtime’s SDK', () => {
     expect(result.records[0]).toEqual({ result: { hookStatus: 'SUCCEEDED' } });
   });
 
-  it('answers FAILED when green answers 503', async () => {
-    app.greenHealth = 503;
-    try {
-      const result = await decide('POST_TEST_TRAFFIC_SHIFT', `ecs-${run}-fail`);
-      expect(result.records[0]).toEqual({ result: { hookStatus: 'FAILED' } });
-    } finally {
+  describe('when green answers 503 at POST_TEST_TRAFFIC_SHIFT', () => {
+    const reasonOf = (result: Awaited<ReturnType<typeof decide>>) =>
+      String(result.logs.find((l) => l.message === 'hook status')?.reason);
+    beforeEach(() => {
+      app.greenHealth = 503;
+      // Green's service revision, its task killed for memory, and its one target unhealthy.
+      ecs.on('DescribeServiceRevisions', () => ({
+        body: {
+          serviceRevisions: [
+            {
+              serviceRevisionArn: GREEN_REVISION,
+              serviceArn: 'arn:aws:ecs:eu-west-1:123456789012:service/web-cluster/web',
+              clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/web-cluster',
+              taskDefinition: GREEN_TASK_DEFINITION,
+              resolvedConfiguration: { loadBalancers: [{ targetGroupArn: GREEN_TG }] },
+            },
+          ],
+          failures: [],
+        },
+      }));
+      const stopped = fixture('ecs-describe-tasks-stopped');
+      stopped.tasks[0].taskDefinitionArn = GREEN_TASK_DEFINITION;
+      stopped.tasks[0].containers[0].exitCode = 137;
+      ecs.on('ListTasks', () => ({ body: { taskArns: [stopped.tasks[0].taskArn] } }));
+      ecs.on('DescribeTasks', () => ({ body: stopped }));
+      elb.on('DescribeTargetHealth', () => ({
+        result: {
+          TargetHealthDescriptions: [
+            {
+              Target: { Id: '10.0.2.21', Port: 8080 },
+              TargetHealth: {
+                State: 'unhealthy',
+                Reason: 'Target.ResponseCodeMismatch',
+                Description: 'Health checks failed with these codes: [503]',
+              },
+            },
+          ],
+        },
+      }));
+    });
+    afterEach(() => {
       app.greenHealth = 200;
-    }
+    });
+
+    it('answers FAILED, the reason naming the OOM kill of green’s task', async () => {
+      const result = await decide('POST_TEST_TRAFFIC_SHIFT', `ecs-${run}-fail`);
+
+      expect(result.records[0]).toEqual({ result: { hookStatus: 'FAILED' } });
+      expect(reasonOf(result)).toMatch(
+        /^'smoke' failed: GET .*\/health returned 503.*; green's tasks: container killed for memory \(OOM\): task 4f1c3b9e2a7d4c0f8e6b5a4d3c2b1a09/,
+      );
+      expect(ecs.callsOf('DescribeServiceRevisions').at(-1)!.body).toEqual({
+        serviceRevisionArns: [GREEN_REVISION],
+      });
+      expect(elb.callsOf('DescribeTargetHealth').at(-1)!.params.TargetGroupArn).toBe(GREEN_TG);
+    });
+
+    it('answers FAILED, the reason naming the permission the diagnosis lacks, when ECS denies it', async () => {
+      ecs.on('DescribeServiceRevisions', () => ({
+        error: 'AccessDeniedException',
+        message: 'not authorized to perform: ecs:DescribeServiceRevisions',
+      }));
+
+      const result = await decide('POST_TEST_TRAFFIC_SHIFT', `ecs-${run}-denied`);
+
+      expect(result.records[0]).toEqual({ result: { hookStatus: 'FAILED' } });
+      expect(reasonOf(result)).toMatch(
+        /^'smoke' failed: .*; diagnosis of green's tasks not available: the role needs ecs:DescribeServiceRevisions$/,
+      );
+    });
   });
 
   it('answers FAILED at a traffic step while the alarm is in ALARM', async () => {

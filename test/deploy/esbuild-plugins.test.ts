@@ -85,6 +85,25 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     expect(inputs.some((i) => i.includes('checks/http/index.ts'))).toBe(true);
   });
 
+  it('gives the ECS hook green’s diagnosis from its service revision only for an http check at POST_SCALE_UP, TEST_TRAFFIC_SHIFT or POST_TEST_TRAFFIC_SHIFT', async () => {
+    const smokeAt = (stage: string) => SMOKE.replace('AfterAllowTestTraffic', stage);
+    const has = (inputs: string[], part: string) => inputs.some((i) => i.includes(part));
+
+    const diagnosing = (await bundle(smokeAt('POST_TEST_TRAFFIC_SHIFT'), 'ecs-lifecycle-hook')).inputs;
+    const production = await bundle(smokeAt('PRODUCTION_TRAFFIC_SHIFT'), 'ecs-lifecycle-hook');
+
+    expect(has(diagnosing, 'hooks/ecs-green-diagnosis.ts')).toBe(true);
+    expect(has(diagnosing, 'checks/diagnosis/green-evidence.ts')).toBe(true);
+    // Green is the event's service revision: none of the CodeDeploy deployment reads.
+    expect(has(diagnosing, 'hooks/green-diagnosis.ts')).toBe(false);
+    expect(has(diagnosing, 'checks/discovery/deployment.ts')).toBe(false);
+    expect(has(production.inputs, 'hooks/ecs-green-diagnosis.ts')).toBe(false);
+    expect(has(production.inputs, 'checks/diagnosis/green-evidence.ts')).toBe(false);
+    expect(readFileSync(production.file, 'utf8')).toContain(
+      'hooks/ecs-green-diagnosis is not in this bundle because greenlight.yml was packaged when no http check runs at POST_SCALE_UP, TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT',
+    );
+  });
+
   it('keeps discovery, the secret resolvers and each named check type when the config uses them', async () => {
     const { inputs } = await bundle(
       'targets: { test: auto, prod: auto }\nchecks:\n  db: { type: schema, engine: postgres, url: "${secretsmanager:prod/db#url}", contracts: { green: { inline: { engine: postgres } } } }\n  alarms: { type: alarms, names: [web-5xx] }\nhooks:\n  AfterAllowTestTraffic: [db, alarms]\n',

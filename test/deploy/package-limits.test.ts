@@ -222,6 +222,7 @@ describe('the packaging plugin', () => {
       autoTargets: ['test'],
       discoveringChecks: [],
       greenDiagnosis: false,
+      ecsGreenDiagnosis: false,
       schemaEngines: [],
       s3Objects: { read: [], write: [], folders: [] },
       expectsJsonSchema: false,
@@ -437,6 +438,57 @@ describe('the packaging plugin', () => {
       ['cloudwatch:DescribeAlarms'],
     ]);
     expect(notDiagnosing.flatMap((s) => s.Action)).not.toContain('ecs:ListTasks');
+  });
+
+  it('grants the ECS hook’s diagnosis of green’s tasks only for an http check at POST_SCALE_UP, TEST_TRAFFIC_SHIFT or POST_TEST_TRAFFIC_SHIFT', () => {
+    const statementsFor = (hooks: string, ecsHook = true) =>
+      plugin.iamStatements(
+        plugin.analyseConfig(
+          `targets: { test: "http://alb:8080" }\nchecks:\n  smoke: { type: http }\n  a: { type: alarms }\nhooks: ${hooks}\n`,
+          'greenlight.yml',
+        ),
+        { application: 'app', deploymentGroup: 'dg', ecsHook },
+      );
+    const region = '${AWS::Region}:${AWS::AccountId}';
+
+    const diagnosing = statementsFor('{ POST_TEST_TRAFFIC_SHIFT: [smoke] }');
+
+    // No CodeDeploy reads: green is the event's target service revision.
+    expect(diagnosing).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['codedeploy:PutLifecycleEventHookExecutionStatus', 'codedeploy:GetDeployment'],
+        Resource: [expect.anything()],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['ecs:ListTasks', 'ecs:DescribeTasks'],
+        Resource: [
+          { 'Fn::Sub': `arn:\${AWS::Partition}:ecs:${region}:container-instance/*` },
+          { 'Fn::Sub': `arn:\${AWS::Partition}:ecs:${region}:task/*` },
+        ],
+      },
+      { Effect: 'Allow', Action: ['elasticloadbalancing:DescribeTargetHealth'], Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: ['ecs:DescribeServiceRevisions'],
+        Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:ecs:${region}:service-revision/*` }],
+      },
+      expect.objectContaining({ Action: ['ecs:DescribeServiceDeployments'] }),
+      expect.objectContaining({ Action: ['cloudwatch:DescribeAlarms'] }),
+    ]);
+    expect(
+      statementsFor('{ PRODUCTION_TRAFFIC_SHIFT: [smoke], POST_SCALE_UP: [a] }').flatMap((s) => s.Action),
+    ).not.toContain('ecs:ListTasks');
+    expect(statementsFor('{ AfterAllowTestTraffic: [smoke] }').flatMap((s) => s.Action)).not.toContain(
+      'ecs:DescribeServiceRevisions',
+    );
+    // Without the ECS hook in the stack, nothing of it is granted.
+    expect(statementsFor('{ POST_SCALE_UP: [smoke] }', false).flatMap((s) => s.Action)).toEqual([
+      'codedeploy:PutLifecycleEventHookExecutionStatus',
+      'codedeploy:GetDeployment',
+      'cloudwatch:DescribeAlarms',
+    ]);
   });
 
   it.each([

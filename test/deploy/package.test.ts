@@ -198,6 +198,7 @@ describe('serverless package, offline and without AWS credentials', () => {
         'cloudwatch:DescribeAlarms',
         'cloudwatch:GetMetricData',
         'ecs:DescribeServiceDeployments',
+        'ecs:DescribeServiceRevisions',
         'ecs:DescribeServices',
         'ecs:DescribeTasks',
         'ecs:ListTasks',
@@ -220,6 +221,10 @@ describe('serverless package, offline and without AWS credentials', () => {
     expect(granted('ecs:DescribeServiceDeployments')?.resource).toEqual([
       sub(`arn:\${AWS::Partition}:ecs:${region}:service/*`),
       sub(`arn:\${AWS::Partition}:ecs:${region}:service-deployment/*`),
+    ]);
+    // The ECS hook's diagnosis of green's tasks (an http check at POST_TEST_TRAFFIC_SHIFT): the revision.
+    expect(granted('ecs:DescribeServiceRevisions')?.resource).toEqual([
+      sub(`arn:\${AWS::Partition}:ecs:${region}:service-revision/*`),
     ]);
     expect(granted('ecs:DescribeServices')?.resource).toEqual([
       sub(`arn:\${AWS::Partition}:ecs:${region}:service/*`),
