@@ -114,8 +114,16 @@ export function createHookHandler(
     let reportHere = true;
 
     try {
-      // The break-glass lookup and the config load run side by side: a skip makes the config moot.
-      const pendingSkip = breakGlass(deployment, hookLog, remaining() - MIN_REPORT_MS);
+      // The break-glass switch is looked up only where it can change the outcome (see lookUpSkip).
+      const skipSignal = new AbortController();
+      let lookup: Promise<SkippedVerdict | undefined> | undefined;
+      const lookUpSkip = () =>
+        (lookup ??= breakGlass(deployment, hookLog, remaining() - MIN_REPORT_MS)
+          .then((found) => {
+            if (found) skipSignal.abort(new Error('the deployment was let through by break-glass'));
+            return found;
+          })
+          .catch(() => undefined));
       // The config's own reserve is not known yet: loading may use all but what a report needs.
       const loadBudgetMs = remaining() - MIN_REPORT_MS;
       const pendingConfig = withinDeadline(
@@ -137,21 +145,14 @@ export function createHookHandler(
         },
       );
       pendingConfig.catch(() => {});
-      // The checks do not wait for the lookup: a skip found while they run stops them.
-      const skipSignal = new AbortController();
-      const settledSkip = pendingSkip.then((found) => {
-        if (found) skipSignal.abort(new Error('the deployment was let through by break-glass'));
-        return found;
-      });
-      settledSkip.catch(() => {});
       let config: Awaited<typeof pendingConfig> | undefined;
       try {
         config = await pendingConfig;
         // A gate spans invocations: it starts only once the switch is known.
-        if (needsGate(config.plan(lifecycleEvent))) skipped = await settledSkip;
+        if (needsGate(config.plan(lifecycleEvent))) skipped = await lookUpSkip();
       } catch (err) {
         // A config that cannot load still yields to a switch set for this deployment.
-        skipped = await settledSkip;
+        skipped = await lookUpSkip();
         if (!skipped) throw err;
       }
       if (skipped) {
@@ -211,15 +212,21 @@ export function createHookHandler(
               checks: planned.map((p) => p.check.name),
               budgetMs: deadline - Date.now(),
             });
-            verdict = await runChecks(planned, {
-              deadline,
-              targets: targets.resolved,
-              deployment,
-              log: hookLog,
-              concurrency: config.runner.concurrency,
-              failFast: config.runner.failFast,
-              signal: skipSignal.signal,
-            });
+            // Checks still running after a moment (a dependency down, say) may be stopped by a switch.
+            const lookUpWhileRunning = setTimeout(() => void lookUpSkip(), BREAK_GLASS_LOOKUP_AFTER_MS);
+            try {
+              verdict = await runChecks(planned, {
+                deadline,
+                targets: targets.resolved,
+                deployment,
+                log: hookLog,
+                concurrency: config.runner.concurrency,
+                failFast: config.runner.failFast,
+                signal: skipSignal.signal,
+              });
+            } finally {
+              clearTimeout(lookUpWhileRunning);
+            }
             if (!skipSignal.signal.aborted) {
               logCheckResults(verdict, hookLog);
               status = verdict.status;
@@ -230,10 +237,11 @@ export function createHookHandler(
             }
           }
         }
-        // A switch found after the config was ready overrides a verdict that would hold the
-        // deployment back. A Succeeded one goes out without waiting: a switch would not change it.
-        const late = status === 'Succeeded' && reportHere ? undefined : await settledSkip;
-        if (status === 'Succeeded' && reportHere) unneededSkip = settledSkip;
+        // A switch overrides a verdict that would hold the deployment back. A Succeeded one goes
+        // out without it: a switch would not change it (one already being looked up is logged).
+        const succeeded = status === 'Succeeded' && reportHere;
+        const late = succeeded ? undefined : await lookUpSkip();
+        if (succeeded) unneededSkip = lookup;
         if (late) {
           if (verdict) hookLog.info('checks stopped: the deployment was let through by break-glass');
           skipped = late;
@@ -341,6 +349,15 @@ async function diagnoseGreen(
     return `diagnosis of green's tasks not available: ${errorMessage(err)}`;
   }
 }
+
+/**
+ * The break-glass switch is looked up only where it can change what the hook reports: when the
+ * config cannot load, before a gate starts, when the checks' verdict is not Succeeded, and when
+ * checks are still running this long after they started, so that a switch set while a dependency
+ * is down stops checks that would otherwise wait for their timeouts. A passing hook makes no call,
+ * which also spares Parameter Store's request quota.
+ */
+export const BREAK_GLASS_LOOKUP_AFTER_MS = 1_000;
 
 /**
  * The break-glass switch for this deployment and lifecycle event (hooks/break-glass.ts), looked up

@@ -19,13 +19,9 @@ jest.setTimeout(60_000);
 
 const moto = new MotoServer();
 const codedeploy = new CodeDeployOverMoto(() => moto.url);
-// The hooks reach SSM (the break-glass lookup) through this front to moto; a test may hold a lookup.
+// The hooks reach SSM (the break-glass lookup) through this front to moto, which counts the calls.
 const ssmFront = new AwsJsonServer({ targetPrefix: 'AmazonSSM', contentType: 'application/x-amz-json-1.1' });
-let holdLookup: Promise<unknown> | undefined;
-const toMoto = async (call: AwsCall) => {
-  await holdLookup;
-  return forwardCall(moto.url, call);
-};
+const toMoto = (call: AwsCall) => forwardCall(moto.url, call);
 ssmFront.on('GetParameter', toMoto).on('GetParameters', toMoto);
 const BUCKET = 'platform-hooks';
 const PLATFORM_ENV = {
@@ -38,6 +34,7 @@ let s3: S3Client;
 let ssm: SSMClient;
 let web: BlueGreenWorld;
 let billing: BlueGreenWorld;
+let hanging: BlueGreenWorld;
 let app: TestServer;
 let output: ReturnType<typeof captureOutput>;
 let execution = 0;
@@ -62,12 +59,16 @@ beforeAll(async () => {
   );
   web = await blueGreenDeployment(url, 'web');
   billing = await blueGreenDeployment(url, 'billing');
-  // Each service's green answers on its own path: 200 for web, 503 for billing.
+  hanging = await blueGreenDeployment(url, 'hanging');
+  // Each service's green answers on its own path: 200 for web, 503 for billing, never for hanging.
   app = await startHttpServer((req, res) => {
+    // A green whose dependency is down: it never answers (the server closes the socket at the end).
+    if (req.url === '/hanging/health') return;
     res.writeHead(req.url === '/web/health' ? 200 : 503).end();
   });
   await putConfig(web, smoke('web-smoke', '/web/health'));
   await putConfig(billing, smoke('billing-smoke', '/billing/health'));
+  await putConfig(hanging, smoke('hanging-smoke', '/hanging/health'));
 });
 
 afterAll(async () => {
@@ -211,7 +212,7 @@ describe('break-glass', () => {
       await ssm.send(new DeleteParameterCommand({ Name: `/greenlight-break-glass/${id}` })).catch(() => {});
   });
 
-  it('passes the named deployment with a skipped verdict, logged and counted, without running checks', async () => {
+  it('passes the named deployment whose checks failed with a skipped verdict, logged and counted', async () => {
     await breakGlass(billing.deploymentId, { hooks: ['AfterAllowTestTraffic'], expiresAt: inOneHour() });
     const handler = createHookHandler('AfterAllowTestTraffic', {
       metrics: (line) => metrics.push(JSON.parse(line) as Record<string, unknown>),
@@ -238,26 +239,19 @@ describe('break-glass', () => {
     ]);
     const verdictLine = output.lines().find((l) => l.message === 'verdict');
     expect(verdictLine).toMatchObject({ status: 'Succeeded', skipped: { by: 'break-glass' } });
-    // The checks do not wait for the lookup: any that started were stopped, and none decided.
-    const ran = output.lines().some((l) => l.message === 'running checks');
-    const stopped = output.lines().some((l) => String(l.message).startsWith('checks stopped'));
-    expect(stopped).toBe(ran);
-    expect(output.lines().some((l) => l.message === 'check result')).toBe(false);
+    // billing's check fails at once: the switch is looked up then, and overrides that verdict.
+    const messages = output.lines().map((l) => String(l.message));
+    expect(messages).toContain('check result');
+    expect(messages).toContain('checks stopped: the deployment was let through by break-glass');
   });
 
-  it('reports a passing verdict without waiting for the lookup, and leaves a switch it did not need unused', async () => {
+  it('makes no lookup for a deployment whose checks pass, even with a switch set', async () => {
     await breakGlass(web.deploymentId, { hooks: ['*'], expiresAt: inOneHour() });
-    // The lookup is answered only once CodeDeploy has the report: a hook that waited for it would
-    // report only after its lookup timed out, and would never see the switch.
-    holdLookup = new Promise<void>((reported) => {
-      codedeploy.onReport = (r) => {
-        if (r.executionId === 'exec-unused') reported();
-      };
-    });
     const metrics: Record<string, unknown>[] = [];
     const handler = createHookHandler('AfterAllowTestTraffic', {
       metrics: (line) => metrics.push(JSON.parse(line) as Record<string, unknown>),
     });
+    const lookupsBefore = ssmFront.callsOf('GetParameter').length;
     try {
       const outcome = await handler(
         { DeploymentId: web.deploymentId, LifecycleEventHookExecutionId: 'exec-unused' },
@@ -267,18 +261,25 @@ describe('break-glass', () => {
       expect(outcome.skipped).toBeUndefined();
       expect(outcome.verdict!.checks.map((c) => [c.name, c.outcome])).toEqual([['web-smoke', 'passed']]);
       expect(codedeploy.reportsOf('exec-unused')).toEqual(['Succeeded']);
-      // Logged after the report, and not counted as a skipped verdict.
-      const lines = output.lines().map((l) => l.message);
-      expect(
-        lines.indexOf('a break-glass switch names this deployment, but its checks passed: not used'),
-      ).toBeGreaterThan(lines.indexOf('reported to CodeDeploy'));
+      // A switch could not change a Succeeded verdict: Parameter Store is not asked.
+      expect(ssmFront.callsOf('GetParameter').length).toBe(lookupsBefore);
       expect(metrics.some((m) => 'VerdictSkipped' in m)).toBe(false);
       expect(metrics.some((m) => m.VerdictSucceeded === 1)).toBe(true);
     } finally {
-      holdLookup = undefined;
-      codedeploy.onReport = undefined;
       await ssm.send(new DeleteParameterCommand({ Name: `/greenlight-break-glass/${web.deploymentId}` }));
     }
+  });
+
+  it('stops checks still running after a moment when a switch names the deployment', async () => {
+    await breakGlass(hanging.deploymentId, { hooks: ['*'], expiresAt: inOneHour() });
+    const outcome = await invoke(hanging);
+    expect(outcome).toMatchObject({ status: 'Succeeded', reports: ['Succeeded'] });
+    expect(outcome.skipped).toMatchObject({ by: 'break-glass' });
+    // The check was stopped, not left to its timeout: it never decided.
+    const messages = output.lines().map((l) => String(l.message));
+    expect(messages).toContain('checks stopped: the deployment was let through by break-glass');
+    expect(messages).not.toContain('check result');
+    await ssm.send(new DeleteParameterCommand({ Name: `/greenlight-break-glass/${hanging.deploymentId}` }));
   });
 
   it('does not cover the next deployment of the same service, which runs its checks', async () => {

@@ -16,8 +16,6 @@ export class CodeDeployOverMoto {
   readonly server: AwsJsonServer = codeDeployServer();
   /** The reports received, in order, with the execution id and status each carried. */
   readonly reports: { deploymentId: string; executionId: string; status: string }[] = [];
-  /** Called with each report as it arrives (a test may wait for one). */
-  onReport: ((report: { deploymentId: string; executionId: string; status: string }) => void) | undefined;
 
   constructor(private readonly motoUrl: () => string) {
     this.server.on('GetDeployment', (call) => this.forward(call, fixDeploymentTimes));
@@ -30,9 +28,7 @@ export class CodeDeployOverMoto {
           error: 'LifecycleEventAlreadyCompletedException',
           message: `The lifecycle event ${executionId} is already completed`,
         };
-      const report = { deploymentId, executionId, status: String(call.body.status) };
-      this.reports.push(report);
-      this.onReport?.(report);
+      this.reports.push({ deploymentId, executionId, status: String(call.body.status) });
       return { body: { lifecycleEventHookExecutionId: executionId } };
     });
   }
