@@ -4,8 +4,9 @@
 /**
  * How the hook bundles are shaped as ES modules (used by deploy/esbuild-plugins.js): chunks named
  * after their entry with a `require` in every file, `.js` files marked `"type": "module"`, an ES
- * module facade for each CommonJS package loaded with `import()`, external packages loaded with
- * `require`, the AWS SDK from the runtime when asked, and browser-only modules left out.
+ * module facade for each CommonJS package loaded with `import()`, external packages and Node's
+ * built-in modules loaded with `require`, the AWS SDK from the runtime when asked, and browser-only
+ * modules left out.
  */
 const { mkdirSync, writeFileSync } = require('node:fs');
 const { builtinModules, createRequire } = require('node:module');
@@ -16,6 +17,9 @@ const ESM_FACADE = 'greenlight-esm-facade';
 const BROWSER_ONLY = 'greenlight-browser-only';
 const BUILTIN_FACADE = 'greenlight-builtin-facade';
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/** Node's built-in modules, without the `node:` prefix (some, like `node:sqlite`, exist only with it). */
+const BUILTINS = new Set(builtinModules.map((name) => name.replace(/^node:/, '')));
+const isBuiltin = (/** @type {string} */ path) => path.startsWith('node:') || BUILTINS.has(path);
 const RUNTIME_SDK = '@aws-sdk/*';
 const REQUIRE_BANNER =
   "import { createRequire as __greenlightCreateRequire } from 'node:module'; const require = __greenlightCreateRequire(import.meta.url);";
@@ -103,7 +107,7 @@ function browserOnlyModules(build) {
 function esmFacades(build) {
   if (build.initialOptions.format !== 'esm') return;
   build.onResolve({ filter: /^[^./]/ }, (args) => {
-    if (args.kind !== 'dynamic-import' || args.path.startsWith('node:')) return undefined;
+    if (args.kind !== 'dynamic-import' || isBuiltin(args.path)) return undefined;
     const names = commonJsExportNames(args.path, args.resolveDir);
     if (!names) return undefined;
     return { path: args.path, namespace: ESM_FACADE, pluginData: { names, resolveDir: args.resolveDir } };
@@ -144,20 +148,19 @@ function requireExternals(build) {
   });
 }
 
-const BUILTINS = new Set(builtinModules.map((name) => name.replace(/^node:/, '')));
-
 /**
- * In ES module output, static `import`s of Node's built-in modules become `require`s too. Node
- * gives an imported built-in an ES module facade whose creation reads every export, and so runs
- * the lazy getters a `require` leaves alone: `node:http`'s `WebSocket`, `CloseEvent` and
- * `MessageEvent` load Node's own copy of undici and `node:http2`, ~30-40 ms of a cold start for a
- * hook that uses neither. (`import()` of a built-in stays an import: a CommonJS chunk would export
- * only `default`.)
+ * In ES module output, Node's built-in modules are loaded with `require`, also where a source
+ * imports them. Node gives an imported built-in an ES module facade whose creation reads every
+ * export, and so runs the lazy getters a `require` leaves alone: `node:http`'s `WebSocket`,
+ * `CloseEvent` and `MessageEvent` load Node's own copy of undici and `node:http2`, tens of
+ * milliseconds of a cold start for a hook that uses neither. A static `import` becomes a
+ * CommonJS `require`; an `import()` gets an ES module of its own that `require`s the built-in and
+ * names its plain exports (a CommonJS chunk would export only `default`).
  * @param {import('esbuild').PluginBuild} build
  */
 function requireBuiltins(build) {
   build.onResolve({ filter: /^[a-z_]/ }, (args) => {
-    if (!args.path.startsWith('node:') && !BUILTINS.has(args.path)) return undefined;
+    if (!isBuiltin(args.path)) return undefined;
     if (args.namespace === REQUIRED || args.namespace === BUILTIN_FACADE)
       return { path: args.path, external: true };
     if (args.kind === 'import-statement') return { path: args.path, namespace: REQUIRED };

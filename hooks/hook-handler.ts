@@ -123,7 +123,12 @@ export function createHookHandler(
             if (found) skipSignal.abort(new Error('the deployment was let through by break-glass'));
             return found;
           })
-          .catch(() => undefined));
+          .catch((err: unknown) => {
+            hookLog.warn('could not look up the break-glass switch; the verdict stands', {
+              reason: errorMessage(err),
+            });
+            return undefined;
+          }));
       // The config's own reserve is not known yet: loading may use all but what a report needs.
       const loadBudgetMs = remaining() - MIN_REPORT_MS;
       const pendingConfig = withinDeadline(
@@ -381,13 +386,13 @@ async function breakGlass(
 /** A verdict let through by break-glass, counted as `VerdictSkipped`. */
 async function countSkip(
   deployment: { deploymentId: string; lifecycleEvent: string },
-  metrics: HookHandlerOptions['metrics'],
+  out?: (line: string) => void,
 ): Promise<void> {
   const { emitSkippedMetric } = await import('./break-glass');
   emitSkippedMetric(
     { service: metricsServiceName(deployment.deploymentId), lifecycleEvent: deployment.lifecycleEvent },
     deployment.deploymentId,
-    metrics === false ? undefined : metrics,
+    out,
   );
 }
 
