@@ -203,6 +203,27 @@ function platformIamStatements(settings, { kmsKeyArn, notifyDefaults } = {}) {
       ],
     });
   }
+  // The diagnosis of green's tasks in a failed verdict: their stopped tasks (ListTasks is authorised
+  // against container instances, DescribeTasks against tasks, both in the cluster) and, for the ECS
+  // hook, the service revision that names them. Clusters are known for the listed ECS services; a
+  // deployment group names its cluster only at run time.
+  const clusters = groups.length ? ['*'] : [...new Set(services.map((s) => s.split('/')[0]))];
+  statements.push({
+    Effect: 'Allow',
+    Action: ['ecs:ListTasks', 'ecs:DescribeTasks'],
+    Resource: clusters.flatMap((c) =>
+      c === '*'
+        ? [arn('ecs', 'container-instance/*'), arn('ecs', 'task/*')]
+        : [arn('ecs', `container-instance/${c}/*`), arn('ecs', `task/${c}/*`)],
+    ),
+  });
+  if (services.length) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['ecs:DescribeServiceRevisions'],
+      Resource: services.map((s) => arn('ecs', `service-revision/${s}/*`)),
+    });
+  }
   // These reads cannot be scoped to a resource (DescribeAlarms must be on * to see composite alarms).
   statements.push({
     Effect: 'Allow',
@@ -212,6 +233,7 @@ function platformIamStatements(settings, { kmsKeyArn, notifyDefaults } = {}) {
       'elasticloadbalancing:DescribeListeners',
       'elasticloadbalancing:DescribeLoadBalancers',
       'elasticloadbalancing:DescribeRules',
+      'elasticloadbalancing:DescribeTargetHealth',
     ],
     Resource: '*',
   });

@@ -72,6 +72,27 @@ describe('platform stack', () => {
     expect(sub(grantFor.Resource)).toContain('service-deployment/shop/cart/*');
   });
 
+  it('grants the diagnosis of green’s tasks: in the listed services’ clusters only, unless a deployment group names its own', () => {
+    const servicesOnly = statementsFor({
+      ...PARAMS,
+      deploymentGroups: '',
+      ecsServices: 'shop/cart, shop/web, ops/api',
+    });
+    const tasks = grant(servicesOnly, 'ecs:ListTasks');
+    expect(tasks.Action).toEqual(['ecs:ListTasks', 'ecs:DescribeTasks']);
+    expect((tasks.Resource as unknown[]).map(sub)).toEqual(
+      ['container-instance/shop/*', 'task/shop/*', 'container-instance/ops/*', 'task/ops/*'].map((r) =>
+        sub({ 'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:${r}` }),
+      ),
+    );
+    const revisions = sub(grant(servicesOnly, 'ecs:DescribeServiceRevisions').Resource);
+    for (const s of ['shop/cart', 'shop/web', 'ops/api'])
+      expect(revisions).toContain(`service-revision/${s}/*`);
+    expect(grant(servicesOnly, 'elasticloadbalancing:DescribeTargetHealth').Resource).toBe('*');
+    // With deployment groups, the cluster is the group's, known at run time.
+    expect(sub(grant(statementsFor(PARAMS), 'ecs:ListTasks').Resource)).toContain('container-instance/*');
+  });
+
   it('reads an SSM location’s parameters instead of S3', () => {
     const statements = statementsFor({
       ...PARAMS,
