@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 import type { HookHandler } from '../../hooks/hook-handler';
 import { codeDeployServer } from '../support/aws-json-server';
 import { startHttpServer } from '../support/http-servers';
@@ -47,6 +47,27 @@ async function bundle(
   });
   const output = Object.values((result.metafile as Metafile).outputs)[0]!;
   return { file, inputs: Object.keys(output.inputs) };
+}
+
+/**
+ * `entry` bundled as the hooks ship, ES modules split into chunks, with the plugin reading
+ * `configPath`; `options` adds to or overrides the settings (the SDK left external, say).
+ */
+async function esmBundle(entry: string, configPath: string, outdir: string, options: BuildOptions = {}) {
+  const result = await build({
+    entryPoints: [entry],
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    splitting: true,
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [greenlightBundle({ configPath })],
+    ...options,
+  });
+  return (result.metafile as Metafile).outputs;
 }
 
 describe('hook bundles carry only what greenlight.yml uses', () => {
@@ -160,22 +181,13 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
         configPath,
         `targets: { test: "http://127.0.0.1:9" }\nchecks:\n  db: { type: schema, url: "postgres://app@db:5432/app", ${options} }\nhooks:\n  BeforeInstall: [db]\n`,
       );
-      const result = await build({
-        entryPoints: [join(REPO, 'handlers', 'before-install.ts')],
-        outdir: join(dir, `shipped-${configCount}`),
-        bundle: true,
-        platform: 'node',
-        target: 'node22',
-        format: 'esm',
-        splitting: true,
-        mainFields: ['module', 'main'],
-        metafile: true,
-        logLevel: 'silent',
-        plugins: [greenlightBundle({ configPath })],
-      });
-      const inputs = Object.values((result.metafile as Metafile).outputs).flatMap((o) =>
-        Object.keys(o.inputs),
+      const outputs = await esmBundle(
+        join(REPO, 'handlers', 'before-install.ts'),
+        configPath,
+        join(dir, `shipped-${configCount}`),
+        { mainFields: ['module', 'main'] },
       );
+      const inputs = Object.values(outputs).flatMap((o) => Object.keys(o.inputs));
       return {
         undici: inputs.some((i) => i.includes('node_modules/undici/')),
         s3: inputs.some((i) => i.includes('node_modules/@aws-sdk/client-s3/')),
@@ -229,21 +241,16 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     const configPath = join(dir, 'greenlight-esm.yml');
     writeFileSync(configPath, SMOKE);
     const outdir = join(dir, 'esm');
-    const result = await build({
-      entryPoints: [join(REPO, 'handlers', 'after-allow-test-traffic.ts')],
+    const outputs = await esmBundle(
+      join(REPO, 'handlers', 'after-allow-test-traffic.ts'),
+      configPath,
       outdir,
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'esm',
-      splitting: true,
-      outExtension: { '.js': '.mjs' },
-      external: ['@aws-sdk/*'],
-      metafile: true,
-      logLevel: 'silent',
-      plugins: [greenlightBundle({ configPath })],
-    });
-    const files = Object.keys((result.metafile as Metafile).outputs).map((f) => f.split('/').pop()!);
+      {
+        outExtension: { '.js': '.mjs' },
+        external: ['@aws-sdk/*'],
+      },
+    );
+    const files = Object.keys(outputs).map((f) => f.split('/').pop()!);
     for (const file of files) {
       expect(file).toMatch(/^after-allow-test-traffic(\.chunk-\w+)?\.mjs$/);
     }
@@ -272,18 +279,7 @@ describe('hook bundles carry only what greenlight.yml uses', () => {
     const configPath = join(dir, 'greenlight-dynamic.yml');
     writeFileSync(configPath, SMOKE);
     const outdir = join(dir, 'esm-dynamic');
-    await build({
-      entryPoints: [entry],
-      outdir,
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'esm',
-      splitting: true,
-      outExtension: { '.js': '.mjs' },
-      logLevel: 'silent',
-      plugins: [greenlightBundle({ configPath })],
-    });
+    await esmBundle(entry, configPath, outdir, { outExtension: { '.js': '.mjs' } });
     const code = readdirSync(outdir)
       .map((f) => readFileSync(join(outdir, f), 'utf8'))
       .join('\n');
@@ -474,20 +470,14 @@ describe('the packaged greenlight.yml, parsed into the bundle', () => {
     const configPath = join(dir, 'greenlight-packaged.yml');
     writeFileSync(configPath, SMOKE);
     const outdir = join(dir, 'esm-packaged');
-    const result = await build({
-      entryPoints: [join(REPO, 'handlers', 'after-allow-test-traffic.ts')],
+    const outputs = await esmBundle(
+      join(REPO, 'handlers', 'after-allow-test-traffic.ts'),
+      configPath,
       outdir,
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'esm',
-      splitting: true,
-      external: ['@aws-sdk/*'],
-      metafile: true,
-      logLevel: 'silent',
-      plugins: [greenlightBundle({ configPath })],
-    });
-    const outputs = (result.metafile as Metafile).outputs;
+      {
+        external: ['@aws-sdk/*'],
+      },
+    );
     const entry = Object.keys(outputs).find((file) => outputs[file]!.entryPoint)!;
     const yamlChunks = Object.keys(outputs).filter((file) =>
       Object.keys(outputs[file]!.inputs).some((input) => input.includes('node_modules/yaml/')),
